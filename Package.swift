@@ -1,0 +1,23 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "SwiftDarknet",
+    products: [
+        .library(name: "Darknet", targets: ["Darknet"]),
+        .executable(name: "swift-darknet", targets: ["swift-darknet"]),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "COpenBLAS",
+            path: "Sources/COpenBLAS",
+            pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev"])]
+        ),
+        .target(name: "Darknet", dependencies: ["COpenBLAS"]),
+        .executableTarget(name: "swift-darknet", dependencies: ["Darknet"]),
+        .testTarget(name: "DarknetTests", dependencies: ["Darknet"]),
+        // Depends on the executable so that `swift test` builds the binary these tests run.
+        .testTarget(name: "CLITests", dependencies: ["swift-darknet"]),
+    ]
+)

@@ -1,0 +1,32 @@
+/// `[connected]` (alias `[conn]`): a fully connected layer over the flattened input.
+public struct Connected: LayerKind, Equatable {
+    static let typeName = "connected"
+
+    public var inputs: Int
+    public var outputs: Int
+    public var batchNormalize: Bool
+    public var activation: Activation
+    public var output: Shape { Shape(channels: outputs, height: 1, width: 1) }
+
+    init(_ r: inout SectionReader, _ context: LayerContext) throws {
+        inputs = context.input.count
+        outputs = try r.int("output", default: 1, in: 1...Int(Int32.max))
+        batchNormalize = try r.bool("batch_normalize")
+        activation = try r.activation(default: .logistic) // Darknet's default
+        _ = try context.floats([inputs, outputs], "weights", in: r)
+    }
+
+    // Darknet's order: biases, weights, then (with batch-norm) scales and rolling statistics.
+    var weightArrays: [WeightArray] {
+        var arrays = [WeightArray(role: batchNormalize ? .normBias : .bias, count: outputs),
+                      WeightArray(role: .weights, count: inputs * outputs)]
+        if batchNormalize {
+            arrays += [WeightArray(role: .normScale, count: outputs), WeightArray(role: .rollingMean, count: outputs),
+                       WeightArray(role: .rollingVariance, count: outputs)]
+        }
+        return arrays
+    }
+
+    var macs: Int { inputs * outputs }
+    var summaryFilters: String { "\(outputs)" }
+}

@@ -1,0 +1,69 @@
+/// `[yolo]`: YOLOv3's detection output. It passes its input through with the logistic applied
+/// to x, y, objectness and class scores of each of its `mask` anchors.
+public struct Yolo: LayerKind, Equatable {
+    static let typeName = "yolo"
+
+    public var classes: Int
+    /// Indices into `anchors` of the anchors this scale predicts.
+    public var mask: [Int]
+    /// All anchors as (width, height) pairs in network-input pixels.
+    public var anchors: [Float]
+    public var output: Shape
+
+    init(_ r: inout SectionReader, _ context: LayerContext) throws {
+        classes = try r.int("classes", default: 20, in: 1...Int(Int32.max))
+        let total = try r.int("num", default: 1, in: 1...Int(Int32.max))
+        mask = try r.ints("mask") ?? Array(0..<total)
+        if let bad = mask.first(where: { !(0..<total).contains($0) }) {
+            throw r.error("mask", "index \(bad) is beyond the \(total) anchors (num=\(total))")
+        }
+        anchors = try r.floats("anchors") ?? []
+        guard anchors.count == 2 * total else {
+            throw r.error("anchors", "has \(anchors.count) numbers; num=\(total) needs \(2 * total) (a width and a height per anchor)")
+        }
+        r.ignore(["jitter", "ignore_thresh", "truth_thresh", "random", "max", "counters_per_class", "label_smooth_eps",
+                  "scale_x_y", "iou_normalizer", "cls_normalizer", "iou_loss", "nms_kind", "beta_nms", "map"])
+        output = context.input
+        let expected = mask.count * (classes + 5)
+        guard output.channels == expected else {
+            throw Diagnostic(at: r.location, "[yolo] input has \(output.channels) channels; \(mask.count) anchors × (\(classes) classes + 5) need \(expected)")
+        }
+    }
+
+    var summaryFilters: String { "\(classes)" }
+}
+
+/// `[region]`: YOLOv2's detection output (logistic on x, y and objectness; softmax over classes).
+public struct Region: LayerKind, Equatable {
+    static let typeName = "region"
+
+    public var classes: Int
+    public var coords: Int
+    public var count: Int
+    public var anchors: [Float]
+    public var softmax: Bool
+    public var tree: String?
+    public var output: Shape
+
+    init(_ r: inout SectionReader, _ context: LayerContext) throws {
+        classes = try r.int("classes", default: 20, in: 1...Int(Int32.max))
+        coords = try r.int("coords", default: 4, in: 4...Int(Int32.max))
+        count = try r.int("num", default: 1, in: 1...Int(Int32.max))
+        anchors = try r.floats("anchors") ?? []
+        guard anchors.isEmpty || anchors.count == 2 * count else {
+            throw r.error("anchors", "has \(anchors.count) numbers; num=\(count) needs \(2 * count)")
+        }
+        softmax = try r.bool("softmax")
+        tree = r.string("tree")
+        if try r.bool("background") { throw r.error("background", "region with background is not supported") }
+        r.ignore(["jitter", "rescore", "thresh", "classfix", "absolute", "random", "coord_scale", "object_scale",
+                  "noobject_scale", "mask_scale", "class_scale", "bias_match", "max", "map"])
+        output = context.input
+        let expected = count * (classes + coords + 1)
+        guard output.channels == expected else {
+            throw Diagnostic(at: r.location, "[region] input has \(output.channels) channels; \(count) anchors × (\(classes) classes + \(coords) coords + 1) need \(expected)")
+        }
+    }
+
+    var summaryFilters: String { "\(classes)" }
+}

@@ -1,0 +1,64 @@
+/// `[softmax]` (alias `[soft]`): softmax over each of `groups` equal slices of the input.
+public struct Softmax: LayerKind, Equatable {
+    static let typeName = "softmax"
+
+    public var groups: Int
+    public var temperature: Float
+    public var output: Shape
+
+    init(_ r: inout SectionReader, _ context: LayerContext) throws {
+        output = context.input
+        groups = try r.int("groups", default: 1, in: 1...Int(Int32.max))
+        guard output.count % groups == 0 else {
+            throw r.error("groups", "does not divide the \(output.count) inputs")
+        }
+        temperature = try r.float("temperature", default: 1)
+        guard temperature != 0 else { throw r.error("temperature", "expected a non-zero value") }
+        if try r.bool("spatial") { throw r.error("spatial", "spatial softmax is not supported") }
+        r.ignore(["tree", "noloss"])
+    }
+}
+
+/// `[dropout]`: the identity at inference.
+public struct Dropout: LayerKind, Equatable {
+    static let typeName = "dropout"
+
+    public var output: Shape
+
+    init(_ r: inout SectionReader, _ context: LayerContext) throws {
+        output = context.input
+        let probability = try r.float("probability", default: 0.5)
+        guard (0..<1).contains(probability) else {
+            throw r.error("probability", "expected a value in [0, 1)")
+        }
+    }
+}
+
+/// `[batchnorm]`: a standalone batch-norm, `scales·(x − mean)/(sqrt(var) + 1e-6)`.
+/// Darknet stores scales and rolling statistics only; its biases stay zero.
+public struct BatchNorm: LayerKind, Equatable {
+    static let typeName = "batchnorm"
+
+    public var output: Shape
+
+    init(_ r: inout SectionReader, _ context: LayerContext) throws {
+        output = context.input
+    }
+
+    var weightArrays: [WeightArray] {
+        [WeightArray(role: .normScale, count: output.channels), WeightArray(role: .rollingMean, count: output.channels),
+         WeightArray(role: .rollingVariance, count: output.channels)]
+    }
+}
+
+/// `[cost]`: the training loss; it passes its input through at inference.
+public struct Cost: LayerKind, Equatable {
+    static let typeName = "cost"
+
+    public var output: Shape
+
+    init(_ r: inout SectionReader, _ context: LayerContext) throws {
+        output = context.input
+        r.ignore(["type", "scale", "ratio", "noobject_scale", "thresh"])
+    }
+}

@@ -1,0 +1,69 @@
+/// What every layer kind knows about itself once its section has been checked.
+protocol LayerKind: Sendable {
+    /// The section name Darknet prints for this kind, e.g. "convolutional".
+    static var typeName: String { get }
+    var output: Shape { get }
+    /// The float arrays this layer stores in a weights file, in file order.
+    var weightArrays: [WeightArray] { get }
+    /// Multiply-adds of one forward pass for one image.
+    var macs: Int { get }
+    /// The summary's "filters" and "size/stride" columns.
+    var summaryFilters: String { get }
+    var summarySize: String { get }
+}
+
+extension LayerKind {
+    var weightArrays: [WeightArray] { [] }
+    var macs: Int { 0 }
+    var summaryFilters: String { "" }
+    var summarySize: String { "" }
+}
+
+/// What a section needs to know about the network before it: its index, its input, the
+/// outputs of all earlier layers (for route and shortcut), and the memory limit.
+struct LayerContext {
+    let index: Int
+    let input: Shape
+    let previousOutputs: [Shape]
+    let memoryLimit: Int
+
+    /// Resolves a `layers=`/`from=` reference: negative values count back from this layer.
+    func resolve(_ reference: Int, key: String, in reader: SectionReader) throws -> Int {
+        let absolute = reference < 0 ? index + reference : reference
+        if absolute < 0 {
+            throw reader.error(key, "layer \(reference) points before layer 0 (this is layer \(index))")
+        }
+        if absolute >= index {
+            throw reader.error(key, "layer \(reference) is not an earlier layer (this is layer \(index)); only earlier layers can be referenced")
+        }
+        return absolute
+    }
+
+    /// The number of floats in a tensor of these dimensions, rejected (before anything is
+    /// allocated) when it overflows or exceeds the memory limit.
+    func floats(_ dimensions: [Int], _ what: String, in reader: SectionReader) throws -> Int {
+        var total = 1
+        for dimension in dimensions {
+            let (product, overflow) = total.multipliedReportingOverflow(by: dimension)
+            guard !overflow, product <= memoryLimit / MemoryLayout<Float>.size else {
+                let shape = dimensions.map(String.init).joined(separator: "×")
+                throw Diagnostic(at: reader.location, "[\(reader.name)] \(what) \(shape) would need more than the memory limit of \(formatBytes(memoryLimit))")
+            }
+            total = product
+        }
+        return total
+    }
+
+    func checkShape(_ shape: Shape, in reader: SectionReader) throws {
+        guard shape.channels >= 1, shape.height >= 1, shape.width >= 1 else {
+            throw Diagnostic(at: reader.location, "[\(reader.name)] output would be \(shape) for input \(input): every dimension must be at least 1")
+        }
+        _ = try floats([shape.channels, shape.height, shape.width], "output", in: reader)
+    }
+}
+
+func formatBytes(_ bytes: Int) -> String {
+    let gib = Double(bytes) / Double(1 << 30)
+    if gib >= 1 { return "\((gib * 10).rounded() / 10) GiB" }
+    return "\((Double(bytes) / Double(1 << 20) * 10).rounded() / 10) MiB"
+}

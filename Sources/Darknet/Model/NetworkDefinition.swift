@@ -1,0 +1,139 @@
+import Foundation
+
+/// Choices a caller makes when reading a cfg.
+public struct DefinitionOptions: Sendable {
+    /// Overrides of `[net]` (Darknet's own yolov3.cfg says 608; 416 is the usual run size).
+    public var width: Int?
+    public var height: Int?
+    public var channels: Int?
+    /// Unknown and repeated keys are errors instead of warnings.
+    public var strict: Bool
+    /// No single tensor (an output, the weights of a layer, an im2col workspace) may need more
+    /// bytes than this; such definitions are rejected before anything is allocated.
+    public var memoryLimit: Int
+
+    public init(width: Int? = nil, height: Int? = nil, channels: Int? = nil, strict: Bool = false,
+                memoryLimit: Int = 4 << 30) {
+        self.width = width
+        self.height = height
+        self.channels = channels
+        self.strict = strict
+        self.memoryLimit = memoryLimit
+    }
+}
+
+/// One checked layer: what it is, where it was defined, what goes in and comes out.
+public struct Layer: Sendable, Equatable {
+    public let index: Int
+    /// The line of its `[section]` header.
+    public let line: Int
+    public let spec: LayerSpec
+    public let input: Shape
+    public var output: Shape { spec.kind.output }
+    public var typeName: String { spec.typeName }
+    public var weightArrays: [WeightArray] { spec.kind.weightArrays }
+    /// Floats stored in a weights file.
+    public var storedFloats: Int { weightArrays.reduce(0) { $0 + $1.count } }
+    public var parameters: Int { weightArrays.filter(\.isParameter).reduce(0) { $0 + $1.count } }
+    public var parametersWithoutNorm: Int { weightArrays.filter(\.isParameterWithoutNorm).reduce(0) { $0 + $1.count } }
+    public var macs: Int { spec.kind.macs }
+}
+
+/// A cfg checked from end to end: every layer typed, every shape inferred, every reference valid.
+public struct NetworkDefinition: Sendable {
+    public let path: String
+    public let input: Shape
+    /// `[net] batch` as written (a training setting; inference picks its own batch).
+    public let batch: Int
+    public let layers: [Layer]
+    /// Unknown and repeated keys (errors instead, under `strict`).
+    public let warnings: [Diagnostic]
+
+    public init(contentsOf path: String, options: DefinitionOptions = .init()) throws {
+        try self.init(cfg: CfgFile(path: path), options: options)
+    }
+
+    public init(cfg: CfgFile, options: DefinitionOptions = .init()) throws {
+        path = cfg.path
+        var warnings: [Diagnostic] = []
+        func finish(_ reader: SectionReader) throws {
+            let leftovers = reader.leftovers()
+            if options.strict, var first = leftovers.first {
+                first.severity = .error
+                throw first
+            }
+            warnings += leftovers
+        }
+
+        // Darknet's recurrent and other unsupported sections are named first: checking the
+        // layers before one would only report a less useful error.
+        if let section = cfg.sections.first(where: { LayerSpec.unsupported.contains($0.name) }) {
+            throw Diagnostic(at: .line(file: path, line: section.line), "[\(section.name)] is not supported: this library does not run Darknet's [\(section.name)] layers")
+        }
+        let first = cfg.sections[0]
+        guard first.name == "net" || first.name == "network" else {
+            throw Diagnostic(at: .line(file: path, line: first.line), "the first section is [\(first.name)]; a cfg must start with [net]")
+        }
+        var net = SectionReader(first, path: path)
+        (input, batch) = try Self.readNet(&net, options: options)
+        try finish(net)
+
+        var layers: [Layer] = []
+        for section in cfg.sections.dropFirst() {
+            let here = SourceLocation.line(file: path, line: section.line)
+            let context = LayerContext(index: layers.count, input: layers.last?.output ?? input,
+                                       previousOutputs: layers.map(\.output), memoryLimit: options.memoryLimit)
+            var reader = SectionReader(section, path: path)
+            guard let spec = try LayerSpec.parse(section.name, &reader, context) else {
+                if section.name == "net" || section.name == "network" {
+                    throw Diagnostic(at: here, "[\(section.name)] must be the first section, and only once")
+                }
+                throw Diagnostic(at: here, "unknown section [\(section.name)]")
+            }
+            try finish(reader)
+            layers.append(Layer(index: layers.count, line: section.line, spec: spec, input: context.input))
+        }
+        guard !layers.isEmpty else {
+            throw Diagnostic(at: .line(file: path, line: first.line), "the cfg defines no layers after [net]")
+        }
+        self.layers = layers
+        self.warnings = warnings
+    }
+
+    private static func readNet(_ r: inout SectionReader, options: DefinitionOptions) throws -> (Shape, Int) {
+        func dimension(_ key: String, _ override: Int?) throws -> Int {
+            if let override {
+                _ = r.string(key)
+                guard override >= 1 else {
+                    throw Diagnostic(at: r.location(of: key), "[\(r.name)] \(key)=\(override) given as an option: expected a value ≥ 1")
+                }
+                return override
+            }
+            guard r.has(key) else {
+                throw r.error(key, "missing: [net] needs width, height and channels")
+            }
+            return try r.int(key, in: 1...Int(Int32.max))
+        }
+        let shape = Shape(channels: try dimension("channels", options.channels),
+                          height: try dimension("height", options.height),
+                          width: try dimension("width", options.width))
+        let context = LayerContext(index: 0, input: shape, previousOutputs: [], memoryLimit: options.memoryLimit)
+        _ = try context.floats([shape.channels, shape.height, shape.width], "input", in: r)
+        let batch = try r.int("batch", default: 1, in: 1...Int(Int32.max))
+        r.ignore(["subdivisions", "learning_rate", "momentum", "decay", "time_steps", "notruth", "random", "adam",
+                  "B1", "B2", "eps", "inputs", "max_crop", "min_crop", "max_ratio", "min_ratio", "center", "clip",
+                  "angle", "aspect", "saturation", "exposure", "hue", "burn_in", "power", "max_batches", "policy",
+                  "steps", "scales", "step", "gamma", "seq_scales", "mosaic", "letter_box", "flip", "blur",
+                  "mixup", "cutmix", "label_smooth_eps", "track", "augment_speed"])
+        return (shape, batch)
+    }
+
+    // MARK: Totals
+
+    public var parameters: Int { layers.reduce(0) { $0 + $1.parameters } }
+    public var parametersWithoutNorm: Int { layers.reduce(0) { $0 + $1.parametersWithoutNorm } }
+    public var storedFloats: Int { layers.reduce(0) { $0 + $1.storedFloats } }
+    public var macs: Int { layers.reduce(0) { $0 + $1.macs } }
+    /// Darknet's BFLOPs: 2·MACs/10⁹.
+    public var bflops: Double { 2 * Double(macs) / 1e9 }
+}

@@ -1,0 +1,69 @@
+/// `[upsample]`: nearest-neighbour upsampling by `stride`, times `scale`. A negative stride
+/// sums each stride×stride block instead (Darknet's `reverse`), times `scale`.
+public struct Upsample: LayerKind, Equatable {
+    static let typeName = "upsample"
+
+    public var input: Shape
+    public var stride: Int
+    public var downsample: Bool
+    public var scale: Float
+    public var output: Shape
+
+    init(_ r: inout SectionReader, _ context: LayerContext) throws {
+        input = context.input
+        let signedStride = try r.int("stride", default: 2)
+        guard signedStride != 0 else { throw r.error("stride", "expected a non-zero value") }
+        stride = abs(signedStride)
+        downsample = signedStride < 0
+        scale = try r.float("scale", default: 1)
+        if downsample {
+            guard input.width % stride == 0, input.height % stride == 0 else {
+                throw r.error("stride", "the \(input.height)×\(input.width) input is not a multiple of \(stride)")
+            }
+            output = Shape(channels: input.channels, height: input.height / stride, width: input.width / stride)
+        } else {
+            output = Shape(channels: input.channels, height: input.height * stride, width: input.width * stride)
+        }
+        try context.checkShape(output, in: r)
+    }
+
+    var summarySize: String { downsample ? "/\(stride)" : "×\(stride)" }
+}
+
+/// `[reorg]`: space-to-depth by `stride` (or depth-to-space with `reverse=1`), in the element
+/// order of Darknet's `reorg_cpu`, which YOLOv2's weights were trained with. With `extra=N` it
+/// instead flattens its input and appends N zeros (go.cfg), an (inputs+N)×1×1 output.
+public struct Reorg: LayerKind, Equatable {
+    static let typeName = "reorg"
+
+    public var input: Shape
+    public var stride: Int
+    public var reverse: Bool
+    public var extra: Int
+    public var output: Shape
+
+    init(_ r: inout SectionReader, _ context: LayerContext) throws {
+        input = context.input
+        stride = try r.int("stride", default: 1, in: 1...Int(Int32.max))
+        reverse = try r.bool("reverse")
+        extra = try r.int("extra", default: 0, in: 0...Int(Int32.max))
+        if try r.bool("flatten") { throw r.error("flatten", "reorg with flatten is not supported") }
+        let block = stride * stride
+        if extra > 0 {
+            output = Shape(channels: input.count + extra, height: 1, width: 1)
+        } else if reverse {
+            guard input.channels % block == 0 else {
+                throw r.error("stride", "the \(input.channels) input channels are not a multiple of \(block)")
+            }
+            output = Shape(channels: input.channels / block, height: input.height * stride, width: input.width * stride)
+        } else {
+            guard input.width % stride == 0, input.height % stride == 0 else {
+                throw r.error("stride", "the \(input.height)×\(input.width) input is not a multiple of \(stride)")
+            }
+            output = Shape(channels: input.channels * block, height: input.height / stride, width: input.width / stride)
+        }
+        try context.checkShape(output, in: r)
+    }
+
+    var summarySize: String { extra > 0 ? "+\(extra)" : "/\(stride)" }
+}

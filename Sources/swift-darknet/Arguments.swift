@@ -1,0 +1,97 @@
+import Darknet
+
+/// A mistake in how the command was called (exit status 2), as opposed to bad input (status 1).
+struct UsageError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// The command line after the subcommand name: `--flag`, `--option value`, and positionals.
+/// Each subcommand declares which flags and options it takes; anything else is a usage error.
+struct Arguments {
+    private var positionals: [String] = []
+    private var values: [String: String] = [:]
+    private var flags: Set<String> = []
+
+    init(_ arguments: [String], flags allowedFlags: Set<String>, options allowedOptions: Set<String>) throws {
+        var rest = arguments[...]
+        while let argument = rest.popFirst() {
+            if argument == "--" {
+                positionals += rest
+                break
+            }
+            guard argument.hasPrefix("--") else {
+                positionals.append(argument)
+                continue
+            }
+            var name = String(argument.dropFirst(2))
+            var inlineValue: String?
+            if let equals = name.firstIndex(of: "=") {
+                inlineValue = String(name[name.index(after: equals)...])
+                name = String(name[..<equals])
+            }
+            if allowedFlags.contains(name), inlineValue == nil {
+                flags.insert(name)
+            } else if allowedOptions.contains(name) {
+                guard let value = inlineValue ?? rest.popFirst() else { throw UsageError("--\(name) needs a value") }
+                values[name] = value
+            } else {
+                throw UsageError("unknown option --\(name)")
+            }
+        }
+    }
+
+    func flag(_ name: String) -> Bool { flags.contains(name) }
+
+    func string(_ name: String) -> String? { values[name] }
+
+    func int(_ name: String, in range: ClosedRange<Int> = 1...Int(Int32.max)) throws -> Int? {
+        guard let text = values[name] else { return nil }
+        guard let value = Int(text), range.contains(value) else {
+            throw UsageError("--\(name) \(text): expected a whole number in \(range.lowerBound)...\(range.upperBound)")
+        }
+        return value
+    }
+
+    /// Exactly `names.count` positionals, in order.
+    func positionals(_ names: String...) throws -> [String] {
+        guard positionals.count == names.count else {
+            throw UsageError("expected \(names.joined(separator: " ")), got \(positionals.count) argument(s)")
+        }
+        return positionals
+    }
+}
+
+/// One `swift-darknet` subcommand: parsed and validated in `init`, then run.
+protocol Subcommand {
+    static var name: String { get }
+    static var usage: String { get }
+    init(_ arguments: [String]) throws
+    /// Returns the exit status.
+    func run() throws -> Int32
+}
+
+/// `--width`/`--height`/`--strict`, shared by every command that reads a cfg.
+struct DefinitionArguments {
+    static let flags: Set<String> = ["strict"]
+    static let options: Set<String> = ["width", "height"]
+
+    var options: DefinitionOptions
+
+    init(_ arguments: Arguments) throws {
+        options = DefinitionOptions(width: try arguments.int("width"), height: try arguments.int("height"),
+                                    strict: arguments.flag("strict"))
+    }
+
+    func load(_ path: String) throws -> NetworkDefinition {
+        let definition = try NetworkDefinition(contentsOf: path, options: options)
+        for warning in definition.warnings { printError(warning.description) }
+        return definition
+    }
+}
+
+func printError(_ text: String) {
+    FileHandle.standardError.write((text + "\n").data(using: .utf8)!)
+}
+
+import Foundation

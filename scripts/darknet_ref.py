@@ -1,0 +1,97 @@
+"""libdarknet (Debian's `darknet` package, the original C code) driven through ctypes.
+
+The shim in darknet_probe.c is compiled on first use into .build/darknet-probe/, so that
+Python never mirrors Darknet's `layer` struct. Everything here is reference material for the
+cross-checks in scripts/: it is never imported by the Swift code.
+"""
+import ctypes
+import os
+import re
+import subprocess
+import tempfile
+
+import numpy as np
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+DARKNET_LIB = "/usr/lib/darknet"
+DARKNET_CFG = "/usr/share/darknet/cfg"
+PROBE = os.path.join(ROOT, ".build", "darknet-probe", "libdarknet_probe.so")
+
+# Darknet's LAYER_TYPE values (darknet.h), for the types the checks need to name.
+LAYER_TYPES = ["convolutional", "deconvolutional", "connected", "maxpool", "softmax", "detection",
+               "dropout", "crop", "route", "cost", "normalization", "avgpool", "local", "shortcut",
+               "active", "rnn", "gru", "lstm", "crnn", "batchnorm", "network", "xnor", "region",
+               "yolo", "iseg", "reorg", "upsample", "logxent", "l2norm", "blank"]
+
+
+def _probe():
+    source = os.path.join(ROOT, "scripts", "darknet_probe.c")
+    if not os.path.exists(PROBE) or os.path.getmtime(PROBE) < os.path.getmtime(source):
+        os.makedirs(os.path.dirname(PROBE), exist_ok=True)
+        subprocess.run(["gcc", "-O2", "-shared", "-fPIC", "-I", DARKNET_LIB + "/include", source,
+                        "-L", DARKNET_LIB, "-ldarknet", "-Wl,-rpath," + DARKNET_LIB, "-o", PROBE], check=True)
+    lib = ctypes.CDLL(PROBE)
+    lib.probe_load.restype = ctypes.c_void_p
+    lib.probe_load.argtypes = [ctypes.c_char_p, ctypes.c_char_p]
+    lib.probe_layer_count.argtypes = [ctypes.c_void_p]
+    lib.probe_layer_info.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.POINTER(ctypes.c_int)]
+    lib.probe_layer_output.restype = ctypes.POINTER(ctypes.c_float)
+    lib.probe_layer_output.argtypes = [ctypes.c_void_p, ctypes.c_int]
+    lib.probe_predict.restype = ctypes.POINTER(ctypes.c_float)
+    lib.probe_predict.argtypes = [ctypes.c_void_p, ctypes.POINTER(ctypes.c_float)]
+    lib.probe_save.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int]
+    lib.probe_set_seen.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
+    return lib
+
+
+def inference_cfg(cfg, width=None, height=None):
+    """A copy of `cfg` with batch=1, subdivisions=1 (Darknet allocates the training batch
+    otherwise) and optionally another input size. Returns the temporary file's path."""
+    text = open(cfg).read()
+    lines = []
+    for line in text.splitlines():
+        key = line.split("=")[0].strip()
+        if key in ("batch", "subdivisions"):
+            line = key + "=1"
+        elif key == "width" and width:
+            line = "width=%d" % width
+        elif key == "height" and height:
+            line = "height=%d" % height
+        lines.append(line)
+    handle, path = tempfile.mkstemp(suffix=".cfg", prefix=os.path.basename(cfg)[:-4] + "-")
+    with os.fdopen(handle, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    return path
+
+
+class Network:
+    """A network loaded by libdarknet (stdout/stderr chatter of Darknet is left as it is)."""
+
+    def __init__(self, cfg, weights=None):
+        self.lib = _probe()
+        self.net = self.lib.probe_load(cfg.encode(), weights.encode() if weights else None)
+
+    def layers(self):
+        """[(type, (c, h, w), outputs)] for every layer."""
+        result = []
+        info = (ctypes.c_int * 8)()
+        for i in range(self.lib.probe_layer_count(self.net)):
+            self.lib.probe_layer_info(self.net, i, info)
+            result.append((LAYER_TYPES[info[4]], (info[0], info[1], info[2]), info[3]))
+        return result
+
+    def predict(self, image):
+        """Runs one (C, H, W) float32 image; returns every layer's output, shaped (C, H, W)."""
+        data = np.ascontiguousarray(image, dtype=np.float32)
+        self.lib.probe_predict(self.net, data.ctypes.data_as(ctypes.POINTER(ctypes.c_float)))
+        outputs = []
+        for kind, shape, count in self.layers():
+            pointer = self.lib.probe_layer_output(self.net, len(outputs))
+            values = np.ctypeslib.as_array(pointer, shape=(count,)).copy()
+            outputs.append(values.reshape(shape) if shape[0] * shape[1] * shape[2] == count else values)
+        return outputs
+
+    def save(self, path, cutoff=None, seen=None):
+        if seen is not None:
+            self.lib.probe_set_seen(self.net, seen)
+        self.lib.probe_save(self.net, path.encode(), cutoff if cutoff is not None else self.lib.probe_layer_count(self.net))
