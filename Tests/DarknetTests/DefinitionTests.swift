@@ -1,0 +1,105 @@
+import Foundation
+import XCTest
+@testable import Darknet
+
+final class DefinitionTests: XCTestCase {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static func shipped(_ name: String) -> String { root.appendingPathComponent("cfg/\(name)").path }
+
+    func definition(_ text: String, options: DefinitionOptions = .init()) throws -> NetworkDefinition {
+        try NetworkDefinition(cfg: try CfgFile(text: text, path: "test.cfg"), options: options)
+    }
+
+    func testSyntaxAsDarknetStripsIt() throws {
+        let text = "[network]\r\n# comment\r\n; another\r\nwidth = 3 2\r\nheight=\t32\r\nchannels=3\r\n\r\n[conv]\r\nfilters = 4\r\n[max]\r\n[avg]\r\n[soft]\r\n"
+        let d = try definition(text)
+        XCTAssertEqual(d.input, Shape(channels: 3, height: 32, width: 32))
+        XCTAssertEqual(d.layers.map(\.typeName), ["convolutional", "maxpool", "avgpool", "softmax"])
+        XCTAssertEqual(d.layers.map(\.line), [8, 10, 11, 12])
+        guard case .convolutional(let conv) = d.layers[0].spec else { return XCTFail() }
+        XCTAssertEqual(conv.activation, .logistic) // Darknet's default for [convolutional]
+        XCTAssertEqual(conv.filters, 4)
+        XCTAssertEqual(conv.size, 1)
+        guard case .maxpool(let pool) = d.layers[1].spec else { return XCTFail() }
+        XCTAssertEqual([pool.size, pool.stride, pool.padding], [1, 1, 0])
+    }
+
+    func testWarningsKeepTheFirstValue() throws {
+        let d = try definition("[net]\nwidth=8\nheight=8\nchannels=3\n[convolutional]\nfilters=8\nfilters=16\nfilterz=2\n")
+        XCTAssertEqual(d.layers[0].output.channels, 8)
+        XCTAssertEqual(d.warnings.map(\.description), [
+            "test.cfg:7: warning: [convolutional] filters is given twice; the first value is used",
+            "test.cfg:8: warning: [convolutional] unknown key 'filterz' is ignored",
+        ])
+    }
+
+    func testShapeRules() throws {
+        let d = try definition("""
+            [net]
+            width=13
+            height=13
+            channels=4
+            [maxpool]
+            size=2
+            stride=1
+            [maxpool]
+            size=2
+            stride=2
+            [upsample]
+            stride=-7
+            [reorg]
+            stride=1
+            [route]
+            layers=0
+            groups=2
+            group_id=1
+            [upsample]
+            [shortcut]
+            from=0
+            [convolutional]
+            filters=6
+            size=3
+            dilation=2
+            groups=2
+            """)
+        XCTAssertEqual(d.layers.map(\.output), [
+            Shape(channels: 4, height: 13, width: 13), // 2×2/1 keeps the size: padding defaults to size−1
+            Shape(channels: 4, height: 7, width: 7),   // (13 + 1 − 2)/2 + 1
+            Shape(channels: 4, height: 1, width: 1),
+            Shape(channels: 4, height: 1, width: 1),
+            Shape(channels: 2, height: 13, width: 13), // group 1 of 2
+            Shape(channels: 2, height: 26, width: 26),
+            Shape(channels: 2, height: 26, width: 26), // 4×13×13 added into 2×26×26
+            Shape(channels: 6, height: 22, width: 22), // 26 − 2·(3−1)
+        ])
+    }
+
+    func testShippedCfgTotalsEqualSpec() throws {
+        let backbone = try NetworkDefinition(contentsOf: Self.shipped("darknet53-backbone.cfg"))
+        XCTAssertEqual(backbone.parameters, 40_584_928)
+        XCTAssertEqual(backbone.parametersWithoutNorm, 40_549_216)
+        XCTAssertEqual(backbone.macs, 24_515_805_184)
+        XCTAssertEqual([36, 61, 73].map { backbone.layers[$0].output }, [
+            Shape(channels: 256, height: 52, width: 52), Shape(channels: 512, height: 26, width: 26),
+            Shape(channels: 1024, height: 13, width: 13),
+        ])
+        let yolo = try NetworkDefinition(contentsOf: Self.shipped("yolov3.cfg"))
+        XCTAssertEqual(yolo.parameters, 61_949_149)
+        XCTAssertEqual(yolo.storedFloats, 62_001_757)
+        let tiny = try NetworkDefinition(contentsOf: Self.shipped("yolov3-tiny.cfg"))
+        XCTAssertEqual(tiny.storedFloats, 8_858_734)
+        let wide = try NetworkDefinition(contentsOf: Self.shipped("yolov3.cfg"), options: .init(width: 608, height: 608))
+        XCTAssertEqual(wide.layers.last?.output, Shape(channels: 255, height: 76, width: 76))
+    }
+
+    func testRes2NetAndTriangleCounts() throws {
+        let d = try definition("[net]\nwidth=8\nheight=8\nchannels=64\n[res2net]\nplanes=32\n[triangle]\nplanes=32\n")
+        // width = floor(32·26/64) = 13: 1×1 64→52, three 3×3 13→13, 1×1 52→64; BN γ, β on each.
+        XCTAssertEqual(d.layers[0].parameters, 64 * 52 + 2 * 52 + 3 * (13 * 13 * 9 + 2 * 13) + 52 * 64 + 2 * 64)
+        XCTAssertEqual(d.layers[0].output, Shape(channels: 64, height: 8, width: 8))
+        // width = floor(32·16/64) = 8: 1×1 64→32, three 3×3 8→8, no closing conv.
+        XCTAssertEqual(d.layers[1].parameters, 64 * 32 + 2 * 32 + 3 * (8 * 8 * 9 + 2 * 8))
+        XCTAssertEqual(d.layers[1].output, Shape(channels: 32, height: 8, width: 8))
+        XCTAssertEqual(d.layers[0].weightArrays.map(\.role).prefix(5), [.normBias, .normScale, .rollingMean, .rollingVariance, .weights])
+    }
+}

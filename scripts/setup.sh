@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Installs what the demo and the tests need on a fresh Debian machine with the Swift
+# toolchain, skipping whatever is already there. Sourced by scripts/demo.sh and scripts/test.sh.
+set -euo pipefail
+
+apt_packages=(libopenblas-dev pkg-config darknet gcc)
+missing=()
+for package in "${apt_packages[@]}"; do
+    dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "setup: installing ${missing[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+python3 -c "import numpy, cv2" 2>/dev/null || {
+    echo "setup: installing numpy and opencv-python-headless"
+    python3 -m pip install -q numpy opencv-python-headless
+}
