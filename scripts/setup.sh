@@ -14,7 +14,8 @@ if [ ${#missing[@]} -gt 0 ]; then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
-python3 -c "import numpy, cv2" 2>/dev/null || {
-    echo "setup: installing numpy and opencv-python-headless"
-    python3 -m pip install -q numpy opencv-python-headless
+# OpenCV 5 dropped the Darknet importer (cv2.dnn.readNetFromDarknet): pin the 4.x line.
+python3 -c "import numpy, cv2; assert cv2.__version__ == '4.14.0'" 2>/dev/null || {
+    echo "setup: installing numpy and opencv-python-headless 4.14"
+    python3 -m pip install -q --root-user-action=ignore numpy "opencv-python-headless==4.14.0.94"
 }

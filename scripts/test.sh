@@ -15,6 +15,7 @@ step() {
 
 step "swift test" swift test
 step "shapes against libdarknet" python3 scripts/check_shapes.py .build/debug/swift-darknet
+step "weights against libdarknet and OpenCV" python3 scripts/check_weights.py .build/debug/swift-darknet
 
 echo "checks: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -2,7 +2,7 @@ import Darknet
 import Foundation
 
 enum CLI {
-    static let subcommands: [any Subcommand.Type] = [SummaryCommand.self]
+    static let subcommands: [any Subcommand.Type] = [SummaryCommand.self, InspectCommand.self, ConvertCommand.self]
 }
 
 func usage() -> String {

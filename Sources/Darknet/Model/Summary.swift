@@ -63,7 +63,7 @@ public struct NetworkSummary: Codable, Sendable {
 }
 
 /// 61949149 → "61,949,149"
-func grouped(_ value: Int) -> String {
+public func grouped(_ value: Int) -> String {
     let digits = String(value.magnitude)
     var out = ""
     for (i, ch) in digits.enumerated() {

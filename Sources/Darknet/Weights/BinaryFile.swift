@@ -1,0 +1,70 @@
+import Foundation
+
+/// An open file read with plain POSIX calls: no intermediate copies, every count checked.
+struct InputFile: ~Copyable {
+    let path: String
+    let descriptor: Int32
+    let size: Int
+
+    init(path: String) throws {
+        descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else {
+            throw Diagnostic(at: .file(path), "cannot open the file: \(String(cString: strerror(errno)))")
+        }
+        var status = stat()
+        guard fstat(descriptor, &status) == 0, (status.st_mode & S_IFMT) == S_IFREG else {
+            close(descriptor)
+            throw Diagnostic(at: .file(path), "not a regular file")
+        }
+        self.path = path
+        self.size = Int(status.st_size)
+    }
+
+    deinit { close(descriptor) }
+
+    /// Fills `buffer` from the current position; fails unless every byte arrives.
+    func read(into buffer: UnsafeMutableRawBufferPointer, at offset: Int) throws {
+        var done = 0
+        while done < buffer.count {
+            let chunk = min(buffer.count - done, 1 << 30)
+            let n = pread(descriptor, buffer.baseAddress! + done, chunk, off_t(offset + done))
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else {
+                throw Diagnostic(at: .byte(file: path, offset: offset + done), "read failed: \(n == 0 ? "unexpected end of file" : String(cString: strerror(errno)))")
+            }
+            done += n
+        }
+    }
+}
+
+/// Writes a file whole or not at all: into a temporary file beside it, then renamed into place.
+func writeAtomically(to path: String, _ body: (_ write: (UnsafeRawBufferPointer) throws -> Void) throws -> Void) throws {
+    let directory = (path as NSString).deletingLastPathComponent
+    var template = Array(((directory.isEmpty ? "." : directory) + "/.\((path as NSString).lastPathComponent).XXXXXX").utf8CString)
+    let descriptor = mkstemp(&template)
+    guard descriptor >= 0 else {
+        throw Diagnostic(at: .file(path), "cannot create a temporary file beside it: \(String(cString: strerror(errno)))")
+    }
+    let temporary = String(cString: template)
+    var committed = false
+    defer {
+        close(descriptor)
+        if !committed { unlink(temporary) }
+    }
+    try body { bytes in
+        var done = 0
+        while done < bytes.count {
+            let n = Foundation.write(descriptor, bytes.baseAddress! + done, min(bytes.count - done, 1 << 30))
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else { throw Diagnostic(at: .file(path), "write failed: \(String(cString: strerror(errno)))") }
+            done += n
+        }
+    }
+    guard fchmod(descriptor, 0o644) == 0, fsync(descriptor) == 0 else {
+        throw Diagnostic(at: .file(path), "cannot finish writing: \(String(cString: strerror(errno)))")
+    }
+    guard rename(temporary, path) == 0 else {
+        throw Diagnostic(at: .file(path), "cannot rename the finished file into place: \(String(cString: strerror(errno)))")
+    }
+    committed = true
+}

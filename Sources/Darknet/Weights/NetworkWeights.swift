@@ -1,0 +1,119 @@
+/// The parameters of a network as its weights file stores them: the header, then every layer's
+/// float arrays in cfg order (see `Layer.weightArrays`), kept exactly as read so that writing
+/// them back reproduces the file byte for byte.
+public struct NetworkWeights: Sendable {
+    public var header: WeightsHeader
+    /// Every float after the header, in file order.
+    public private(set) var floats: [Float]
+    /// The float ranges of each array of each layer covered (all layers unless read as a prefix).
+    public let arrayRanges: [[Range<Int>]]
+
+    public var coveredLayers: Int { arrayRanges.count }
+
+    /// Weights for every layer of `definition`, in file order; `floats.count` must be exact.
+    public init(header: WeightsHeader, floats: [Float], for definition: NetworkDefinition) throws {
+        let ranges = Self.ranges(definition.layers)
+        guard floats.count == Self.end(of: ranges[...]) else {
+            throw Diagnostic(at: .file(definition.path), "\(floats.count) floats given; the network stores \(definition.storedFloats)")
+        }
+        self.header = header
+        self.floats = floats
+        self.arrayRanges = ranges
+    }
+
+    /// Reads a weights file for `definition`. The counts are checked against the file's size
+    /// before anything is allocated; on any error nothing is returned half-loaded.
+    /// With `allowPrefix`, a file that stops at a layer boundary (darknet53.conv.74) is accepted
+    /// and covers only the layers before it.
+    public init(contentsOf path: String, for definition: NetworkDefinition, allowPrefix: Bool = false) throws {
+        let file = try InputFile(path: path)
+        header = try WeightsHeader(file)
+        let fit = WeightsFit(header: header, fileSize: file.size, definition: definition)
+
+        var layers = definition.layers.count
+        switch fit.verdict {
+        case .exact:
+            break
+        case .short(let missing, let index) where fit.prefixLayers == nil || !allowPrefix:
+            let layer = definition.layers[index]
+            let offset = fit.offsets[index]
+            let available = max(0, fit.availableFloats - offset)
+            var message = "layer \(index) [\(layer.typeName)] at float offset \(offset) needs \(layer.storedFloats) floats, \(available) remain"
+            message += "; the file holds \(fit.availableFloats) floats after its header, \(definition.path) needs \(fit.neededFloats) (short by \(missing))"
+            if fit.prefixLayers != nil { message += "; it ends at a layer boundary: load it as a prefix to use its first layers" }
+            throw Diagnostic(at: .byte(file: path, offset: self.header.byteCount + 4 * min(offset + available, fit.availableFloats)), message)
+        case .short:
+            layers = fit.prefixLayers!
+        case .extra(let bytes):
+            let last = definition.layers.count - 1
+            throw Diagnostic(at: .byte(file: path, offset: self.header.byteCount + 4 * fit.neededFloats),
+                             "\(bytes) bytes remain after the last layer (\(last) [\(definition.layers[last].typeName)]); \(definition.path) needs \(fit.neededFloats) floats, the file holds \(fit.availableFloats): are these the weights of another cfg?")
+        }
+
+        arrayRanges = Array(Self.ranges(definition.layers).prefix(layers))
+        let count = Self.end(of: arrayRanges[...])
+        let offset = self.header.byteCount
+        floats = try [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
+            try file.read(into: UnsafeMutableRawBufferPointer(buffer), at: offset)
+            initialized = count
+        }
+        #if _endian(big)
+        floats = floats.map { Float(bitPattern: UInt32(littleEndian: $0.bitPattern)) }
+        #endif
+    }
+
+    static func ranges(_ layers: [Layer]) -> [[Range<Int>]] {
+        var offset = 0
+        return layers.map { layer in
+            layer.weightArrays.map { array in
+                defer { offset += array.count }
+                return offset..<(offset + array.count)
+            }
+        }
+    }
+
+    /// The float offset where these layers end (weightless layers store nothing).
+    static func end(of ranges: ArraySlice<[Range<Int>]>) -> Int {
+        ranges.last(where: { !$0.isEmpty })?.last?.upperBound ?? 0
+    }
+
+    /// The arrays of one covered layer, in `Layer.weightArrays` order.
+    public func arrays(of layer: Int) -> [ArraySlice<Float>] {
+        arrayRanges[layer].map { floats[$0] }
+    }
+
+    /// The same weights under another header. Where the two headers disagree on whether
+    /// connected weights are stored transposed, those matrices are transposed to keep meaning.
+    public func with(header newHeader: WeightsHeader, definition: NetworkDefinition) -> NetworkWeights {
+        var copy = self
+        copy.header = newHeader
+        guard newHeader.transposedConnected != header.transposedConnected else { return copy }
+        for (layer, ranges) in zip(definition.layers, arrayRanges) {
+            guard case .connected(let connected) = layer.spec else { continue }
+            let weights = ranges[1] // biases, weights, …
+            let (rows, columns) = header.transposedConnected ? (connected.inputs, connected.outputs) : (connected.outputs, connected.inputs)
+            for row in 0..<rows {
+                for column in 0..<columns {
+                    copy.floats[weights.lowerBound + column * rows + row] = floats[weights.lowerBound + row * columns + column]
+                }
+            }
+        }
+        return copy
+    }
+
+    /// Writes the header and the first `layers` layers (all covered ones by default), as
+    /// Darknet's `save_weights_upto` does, into a temporary file renamed into place.
+    public func write(to path: String, layers: Int? = nil) throws {
+        let count = min(layers ?? coveredLayers, coveredLayers)
+        let end = Self.end(of: arrayRanges.prefix(count))
+        try writeAtomically(to: path) { write in
+            try header.bytes.withUnsafeBytes { try write($0) }
+            #if _endian(big)
+            let stored = floats[..<end].map { Float(bitPattern: $0.bitPattern.littleEndian) }
+            try stored.withUnsafeBytes { try write($0) }
+            #else
+            try floats[..<end].withUnsafeBytes { try write($0) }
+            #endif
+        }
+    }
+}

@@ -1,0 +1,164 @@
+import Foundation
+import XCTest
+@testable import Darknet
+
+/// The catalogue of damaged weights files: each gives exactly this one-line diagnostic, and
+/// nothing is half-loaded.
+final class DamagedWeightsTests: XCTestCase {
+    /// Layers: conv+BN (4·4 + 4·27 = 124 floats at 0), maxpool (0 at 124), conv (2 + 8 = 10 at
+    /// 124), connected 32→3 (3 + 96 = 99 at 134): 233 floats.
+    static let cfg = """
+        [net]
+        width=8
+        height=8
+        channels=3
+        [convolutional]
+        filters=4
+        size=3
+        pad=1
+        batch_normalize=1
+        activation=leaky
+        [maxpool]
+        size=2
+        stride=2
+        [convolutional]
+        filters=2
+        activation=linear
+        [connected]
+        output=3
+        activation=linear
+        """
+    var definition: NetworkDefinition!
+    var directory: URL!
+
+    override func setUpWithError() throws {
+        definition = try NetworkDefinition(cfg: CfgFile(text: Self.cfg, path: "small.cfg"))
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("damaged-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    }
+
+    override func tearDownWithError() throws {
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    func header(major: Int32 = 0, minor: Int32 = 2, revision: Int32 = 0, seen: UInt64 = 7) -> [UInt8] {
+        WeightsHeader(major: major, minor: minor, revision: revision, seen: seen).bytes
+    }
+
+    func body(_ count: Int) -> [UInt8] {
+        (0..<count).map { Float($0) }.withUnsafeBytes { Array($0) }
+    }
+
+    func file(_ bytes: [UInt8], name: String = "w.weights") throws -> String {
+        let url = directory.appendingPathComponent(name)
+        try Data(bytes).write(to: url)
+        return url.path
+    }
+
+    func assertError(_ bytes: [UInt8], _ expected: String, allowPrefix: Bool = false,
+                     file line: StaticString = #filePath, line number: UInt = #line) throws {
+        let path = try file(bytes)
+        do {
+            let weights = try NetworkWeights(contentsOf: path, for: definition, allowPrefix: allowPrefix)
+            XCTFail("loaded \(weights.floats.count) floats from a damaged file", file: line, line: number)
+        } catch let error as Diagnostic {
+            XCTAssertEqual(error.description, expected.replacingOccurrences(of: "W", with: path, range: expected.range(of: "W")),
+                           file: line, line: number)
+        }
+    }
+
+    func testLayout() {
+        XCTAssertEqual(definition.layers.map(\.storedFloats), [124, 0, 10, 99])
+    }
+
+    func testWellFormedFilesLoad() throws {
+        let wide = try NetworkWeights(contentsOf: try file(header() + body(233)), for: definition)
+        XCTAssertEqual(wide.header, WeightsHeader(seen: 7))
+        XCTAssertEqual(wide.floats, (0..<233).map(Float.init))
+        XCTAssertEqual(wide.arrays(of: 0).map(\.count), [4, 4, 4, 4, 108])
+        XCTAssertEqual(wide.arrays(of: 3).first?.first, 134)
+        let old = try NetworkWeights(contentsOf: try file(header(minor: 1, seen: 9) + body(233)), for: definition)
+        XCTAssertEqual(old.header.byteCount, 16)
+        XCTAssertEqual(old.header.seen, 9)
+        XCTAssertEqual(old.floats, wide.floats)
+    }
+
+    func testEmptyAndShortHeaders() throws {
+        try assertError([], "W: error: the file is empty: expected a Darknet weights header (16 or 20 bytes)")
+        try assertError(Array(header().prefix(10)), "W: error: the file is 10 bytes long: too short for a Darknet weights header (16 or 20 bytes)")
+        try assertError(Array(header().prefix(18)), "W: error: the file is 18 bytes long: version 0.2.0 needs a 20-byte header")
+    }
+
+    func testAbsurdHeaders() throws {
+        try assertError(header(major: Int32.max) + body(233),
+                        "W: byte 0: error: header major version is 2147483647: not a Darknet weights file (versions are 0...9999)")
+        try assertError(header(minor: -1) + body(233),
+                        "W: byte 4: error: header minor version is -1: not a Darknet weights file (versions are 0...9999)")
+        try assertError(Array("<!DOCTYPE html><html>not weights</html>".utf8),
+                        "W: byte 0: error: header major version is 1329865020: not a Darknet weights file (versions are 0...9999)")
+    }
+
+    func testTruncation() throws {
+        try assertError(header(), "W: byte 20: error: layer 0 [convolutional] at float offset 0 needs 124 floats, 0 remain; the file holds 0 floats after its header, small.cfg needs 233 (short by 233)")
+        try assertError(header() + body(50), "W: byte 220: error: layer 0 [convolutional] at float offset 0 needs 124 floats, 50 remain; the file holds 50 floats after its header, small.cfg needs 233 (short by 183)")
+        try assertError(header() + body(130), "W: byte 540: error: layer 2 [convolutional] at float offset 124 needs 10 floats, 6 remain; the file holds 130 floats after its header, small.cfg needs 233 (short by 103)")
+        try assertError(header() + body(200), "W: byte 820: error: layer 3 [connected] at float offset 134 needs 99 floats, 66 remain; the file holds 200 floats after its header, small.cfg needs 233 (short by 33)")
+        try assertError(Array((header() + body(233)).dropLast(2)), "W: byte 948: error: layer 3 [connected] at float offset 134 needs 99 floats, 98 remain; the file holds 232 floats after its header, small.cfg needs 233 (short by 1)")
+        try assertError(header(minor: 1) + body(232), "W: byte 944: error: layer 3 [connected] at float offset 134 needs 99 floats, 98 remain; the file holds 232 floats after its header, small.cfg needs 233 (short by 1)")
+    }
+
+    func testPrefixIsExplicit() throws {
+        try assertError(header() + body(134), "W: byte 556: error: layer 3 [connected] at float offset 134 needs 99 floats, 0 remain; the file holds 134 floats after its header, small.cfg needs 233 (short by 99); it ends at a layer boundary: load it as a prefix to use its first layers")
+        let prefix = try NetworkWeights(contentsOf: try file(header() + body(134)), for: definition, allowPrefix: true)
+        XCTAssertEqual(prefix.coveredLayers, 3)
+        try assertError(header() + body(130), "W: byte 540: error: layer 2 [convolutional] at float offset 124 needs 10 floats, 6 remain; the file holds 130 floats after its header, small.cfg needs 233 (short by 103)", allowPrefix: true)
+    }
+
+    func testTrailingBytesAndOtherCfgs() throws {
+        try assertError(header() + body(234), "W: byte 952: error: 4 bytes remain after the last layer (3 [connected]); small.cfg needs 233 floats, the file holds 234: are these the weights of another cfg?")
+        try assertError(header() + body(233) + [0, 0, 0], "W: byte 952: error: 3 bytes remain after the last layer (3 [connected]); small.cfg needs 233 floats, the file holds 233: are these the weights of another cfg?")
+        // The weights of the same network with 5 classes instead of 3: 32·5 + 5 = 165 floats in the last layer.
+        try assertError(header() + body(134 + 165), "W: byte 952: error: 264 bytes remain after the last layer (3 [connected]); small.cfg needs 233 floats, the file holds 299: are these the weights of another cfg?")
+    }
+
+    func testNotAFile() throws {
+        do {
+            _ = try NetworkWeights(contentsOf: directory.path, for: definition)
+            XCTFail("read a directory")
+        } catch let error as Diagnostic {
+            XCTAssertEqual(error.description, "\(directory.path): error: not a regular file")
+        }
+        let missing = directory.appendingPathComponent("missing.weights").path
+        XCTAssertThrowsError(try NetworkWeights(contentsOf: missing, for: definition)) {
+            XCTAssertEqual(($0 as? Diagnostic)?.description, "\(missing): error: cannot open the file: No such file or directory")
+        }
+    }
+
+    func testWriterMirrorsReaderAndNeverLeavesPartialFiles() throws {
+        for original in [header() + body(233), header(minor: 1, seen: 3) + body(233)] {
+            let source = try file(original, name: "in.weights")
+            let out = directory.appendingPathComponent("out.weights").path
+            try NetworkWeights(contentsOf: source, for: definition).write(to: out)
+            XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: out)), Data(original))
+        }
+        let weights = try NetworkWeights(contentsOf: try file(header() + body(233)), for: definition)
+        let cut = directory.appendingPathComponent("cut.weights").path
+        try weights.write(to: cut, layers: 2)
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: cut)), Data(header() + body(124)))
+
+        let nowhere = directory.appendingPathComponent("no/such/dir/out.weights").path
+        XCTAssertThrowsError(try weights.write(to: nowhere))
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0.hasPrefix(".") }
+        XCTAssertEqual(leftovers, [])
+    }
+
+    func testTransposedConnectedWeightsAreTransposedOnVersionChange() throws {
+        let weights = try NetworkWeights(contentsOf: try file(header() + body(233)), for: definition)
+        let flagged = weights.with(header: WeightsHeader(major: 1001, minor: 0, revision: 0), definition: definition)
+        XCTAssertEqual(flagged.header.byteCount, 16)
+        let matrix = flagged.arrays(of: 3)[1]
+        // Stored 3×32 (outputs × inputs) becomes 32×3: element (row r, column c) moves to c·3 + r.
+        XCTAssertEqual(matrix[matrix.startIndex + 1], weights.arrays(of: 3)[1][137 + 32])
+        XCTAssertEqual(flagged.with(header: WeightsHeader(), definition: definition).floats, weights.floats)
+    }
+}
