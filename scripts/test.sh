@@ -14,8 +14,11 @@ step() {
 }
 
 step "swift test" swift test
-step "shapes against libdarknet" python3 scripts/check_shapes.py .build/debug/swift-darknet
-step "weights against libdarknet and OpenCV" python3 scripts/check_weights.py .build/debug/swift-darknet
+# The cross-checks run whole networks: they use the release build.
+step "release build" swift build -c release --product swift-darknet
+step "shapes against libdarknet" python3 scripts/check_shapes.py .build/release/swift-darknet
+step "weights against libdarknet and OpenCV" python3 scripts/check_weights.py .build/release/swift-darknet
+step "every layer against libdarknet" python3 scripts/check_inference.py .build/release/swift-darknet
 
 echo "checks: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

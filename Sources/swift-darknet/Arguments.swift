@@ -53,6 +53,15 @@ struct Arguments {
         return value
     }
 
+    /// The positionals named, where those in [brackets] may be left out.
+    func positionals(optional names: String...) throws -> [String] {
+        let required = names.filter { !$0.hasPrefix("[") }.count
+        guard (required...names.count).contains(positionals.count) else {
+            throw UsageError("expected \(names.joined(separator: " ")), got \(positionals.count) argument(s)")
+        }
+        return positionals
+    }
+
     /// Exactly `names.count` positionals, in order.
     func positionals(_ names: String...) throws -> [String] {
         guard positionals.count == names.count else {

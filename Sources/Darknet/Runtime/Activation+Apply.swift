@@ -1,0 +1,54 @@
+import Foundation
+
+extension Activation {
+    /// Darknet's formulas (activations.h); tanh uses the C library's, which does not overflow to NaN.
+    @inline(__always)
+    func callAsFunction(_ x: Float) -> Float {
+        switch self {
+        case .linear: return x
+        case .leaky: return x > 0 ? x : 0.1 * x
+        case .logistic: return 1 / (1 + Foundation.exp(-x))
+        case .relu: return x > 0 ? x : 0
+        case .elu: return x >= 0 ? x : Foundation.exp(x) - 1
+        case .selu: return x >= 0 ? 1.0507 * x : 1.0507 * 1.6732 * (Foundation.exp(x) - 1)
+        case .relie: return x > 0 ? x : 0.01 * x
+        case .ramp: return (x > 0 ? x : 0) + 0.1 * x
+        case .tanh: return Foundation.tanh(x)
+        case .plse:
+            if x < -4 { return 0.01 * (x + 4) }
+            if x > 4 { return 0.01 * (x - 4) + 1 }
+            return 0.125 * x + 0.5
+        case .stair:
+            let n = Int(x.rounded(.down))
+            return n % 2 == 0 ? (x / 2).rounded(.down) : (x - Float(n)) + (x / 2).rounded(.down)
+        case .hardtan: return min(max(x, -1), 1)
+        case .lhtan:
+            if x < 0 { return 0.001 * x }
+            if x > 1 { return 0.001 * (x - 1) + 1 }
+            return x
+        case .loggy: return 2 / (1 + Foundation.exp(-x)) - 1
+        case .relu6: return min(max(x, 0), 6)
+        case .swish: return x / (1 + Foundation.exp(-x))
+        case .mish:
+            let softplus = x > 20 ? x : Foundation.log1p(Foundation.exp(x))
+            return x * Foundation.tanh(softplus)
+        }
+    }
+
+    /// Applies the activation in place; the common cheap ones get their own loops so that the
+    /// compiler vectorizes them.
+    func apply(_ values: UnsafeMutablePointer<Float>, count: Int) {
+        switch self {
+        case .linear:
+            return
+        case .leaky:
+            for i in 0..<count { let x = values[i]; values[i] = x > 0 ? x : 0.1 * x }
+        case .relu:
+            for i in 0..<count { values[i] = max(values[i], 0) }
+        case .relu6:
+            for i in 0..<count { values[i] = min(max(values[i], 0), 6) }
+        default:
+            for i in 0..<count { values[i] = self(values[i]) }
+        }
+    }
+}

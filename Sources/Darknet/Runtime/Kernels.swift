@@ -1,0 +1,85 @@
+import COpenBLAS
+
+/// The fast kernels: im2col + OpenBLAS sgemm for convolutions, and the per-channel passes
+/// around them. Each has a naive twin in `ReferenceKernels.swift` that the tests compare with.
+enum Kernels {
+    /// Unrolls the receptive fields of `input` (c×h×w) into `columns`, a
+    /// (c·size·size) × (outH·outW) matrix, zero where the window leaves the image.
+    static func im2col(_ input: UnsafePointer<Float>, channels: Int, height: Int, width: Int,
+                       size: Int, stride: Int, padding: Int, dilation: Int,
+                       outHeight: Int, outWidth: Int, into columns: UnsafeMutablePointer<Float>) {
+        var row = 0
+        for c in 0..<channels {
+            let plane = input + c * height * width
+            for ky in 0..<size {
+                for kx in 0..<size {
+                    let out = columns + row * outHeight * outWidth
+                    let dy = ky * dilation - padding, dx = kx * dilation - padding
+                    for oy in 0..<outHeight {
+                        let y = oy * stride + dy
+                        let line = out + oy * outWidth
+                        guard y >= 0 && y < height else {
+                            line.update(repeating: 0, count: outWidth)
+                            continue
+                        }
+                        let source = plane + y * width
+                        if stride == 1 {
+                            // The window's columns form one contiguous run, zero-padded at the ends.
+                            let first = max(0, -dx), last = min(outWidth, width - dx)
+                            if first > 0 { line.update(repeating: 0, count: min(first, outWidth)) }
+                            if last > first { (line + first).update(from: source + first + dx, count: last - first) }
+                            if last < outWidth { (line + max(last, 0)).update(repeating: 0, count: outWidth - max(last, 0)) }
+                        } else {
+                            for ox in 0..<outWidth {
+                                let x = ox * stride + dx
+                                line[ox] = x >= 0 && x < width ? source[x] : 0
+                            }
+                        }
+                    }
+                    row += 1
+                }
+            }
+        }
+    }
+
+    /// C (m×n) = A (m×k) · B (k×n), row-major; `transposeB` reads B as its transpose (n×k).
+    static func gemm(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, transposeB: Bool = false,
+                     c: UnsafeMutablePointer<Float>) {
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
+                    Int32(m), Int32(n), Int32(k), 1, a, Int32(k), b, Int32(transposeB ? k : n), 0, c, Int32(n))
+    }
+
+    /// Darknet's inference batch-norm per channel: `scale·(x − mean)/(sqrt(var) + 1e-6) + bias`.
+    static func batchNorm(_ values: UnsafeMutablePointer<Float>, channels: Int, spatial: Int,
+                          scales: UnsafePointer<Float>?, mean: UnsafePointer<Float>, variance: UnsafePointer<Float>,
+                          biases: UnsafePointer<Float>?) {
+        for c in 0..<channels {
+            let multiplier = (scales?[c] ?? 1) / (variance[c].squareRoot() + 0.000001)
+            let shift = (biases?[c] ?? 0) - mean[c] * multiplier
+            let plane = values + c * spatial
+            for i in 0..<spatial { plane[i] = plane[i] * multiplier + shift }
+        }
+    }
+
+    static func addBias(_ values: UnsafeMutablePointer<Float>, channels: Int, spatial: Int, biases: UnsafePointer<Float>) {
+        for c in 0..<channels {
+            let plane = values + c * spatial, bias = biases[c]
+            for i in 0..<spatial { plane[i] += bias }
+        }
+    }
+
+    /// Darknet's `softmax`: over `n` values `stride` apart, with a temperature.
+    static func softmax(_ input: UnsafePointer<Float>, n: Int, stride: Int, temperature: Float, output: UnsafeMutablePointer<Float>) {
+        var largest = -Float.greatestFiniteMagnitude
+        for i in 0..<n { largest = max(largest, input[i * stride]) }
+        var sum: Float = 0
+        for i in 0..<n {
+            let e = Foundation.exp(input[i * stride] / temperature - largest / temperature)
+            sum += e
+            output[i * stride] = e
+        }
+        for i in 0..<n { output[i * stride] /= sum }
+    }
+}
+
+import Foundation

@@ -1,0 +1,163 @@
+import Foundation
+
+/// The forward passes of the layers without a kernel of their own, each as Darknet computes it.
+/// Pointers are to one image unless a `batch` is passed.
+enum Layers {
+    /// `forward_connected_layer`: x·Wᵀ, then batch-norm (whose β are the biases) or bias, then the activation.
+    static func connected(_ spec: Connected, _ parameters: UnsafeMutablePointer<Float>, _ input: UnsafePointer<Float>,
+                          _ output: UnsafeMutablePointer<Float>, batch: Int) {
+        let (n, k) = (spec.outputs, spec.inputs)
+        let biases = parameters, weights = parameters + n
+        Kernels.gemm(m: batch, n: n, k: k, a: input, b: weights, transposeB: true, c: output)
+        for image in 0..<batch {
+            let row = output + image * n
+            if spec.batchNormalize {
+                let statistics = weights + n * k // scales, rolling mean, rolling variance
+                Kernels.batchNorm(row, channels: n, spatial: 1, scales: statistics, mean: statistics + n,
+                                  variance: statistics + 2 * n, biases: biases)
+            } else {
+                Kernels.addBias(row, channels: n, spatial: 1, biases: biases)
+            }
+        }
+        spec.activation.apply(output, count: batch * n)
+    }
+
+    /// `forward_maxpool_layer`: windows start at −padding/2; outside the image counts as −FLT_MAX.
+    static func maxpool(_ spec: MaxPool, _ input: UnsafePointer<Float>, _ output: UnsafeMutablePointer<Float>) {
+        let (h, w) = (spec.input.height, spec.input.width)
+        let (outH, outW) = (spec.output.height, spec.output.width)
+        let offset = -spec.padding / 2
+        for c in 0..<spec.input.channels {
+            let plane = input + c * h * w
+            for oy in 0..<outH {
+                for ox in 0..<outW {
+                    var best = -Float.greatestFiniteMagnitude
+                    for ky in 0..<spec.size {
+                        let y = offset + oy * spec.stride + ky
+                        guard y >= 0 && y < h else { continue }
+                        for kx in 0..<spec.size {
+                            let x = offset + ox * spec.stride + kx
+                            if x >= 0 && x < w { best = max(best, plane[y * w + x]) }
+                        }
+                    }
+                    output[(c * outH + oy) * outW + ox] = best
+                }
+            }
+        }
+    }
+
+    /// Concatenation along channels; with groups, each source gives its `groupID`-th slice.
+    static func route(_ spec: Route, sources: [(UnsafePointer<Float>, Int)], _ output: UnsafeMutablePointer<Float>,
+                      outCount: Int, batch: Int) {
+        for image in 0..<batch {
+            var offset = image * outCount
+            for (source, count) in sources {
+                let part = count / spec.groups
+                (output + offset).update(from: source + image * count + spec.groupID * part, count: part)
+                offset += part
+            }
+        }
+    }
+
+    /// `shortcut_cpu`: out = alpha·out + beta·add over the common channels, sampling the larger grid.
+    static func shortcut(_ spec: Shortcut, add: UnsafePointer<Float>, _ output: UnsafeMutablePointer<Float>, batch: Int) {
+        let (w1, h1, c1) = (spec.fromShape.width, spec.fromShape.height, spec.fromShape.channels)
+        let (w2, h2, c2) = (spec.output.width, spec.output.height, spec.output.channels)
+        let stride = max(w1 / w2, 1), sample = max(w2 / w1, 1)
+        let (minW, minH, minC) = (min(w1, w2), min(h1, h2), min(c1, c2))
+        for b in 0..<batch {
+            for k in 0..<minC {
+                for j in 0..<minH {
+                    for i in 0..<minW {
+                        let out = i * sample + w2 * (j * sample + h2 * (k + c2 * b))
+                        let source = i * stride + w1 * (j * stride + h1 * (k + c1 * b))
+                        output[out] = spec.alpha * output[out] + spec.beta * add[source]
+                    }
+                }
+            }
+        }
+        spec.activation.apply(output, count: batch * spec.output.count)
+    }
+
+    /// `upsample_cpu`: nearest neighbour times scale; downsampling sums each block times scale.
+    static func upsample(_ spec: Upsample, _ input: UnsafePointer<Float>, _ output: UnsafeMutablePointer<Float>) {
+        let s = spec.stride
+        if spec.downsample {
+            let (h, w) = (spec.input.height, spec.input.width)
+            let (outH, outW) = (spec.output.height, spec.output.width)
+            output.update(repeating: 0, count: spec.output.count)
+            for c in 0..<spec.input.channels {
+                for y in 0..<h {
+                    for x in 0..<w {
+                        output[(c * outH + y / s) * outW + x / s] += spec.scale * input[(c * h + y) * w + x]
+                    }
+                }
+            }
+        } else {
+            let (h, w) = (spec.input.height, spec.input.width)
+            let outW = spec.output.width
+            for c in 0..<spec.input.channels {
+                for y in 0..<(h * s) {
+                    let source = input + (c * h + y / s) * w
+                    let line = output + (c * h * s + y) * outW
+                    for x in 0..<outW { line[x] = spec.scale * source[x / s] }
+                }
+            }
+        }
+    }
+
+    /// `reorg_cpu` with Darknet's index arithmetic (forward = 0 for the usual space-to-depth).
+    static func reorg(_ spec: Reorg, _ input: UnsafePointer<Float>, _ output: UnsafeMutablePointer<Float>) {
+        let (w, h, c, stride) = (spec.input.width, spec.input.height, spec.input.channels, spec.stride)
+        if spec.extra > 0 {
+            output.update(from: input, count: spec.input.count)
+            (output + spec.input.count).update(repeating: 0, count: spec.extra)
+            return
+        }
+        let outC = c / (stride * stride)
+        for k in 0..<c {
+            for j in 0..<h {
+                for i in 0..<w {
+                    let inIndex = i + w * (j + h * k)
+                    let (c2, offset) = (k % outC, k / outC)
+                    let w2 = i * stride + offset % stride, h2 = j * stride + offset / stride
+                    let outIndex = w2 + w * stride * (h2 + h * stride * c2)
+                    if spec.reverse { output[outIndex] = input[inIndex] } else { output[inIndex] = input[outIndex] }
+                }
+            }
+        }
+    }
+
+    /// `forward_yolo_layer` at inference: logistic on x, y, objectness and class scores.
+    static func yolo(_ spec: Yolo, _ values: UnsafeMutablePointer<Float>, batch: Int) {
+        let spatial = spec.output.height * spec.output.width
+        for b in 0..<batch {
+            for n in 0..<spec.mask.count {
+                let entry = values + b * spec.output.count + n * (spec.classes + 5) * spatial
+                Activation.logistic.apply(entry, count: 2 * spatial)
+                Activation.logistic.apply(entry + 4 * spatial, count: (1 + spec.classes) * spatial)
+            }
+        }
+    }
+
+    /// `forward_region_layer` at inference: logistic on x, y and objectness; softmax (or
+    /// logistic) over the classes at each position.
+    static func region(_ spec: Region, _ values: UnsafeMutablePointer<Float>, batch: Int) {
+        let spatial = spec.output.height * spec.output.width
+        for b in 0..<batch {
+            for n in 0..<spec.count {
+                let entry = values + b * spec.output.count + n * (spec.coords + spec.classes + 1) * spatial
+                Activation.logistic.apply(entry, count: 2 * spatial)
+                Activation.logistic.apply(entry + spec.coords * spatial, count: spatial)
+                let classes = entry + (spec.coords + 1) * spatial
+                if spec.softmax {
+                    for position in 0..<spatial {
+                        Kernels.softmax(classes + position, n: spec.classes, stride: spatial, temperature: 1, output: classes + position)
+                    }
+                } else {
+                    Activation.logistic.apply(classes, count: spec.classes * spatial)
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,88 @@
+import Foundation
+
+/// SplitMix64: small, fast, and the same sequence on every platform.
+struct SplitMix64 {
+    var state: UInt64
+
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+
+    /// Uniform in [low, high).
+    mutating func uniform(_ low: Float, _ high: Float) -> Float {
+        low + (high - low) * Float(next() >> 40) / Float(1 << 24)
+    }
+}
+
+/// Deterministic random weights whose activations stay O(1) through deep networks.
+///
+/// Kernels are variance-preserving uniform draws; batch-norm γ, β are drawn near 1 and 0. The
+/// rolling statistics are then calibrated: the network runs once on a random input, and before
+/// each batch-norm is applied, its mean and variance are set from what that convolution really
+/// produced, plus noise, so that mean subtraction and scaling are exercised. (Darknet's own
+/// random init leaves the variance at 0 and overflows by layer 12.)
+public enum RandomWeights {
+    public static func make(for definition: NetworkDefinition, seed: UInt64 = 1) throws -> NetworkWeights {
+        var random = SplitMix64(state: seed)
+        var floats: [Float] = []
+        floats.reserveCapacity(definition.storedFloats)
+        for layer in definition.layers {
+            let fanIn: Int
+            switch layer.spec {
+            case .connected(let connected): fanIn = connected.inputs
+            default: fanIn = 0 // convolutions: computed per kernel array below
+            }
+            var kernels = convolutions(of: layer).makeIterator()
+            for array in layer.weightArrays {
+                switch array.role {
+                case .weights:
+                    let fan = kernels.next().map { $0.input.channels / $0.groups * $0.size * $0.size } ?? fanIn
+                    let bound = (3 / Float(max(fan, 1))).squareRoot()
+                    for _ in 0..<array.count { floats.append(random.uniform(-bound, bound)) }
+                case .bias: for _ in 0..<array.count { floats.append(random.uniform(-0.1, 0.1)) }
+                case .normBias: for _ in 0..<array.count { floats.append(random.uniform(-0.2, 0.2)) }
+                case .normScale: for _ in 0..<array.count { floats.append(random.uniform(0.5, 1.5)) }
+                case .rollingMean: floats += repeatElement(0, count: array.count)
+                case .rollingVariance: floats += repeatElement(1, count: array.count)
+                }
+            }
+        }
+
+        let network = try Network(definition: definition, floats: floats)
+        let context = InferenceContext(network, batch: 1)
+        let input = (0..<definition.input.count).map { _ in random.uniform(0, 1) }
+        input.withUnsafeBufferPointer { pointer in
+            context.forward(pointer.baseAddress!) { convolution, raw, batch in
+                guard let mean = convolution.mean, let variance = convolution.variance else { return }
+                let channels = convolution.spec.filters
+                let spatial = convolution.spec.output.height * convolution.spec.output.width
+                for c in 0..<channels {
+                    var sum: Double = 0, squares: Double = 0
+                    for image in 0..<batch {
+                        let plane = raw + image * convolution.floatsPerImage + c * spatial
+                        for i in 0..<spatial { sum += Double(plane[i]); squares += Double(plane[i]) * Double(plane[i]) }
+                    }
+                    let n = Double(batch * spatial)
+                    let m = sum / n, v = max(squares / n - m * m, 1e-4)
+                    mean[c] = Float(m) + random.uniform(-0.1, 0.1) * Float(v.squareRoot())
+                    variance[c] = Float(v) * random.uniform(0.8, 1.25)
+                }
+            }
+        }
+        return try NetworkWeights(header: WeightsHeader(), floats: network.parameters.floats, for: definition)
+    }
+
+    /// The convolutions whose kernels a layer stores, in file order.
+    private static func convolutions(of layer: Layer) -> [Convolutional] {
+        switch layer.spec {
+        case .convolutional(let conv): [conv]
+        case .res2net(let block): [block.split.reduce] + block.split.inner + [block.expand]
+        case .triangle(let block): [block.split.reduce] + block.split.inner
+        default: []
+        }
+    }
+}

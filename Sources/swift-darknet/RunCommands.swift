@@ -1,0 +1,123 @@
+import Darknet
+import Foundation
+
+struct InitCommand: Subcommand {
+    static let name = "init"
+    static let usage = "init CFG OUT [--seed S] [--width W --height H] [--strict]"
+
+    let cfg: String
+    let output: String
+    let seed: UInt64
+    let definition: DefinitionArguments
+
+    init(_ arguments: [String]) throws {
+        let args = try Arguments(arguments, flags: DefinitionArguments.flags, options: DefinitionArguments.options.union(["seed"]))
+        let paths = try args.positionals("CFG", "OUT")
+        (cfg, output) = (paths[0], paths[1])
+        seed = UInt64(try args.int("seed", in: 0...Int(Int64.max)) ?? 1)
+        definition = try DefinitionArguments(args)
+    }
+
+    func run() throws -> Int32 {
+        let network = try definition.load(cfg)
+        try RandomWeights.make(for: network, seed: seed).write(to: output)
+        return 0
+    }
+}
+
+struct RunCommand: Subcommand {
+    static let name = "run"
+    static let usage = "run CFG WEIGHTS --input FILE.npy [--layers all|outputs] --out DIR [--width W --height H] [--strict]"
+
+    let cfg: String
+    let weights: String
+    let input: String
+    let allLayers: Bool
+    let outputDirectory: String
+    let definition: DefinitionArguments
+
+    init(_ arguments: [String]) throws {
+        let args = try Arguments(arguments, flags: DefinitionArguments.flags,
+                                 options: DefinitionArguments.options.union(["input", "layers", "out"]))
+        let paths = try args.positionals("CFG", "WEIGHTS")
+        (cfg, weights) = (paths[0], paths[1])
+        guard let input = args.string("input") else { throw UsageError("--input FILE.npy is required") }
+        guard let out = args.string("out") else { throw UsageError("--out DIR is required") }
+        self.input = input
+        outputDirectory = out
+        switch args.string("layers") ?? "outputs" {
+        case "all": allLayers = true
+        case "outputs": allLayers = false
+        case let other: throw UsageError("--layers \(other): expected all or outputs")
+        }
+        definition = try DefinitionArguments(args)
+    }
+
+    func run() throws -> Int32 {
+        let spec = try definition.load(cfg)
+        let network = try Network(definition: spec, weights: try NetworkWeights(contentsOf: weights, for: spec))
+        let tensor = try NPYFile.read(input)
+        let batch = try network.checkInput(tensor)
+        try FileManager.default.createDirectory(atPath: outputDirectory, withIntermediateDirectories: true)
+        let context = InferenceContext(network, batch: batch, keepAll: allLayers)
+        tensor.data.withUnsafeBufferPointer { _ = context.forward($0.baseAddress!) }
+        for layer in context.keptLayers.sorted() {
+            let name = String(format: "layer_%03d.npy", layer)
+            try NPYFile.write(context.tensor(of: layer), to: (outputDirectory as NSString).appendingPathComponent(name))
+        }
+        return 0
+    }
+}
+
+struct BenchCommand: Subcommand {
+    static let name = "bench"
+    static let usage = "bench CFG [WEIGHTS] [--runs N] [--batch B] [--threads T] [--json] [--width W --height H]"
+
+    let cfg: String
+    let weights: String?
+    let runs: Int
+    let batch: Int
+    let threads: Int?
+    let json: Bool
+    let definition: DefinitionArguments
+
+    init(_ arguments: [String]) throws {
+        let args = try Arguments(arguments, flags: DefinitionArguments.flags.union(["json"]),
+                                 options: DefinitionArguments.options.union(["runs", "batch", "threads"]))
+        let paths = try args.positionals(optional: "CFG", "[WEIGHTS]")
+        cfg = paths[0]
+        weights = paths.count > 1 ? paths[1] : nil
+        runs = try args.int("runs", in: 1...10_000) ?? 10
+        batch = try args.int("batch", in: 1...4096) ?? 1
+        threads = try args.int("threads", in: 1...1024)
+        json = args.flag("json")
+        definition = try DefinitionArguments(args)
+    }
+
+    func run() throws -> Int32 {
+        if let threads { BLAS.threads = threads }
+        let spec = try definition.load(cfg)
+        let parameters = try weights.map { try NetworkWeights(contentsOf: $0, for: spec) } ?? RandomWeights.make(for: spec)
+        let network = try Network(definition: spec, weights: parameters)
+        let context = InferenceContext(network, batch: batch)
+        let input = [Float](repeating: 0.5, count: spec.input.count * batch)
+        var times: [Double] = []
+        input.withUnsafeBufferPointer { pointer in
+            context.forward(pointer.baseAddress!) // warm-up
+            for _ in 0..<runs {
+                let start = DispatchTime.now().uptimeNanoseconds
+                context.forward(pointer.baseAddress!)
+                times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
+            }
+        }
+        let median = times.sorted()[times.count / 2]
+        let gflops = 2 * Double(spec.macs) * Double(batch) / (median / 1e3) / 1e9
+        if json {
+            print(#"{"median_ms": \#(median), "gflops": \#(gflops), "threads": \#(BLAS.threads), "blas_core": "\#(BLAS.coreName)", "batch": \#(batch), "runs": \#(runs)}"#)
+        } else {
+            print(String(format: "median %.2f ms over %d runs, batch %d, %.1f GFLOP/s, OpenBLAS %@ with %d threads",
+                         median, runs, batch, gflops, BLAS.coreName, BLAS.threads))
+        }
+        return 0
+    }
+}

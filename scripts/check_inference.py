@@ -1,0 +1,116 @@
+#!/usr/bin/env python3
+"""Every layer's output of `swift-darknet run` against libdarknet's on the same weights (from
+our `init`) and the same input: max|a−b| ≤ 1e-4 + 1e-3·max|ref| per layer. Also the
+standalone [batchnorm] (which crashes Darknet on CPU) against NumPy. Prints 'N passed, N failed'."""
+import os
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import darknet_ref
+
+BINARY = sys.argv[1] if len(sys.argv) > 1 else os.path.join(darknet_ref.ROOT, ".build", "release", "swift-darknet")
+MODELS = sys.argv[2].split(",") if len(sys.argv) > 2 else [
+    "yolov3:416", "yolov3-tiny:416", "yolov3-spp:416", "darknet53:256", "darknet19", "resnet50",
+    "densenet201", "yolov2:416", "yolov2-tiny"]
+WORK = tempfile.mkdtemp(prefix="swift-darknet-inference-")
+
+
+def ours(*args):
+    run = subprocess.run([BINARY] + list(args), capture_output=True, text=True)
+    if run.returncode != 0:
+        raise RuntimeError("swift-darknet %s: %s" % (args[0], run.stderr.strip()))
+
+
+def darknet_outputs(cfg, weights, image, target):
+    """libdarknet's per-layer outputs, computed in a child process, saved as an .npz."""
+    code = ("import sys, numpy as np; sys.path.insert(0, %r); import darknet_ref\n"
+            "outputs = darknet_ref.Network(%r, %r).predict(np.load(%r))\n"
+            "np.savez(%r, *outputs)") % (os.path.dirname(os.path.abspath(__file__)), cfg, weights, image, target)
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    if run.returncode != 0:
+        raise RuntimeError("libdarknet: " + run.stderr[-800:])
+    archive = np.load(target)
+    return [archive["arr_%d" % i] for i in range(len(archive.files))]
+
+
+def compare(name, reference, actual):
+    """Returns the worst layer as (ratio of error to tolerance, layer, error)."""
+    worst = (0.0, -1, 0.0)
+    for index, (ref, got) in enumerate(zip(reference, actual)):
+        ref = ref.reshape(-1)
+        got = got.reshape(-1)
+        if ref.shape != got.shape:
+            return (float("inf"), index, "shape %s vs %s" % (got.shape, ref.shape))
+        tolerance = 1e-4 + 1e-3 * float(np.max(np.abs(ref)))
+        error = float(np.max(np.abs(ref - got))) if ref.size else 0.0
+        if not np.isfinite(error):
+            return (float("inf"), index, "non-finite")
+        worst = max(worst, (error / tolerance, index, error))
+    return worst
+
+
+def check_model(entry, rng):
+    model, _, size = entry.partition(":")
+    size = int(size) if size else None
+    cfg = darknet_ref.inference_cfg(os.path.join(darknet_ref.DARKNET_CFG, model + ".cfg"), size, size)
+    weights = os.path.join(WORK, model + ".weights")
+    ours("init", cfg, weights, "--seed", "7")
+    layers = subprocess.run([BINARY, "summary", cfg, "--json"], capture_output=True, text=True).stdout
+    import json
+    summary = json.loads(layers)
+    c, h, w = summary["layers"][0]["input"]
+    image = os.path.join(WORK, model + ".input.npy")
+    np.save(image, rng.random((c, h, w), dtype=np.float32))
+    out = os.path.join(WORK, model + ".ours")
+    ours("run", cfg, weights, "--input", image, "--layers", "all", "--out", out)
+    actual = [np.load(os.path.join(out, "layer_%03d.npy" % i)) for i in range(len(summary["layers"]))]
+    reference = darknet_outputs(cfg, weights, image, os.path.join(WORK, model + ".darknet.npz"))
+    ratio, layer, error = compare(model, reference, actual)
+    peak = max(float(np.max(np.abs(r))) for r in reference)
+    label = "%s @%dx%d (%d layers, max |activation| %.3g)" % (model, w, h, len(actual), peak)
+    return ratio <= 1, "%s: worst layer %d, error %s = %.3f of tolerance" % (label, layer, error, ratio)
+
+
+def check_batchnorm(rng):
+    cfg = os.path.join(WORK, "batchnorm.cfg")
+    with open(cfg, "w") as f:
+        f.write("[net]\nwidth=5\nheight=4\nchannels=3\n[convolutional]\nfilters=6\nsize=3\npad=1\nactivation=leaky\n[batchnorm]\n")
+    weights = os.path.join(WORK, "batchnorm.weights")
+    header = np.array([0, 2, 0], dtype="<i4").tobytes() + np.array([0], dtype="<u8").tobytes()
+    conv = rng.standard_normal(6 + 6 * 27).astype("<f4")
+    scales, mean = rng.uniform(0.5, 1.5, 6).astype("<f4"), rng.standard_normal(6).astype("<f4")
+    variance = rng.uniform(0.5, 2, 6).astype("<f4")
+    with open(weights, "wb") as f:
+        f.write(header + conv.tobytes() + scales.tobytes() + mean.tobytes() + variance.tobytes())
+    image = os.path.join(WORK, "batchnorm.input.npy")
+    np.save(image, rng.random((3, 4, 5), dtype=np.float32))
+    out = os.path.join(WORK, "batchnorm.ours")
+    ours("run", cfg, weights, "--input", image, "--layers", "all", "--out", out)
+    x = np.load(os.path.join(out, "layer_000.npy")).astype(np.float64)
+    expected = scales[:, None, None] * (x - mean[:, None, None]) / (np.sqrt(variance)[:, None, None] + 1e-6)
+    got = np.load(os.path.join(out, "layer_001.npy"))
+    error = float(np.max(np.abs(got - expected)))
+    tolerance = 1e-4 + 1e-3 * float(np.max(np.abs(expected)))
+    return error <= tolerance, "[batchnorm] against NumPy: error %.3g, tolerance %.3g" % (error, tolerance)
+
+
+def main():
+    rng = np.random.default_rng(2024)
+    results = []
+    for check in [lambda: check_batchnorm(rng)] + [lambda m=m: check_model(m, rng) for m in MODELS]:
+        try:
+            ok, message = check()
+        except Exception as error:  # a crash of either side is a failed check, with its message
+            ok, message = False, str(error)
+        results.append(ok)
+        print("%s %s" % ("ok  " if ok else "FAIL", message), flush=True)
+    print("inference: %d passed, %d failed" % (sum(results), len(results) - sum(results)))
+    sys.exit(0 if all(results) else 1)
+
+
+if __name__ == "__main__":
+    main()
