@@ -1,0 +1,160 @@
+import Foundation
+import XCTest
+@testable import Darknet
+
+/// The fast kernels against naive references written straight from the definitions.
+final class KernelTests: XCTestCase {
+    var random = SplitMix64(state: 42)
+
+    func randomArray(_ count: Int) -> [Float] { (0..<count).map { _ in random.uniform(-1, 1) } }
+
+    func definition(_ text: String) throws -> NetworkDefinition {
+        try NetworkDefinition(cfg: CfgFile(text: text, path: "kernel.cfg"))
+    }
+
+    /// Direct convolution over one image: out[f][y][x] = Σ w[f][c][ky][kx]·in[g·C/G + c][y·s − p + ky·d][x·s − p + kx·d].
+    func naiveConvolution(_ spec: Convolutional, input: [Float], weights: ArraySlice<Float>) -> [Float] {
+        let (inC, h, w) = (spec.input.channels / spec.groups, spec.input.height, spec.input.width)
+        let perGroup = spec.filters / spec.groups
+        var out = [Float](repeating: 0, count: spec.output.count)
+        for f in 0..<spec.filters {
+            let g = f / perGroup
+            for oy in 0..<spec.output.height {
+                for ox in 0..<spec.output.width {
+                    var sum: Double = 0
+                    for c in 0..<inC {
+                        for ky in 0..<spec.size {
+                            for kx in 0..<spec.size {
+                                let y = oy * spec.stride - spec.padding + ky * spec.dilation
+                                let x = ox * spec.stride - spec.padding + kx * spec.dilation
+                                guard y >= 0, y < h, x >= 0, x < w else { continue }
+                                let weight = weights[weights.startIndex + ((f * inC + c) * spec.size + ky) * spec.size + kx]
+                                sum += Double(weight) * Double(input[((g * inC + c) * h + y) * w + x])
+                            }
+                        }
+                    }
+                    out[(f * spec.output.height + oy) * spec.output.width + ox] = Float(sum)
+                }
+            }
+        }
+        return out
+    }
+
+    func assertClose(_ a: [Float], _ b: [Float], _ message: String, file: StaticString = #filePath, line: UInt = #line) {
+        XCTAssertEqual(a.count, b.count, message, file: file, line: line)
+        let worst = zip(a, b).map { abs($0 - $1) }.max() ?? 0
+        let scale = b.map(abs).max() ?? 0
+        XCTAssertLessThanOrEqual(worst, 1e-5 + 1e-5 * scale, message, file: file, line: line)
+    }
+
+    func testConvolutionMatchesDirectConvolution() throws {
+        // channels, height, width, filters, size, stride, padding, groups, dilation
+        let cases: [(Int, Int, Int, Int, Int, Int, Int, Int, Int)] = [
+            (3, 9, 7, 4, 3, 1, 1, 1, 1), (4, 8, 8, 6, 3, 2, 1, 2, 1), (5, 7, 9, 5, 3, 1, 1, 5, 1),
+            (2, 6, 6, 3, 1, 1, 0, 1, 1), (3, 11, 10, 2, 5, 2, 2, 1, 1), (4, 9, 9, 4, 3, 1, 2, 1, 2),
+            (6, 5, 5, 6, 3, 2, 1, 6, 1), (3, 4, 6, 8, 2, 1, 0, 1, 1), (2, 10, 3, 2, 3, 3, 0, 1, 1),
+        ]
+        for (c, h, w, n, size, stride, padding, groups, dilation) in cases {
+            let label = "c\(c) \(h)×\(w) n\(n) k\(size) s\(stride) p\(padding) g\(groups) d\(dilation)"
+            let d = try definition("""
+                [net]
+                width=\(w)
+                height=\(h)
+                channels=\(c)
+                [convolutional]
+                filters=\(n)
+                size=\(size)
+                stride=\(stride)
+                padding=\(padding)
+                groups=\(groups)
+                dilation=\(dilation)
+                activation=linear
+                """)
+            guard case .convolutional(let spec) = d.layers[0].spec else { return XCTFail() }
+            var parameters = randomArray(d.storedFloats)
+            let batch = 2
+            let input = randomArray(spec.input.count * batch)
+            var output = [Float](repeating: .nan, count: spec.output.count * batch)
+            var workspace = [Float](repeating: .nan, count: max(spec.columnFloats, 1))
+            parameters.withUnsafeMutableBufferPointer { p in
+                Convolution(spec, parameters: p.baseAddress!).forward(input, &output, batch: batch, workspace: &workspace)
+            }
+            for image in 0..<batch {
+                var expected = naiveConvolution(spec, input: Array(input[(image * spec.input.count)...].prefix(spec.input.count)),
+                                                weights: parameters[n...])
+                for f in 0..<n { for i in 0..<(spec.output.height * spec.output.width) { expected[f * spec.output.height * spec.output.width + i] += parameters[f] } }
+                assertClose(Array(output[(image * spec.output.count)...].prefix(spec.output.count)), expected, label)
+            }
+        }
+    }
+
+    func testBatchNormAndActivationFollowDarknet() throws {
+        let d = try definition("[net]\nwidth=3\nheight=2\nchannels=2\n[convolutional]\nfilters=2\nbatch_normalize=1\nactivation=leaky\n")
+        guard case .convolutional(let spec) = d.layers[0].spec else { return XCTFail() }
+        // β, γ, mean, variance, then the 1×1 kernel (identity).
+        var parameters: [Float] = [0.5, -1, 2, 3, 0.25, 0.5, 4, 9, 1, 0, 0, 1]
+        let input: [Float] = [1, 2, 3, 4, 5, 6, -1, -2, -3, -4, -5, -6]
+        var output = [Float](repeating: 0, count: 12)
+        var workspace: [Float] = [0]
+        parameters.withUnsafeMutableBufferPointer { p in
+            Convolution(spec, parameters: p.baseAddress!).forward(input, &output, batch: 1, workspace: &workspace)
+        }
+        let (beta, gamma, mean, variance): ([Float], [Float], [Float], [Float]) = ([0.5, -1], [2, 3], [0.25, 0.5], [4, 9])
+        let expected: [Float] = input.enumerated().map { i, x in
+            let c = i / 6
+            let normalized: Float = (x - mean[c]) / (variance[c].squareRoot() + 0.000001)
+            let y: Float = gamma[c] * normalized + beta[c]
+            return y > 0 ? y : 0.1 * y
+        }
+        assertClose(output, expected, "BN + leaky")
+    }
+
+    func testConnectedMatchesMatrixProduct() throws {
+        let d = try definition("[net]\nwidth=3\nheight=2\nchannels=2\n[connected]\noutput=5\nactivation=linear\n")
+        guard case .connected(let spec) = d.layers[0].spec else { return XCTFail() }
+        var parameters = randomArray(d.storedFloats)
+        let input = randomArray(12 * 3)
+        var output = [Float](repeating: 0, count: 5 * 3)
+        parameters.withUnsafeMutableBufferPointer { p in
+            input.withUnsafeBufferPointer { Layers.connected(spec, p.baseAddress!, $0.baseAddress!, &output, batch: 3) }
+        }
+        var expected = [Float](repeating: 0, count: 15)
+        for b in 0..<3 { for o in 0..<5 {
+            expected[b * 5 + o] = parameters[o] + (0..<12).reduce(0) { $0 + parameters[5 + o * 12 + $1] * input[b * 12 + $1] }
+        } }
+        assertClose(output, expected, "connected")
+    }
+
+    func testActivationsAgreeWithTheirScalarForms() {
+        let values: [Float] = [-30, -5, -1.5, -0.3, 0, 0.2, 0.999, 1.5, 4.5, 7, 30]
+        for activation in Activation.allCases {
+            var vector = values
+            vector.withUnsafeMutableBufferPointer { activation.apply($0.baseAddress!, count: $0.count) }
+            XCTAssertEqual(vector, values.map { activation($0) }, "\(activation)")
+            XCTAssertTrue(vector.allSatisfy(\.isFinite), "\(activation)")
+        }
+        XCTAssertEqual(Activation.relu6(7), 6)
+        XCTAssertEqual(Activation.stair(3.5), 1.5) // n = 3 (odd): (3.5 − 3) + floor(1.75)
+        XCTAssertEqual(Activation.swish(0), 0)
+    }
+
+    func testMemoryPlanNeverSharesALiveBuffer() throws {
+        let d = try NetworkDefinition(contentsOf: DefinitionTests.shipped("yolov3.cfg"))
+        let plan = MemoryPlan(d) { [82, 94, 106].contains($0) }
+        XCTAssertLessThan(Set(plan.buffer).count, 12)
+        // Replay: a buffer may be reused only when no later layer still reads its old content.
+        var readers = [Int: Int]() // layer → last reader
+        for layer in d.layers {
+            readers[layer.index] = layer.index + 1
+            if case .route(let r) = layer.spec { r.layers.forEach { readers[$0] = max(readers[$0]!, layer.index) } }
+            if case .shortcut(let s) = layer.spec { readers[s.from] = max(readers[s.from]!, layer.index) }
+        }
+        for a in d.layers.indices {
+            for b in (a + 1)..<d.layers.count where plan.buffer[a] == plan.buffer[b] {
+                XCTAssertFalse([82, 94, 106].contains(a), "kept layer \(a) overwritten by \(b)")
+                XCTAssertLessThan(readers[a]!, b, "layer \(b) overwrites layer \(a), still read by layer \(readers[a]!)")
+            }
+            XCTAssertGreaterThanOrEqual(plan.bufferFloats[plan.buffer[a]], d.layers[a].output.count)
+        }
+    }
+}

@@ -1,0 +1,153 @@
+import Foundation
+import XCTest
+@testable import Darknet
+
+final class NetworkTests: XCTestCase {
+    /// A small network with most kinds of layers, res2net and triangle included.
+    static let cfg = """
+        [net]
+        width=16
+        height=16
+        channels=3
+        [convolutional]
+        filters=16
+        size=3
+        pad=1
+        batch_normalize=1
+        activation=mish
+        [res2net]
+        planes=8
+        base_width=32
+        [triangle]
+        planes=16
+        scale=3
+        [maxpool]
+        size=2
+        stride=2
+        [convolutional]
+        filters=12
+        size=3
+        pad=1
+        groups=12
+        activation=relu6
+        [upsample]
+        stride=2
+        [route]
+        layers=-1,2
+        [shortcut]
+        from=-5
+        activation=swish
+        [convolutional]
+        filters=18
+        size=1
+        activation=linear
+        [yolo]
+        mask=0,1
+        classes=4
+        num=3
+        anchors=1,2,3,4,5,6
+        [route]
+        layers=-3
+        [avgpool]
+        [connected]
+        output=7
+        batch_normalize=1
+        activation=tanh
+        [softmax]
+        """
+
+    func network() throws -> Network {
+        let definition = try NetworkDefinition(cfg: CfgFile(text: Self.cfg, path: "mixed.cfg"))
+        return try Network(definition: definition, weights: try RandomWeights.make(for: definition, seed: 3))
+    }
+
+    func input(batch: Int, seed: UInt64) -> Tensor {
+        var random = SplitMix64(state: seed)
+        let shape = batch == 1 ? [3, 16, 16] : [batch, 3, 16, 16]
+        return Tensor(shape: shape, data: (0..<(768 * batch)).map { _ in random.uniform(0, 1) })
+    }
+
+    func testShapesAndOutputs() throws {
+        let network = try network()
+        XCTAssertEqual(network.outputLayers, [9, 13])
+        let outputs = try network.forward(input(batch: 1, seed: 1))
+        XCTAssertEqual(outputs[9]?.shape, [18, 16, 16])
+        XCTAssertEqual(outputs[13]?.shape, [7, 1, 1])
+        let probabilities = outputs[13]!.data
+        XCTAssertEqual(probabilities.reduce(0, +), 1, accuracy: 1e-5)
+        XCTAssertTrue(outputs[9]!.data.allSatisfy(\.isFinite))
+    }
+
+    func testBatchEqualsImagesOneByOne() throws {
+        let network = try network()
+        let batch = try network.forward(input(batch: 3, seed: 5))
+        for image in 0..<3 {
+            let single = try network.forward(Tensor(shape: [3, 16, 16], data: Array(input(batch: 3, seed: 5).data[(image * 768)..<((image + 1) * 768)])))
+            for (layer, tensor) in single {
+                let count = tensor.data.count
+                let slice = Array(batch[layer]!.data[(image * count)..<((image + 1) * count)])
+                XCTAssertEqual(zip(slice, tensor.data).map { abs($0 - $1) }.max()!, 0, accuracy: 1e-5, "layer \(layer)")
+            }
+        }
+    }
+
+    func testFourThreadsOnOneNetworkMatchSerialRuns() throws {
+        let network = try network()
+        let inputs = (0..<8).map { input(batch: 1, seed: UInt64($0)) }
+        let serial = try inputs.map { try network.forward($0) }
+        final class Results: @unchecked Sendable {
+            let lock = NSLock()
+            var values: [Int: [Int: Tensor]] = [:]
+        }
+        let results = Results()
+        DispatchQueue.concurrentPerform(iterations: 4) { thread in
+            let context = InferenceContext(network, batch: 1)
+            for index in stride(from: thread, to: inputs.count, by: 4) {
+                inputs[index].data.withUnsafeBufferPointer { _ = context.forward($0.baseAddress!) }
+                let outputs = Dictionary(uniqueKeysWithValues: network.outputLayers.map { ($0, context.tensor(of: $0)) })
+                results.lock.withLock { results.values[index] = outputs }
+            }
+        }
+        for index in inputs.indices {
+            XCTAssertEqual(results.values[index], serial[index], "input \(index)")
+        }
+    }
+
+    func testRandomWeightsAreDeterministicAndCalibrated() throws {
+        let definition = try NetworkDefinition(cfg: CfgFile(text: Self.cfg, path: "mixed.cfg"))
+        let a = try RandomWeights.make(for: definition, seed: 9)
+        let b = try RandomWeights.make(for: definition, seed: 9)
+        XCTAssertEqual(a.floats, b.floats)
+        XCTAssertNotEqual(a.floats, try RandomWeights.make(for: definition, seed: 10).floats)
+        let variances = a.arrays(of: 0)[3]
+        XCTAssertTrue(variances.allSatisfy { $0 > 0 })
+        XCTAssertFalse(variances.allSatisfy { $0 == 1 })
+    }
+
+    func testInputShapeIsChecked() throws {
+        let network = try network()
+        XCTAssertThrowsError(try network.forward(Tensor(shape: [3, 8, 8], data: Array(repeating: 0, count: 192)))) {
+            XCTAssertEqual(($0 as? Diagnostic)?.description, "mixed.cfg: error: the input has shape [3, 8, 8]; the network takes (3, 16, 16) or a batch of them")
+        }
+    }
+
+    func testNPYRoundTripAndDamage() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("npy-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("t.npy").path
+        let tensor = Tensor(shape: [2, 3, 1, 2], data: (0..<12).map { Float($0) / 3 })
+        try NPYFile.write(tensor, to: path)
+        XCTAssertEqual(try NPYFile.read(path), tensor)
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: path))
+        XCTAssertEqual(bytes.count, 128 + 48) // header padded to a multiple of 64 bytes
+        try bytes.dropLast(4).write(to: URL(fileURLWithPath: path))
+        XCTAssertThrowsError(try NPYFile.read(path)) {
+            XCTAssertEqual(($0 as? Diagnostic)?.description, "\(path): byte 128: error: shape [2, 3, 1, 2] needs more floats than the 44 bytes of data hold")
+        }
+        try Data("not numpy at all".utf8).write(to: URL(fileURLWithPath: path))
+        XCTAssertThrowsError(try NPYFile.read(path)) {
+            XCTAssertEqual(($0 as? Diagnostic)?.description, "\(path): byte 0: error: no NumPy magic (\\x93NUMPY): not a .npy file")
+        }
+    }
+}
