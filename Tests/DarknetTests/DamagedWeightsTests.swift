@@ -158,7 +158,7 @@ final class DamagedWeightsTests: XCTestCase {
         XCTAssertEqual(flagged.header.byteCount, 16)
         let matrix = flagged.arrays(of: 3)[1]
         // Stored 3×32 (outputs × inputs) becomes 32×3: element (row r, column c) moves to c·3 + r.
-        XCTAssertEqual(matrix[matrix.startIndex + 1], weights.arrays(of: 3)[1][137 + 32])
+        XCTAssertEqual(matrix[1], weights.arrays(of: 3)[1][32])
         XCTAssertEqual(flagged.with(header: WeightsHeader(), definition: definition).floats, weights.floats)
     }
 }

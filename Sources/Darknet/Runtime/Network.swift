@@ -1,22 +1,5 @@
 import Foundation
 
-/// The parameters a network runs with, in the weights file's layout. Read-only once the
-/// network is shared; only `init` (calibration) writes to it, before anyone else sees it.
-final class ParameterStore: @unchecked Sendable {
-    let pointer: UnsafeMutablePointer<Float>
-    let count: Int
-
-    init(_ floats: [Float]) {
-        count = floats.count
-        pointer = .allocate(capacity: max(count, 1))
-        floats.withUnsafeBufferPointer { pointer.initialize(from: $0.baseAddress!, count: count) }
-    }
-
-    deinit { pointer.deallocate() }
-
-    var floats: [Float] { Array(UnsafeBufferPointer(start: pointer, count: count)) }
-}
-
 /// A checked definition bound to its weights, ready to run on the CPU. Immutable: one network
 /// can serve many threads, each with its own `InferenceContext`.
 public final class Network: Sendable {
@@ -31,21 +14,19 @@ public final class Network: Sendable {
         guard weights.coveredLayers == definition.layers.count else {
             throw Diagnostic(at: .file(definition.path), "the weights cover \(weights.coveredLayers) of \(definition.layers.count) layers: a prefix cannot run alone")
         }
-        var floats = weights.floats
-        if weights.header.transposedConnected {
-            floats = weights.with(header: WeightsHeader(), definition: definition).floats
-        }
-        try self.init(definition: definition, floats: floats)
+        // The runtime reads connected weights as Darknet writes them today (outputs × inputs).
+        let runnable = weights.header.transposedConnected ? weights.with(header: WeightsHeader(), definition: definition) : weights
+        try self.init(definition: definition, parameters: runnable.storage)
     }
 
-    init(definition: NetworkDefinition, floats: [Float]) throws {
+    init(definition: NetworkDefinition, parameters: ParameterStore) throws {
         for layer in definition.layers {
             if case .region(let region) = layer.spec, region.tree != nil {
                 throw Diagnostic(at: .line(file: definition.path, line: layer.line), "[region] tree=\(region.tree!): hierarchical (YOLO9000) softmax is not supported at inference")
             }
         }
         self.definition = definition
-        parameters = ParameterStore(floats)
+        self.parameters = parameters
         var offset = 0
         offsets = definition.layers.map { layer in
             defer { offset += layer.storedFloats }

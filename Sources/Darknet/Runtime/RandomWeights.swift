@@ -52,7 +52,8 @@ public enum RandomWeights {
             }
         }
 
-        let network = try Network(definition: definition, floats: floats)
+        let storage = ParameterStore(floats)
+        let network = try Network(definition: definition, parameters: storage)
         let context = InferenceContext(network, batch: 1)
         let input = (0..<definition.input.count).map { _ in random.uniform(0, 1) }
         input.withUnsafeBufferPointer { pointer in
@@ -73,7 +74,7 @@ public enum RandomWeights {
                 }
             }
         }
-        return try NetworkWeights(header: WeightsHeader(), floats: network.parameters.floats, for: definition)
+        return NetworkWeights(header: WeightsHeader(), storage: storage, definition: definition)
     }
 
     /// The convolutions whose kernels a layer stores, in file order.

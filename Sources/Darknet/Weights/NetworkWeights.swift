@@ -3,12 +3,26 @@
 /// them back reproduces the file byte for byte.
 public struct NetworkWeights: Sendable {
     public var header: WeightsHeader
-    /// Every float after the header, in file order.
-    public private(set) var floats: [Float]
+    /// Every float after the header, in file order (shared with networks built from these weights).
+    let storage: ParameterStore
     /// The float ranges of each array of each layer covered (all layers unless read as a prefix).
     public let arrayRanges: [[Range<Int>]]
 
     public var coveredLayers: Int { arrayRanges.count }
+
+    /// A copy of every float after the header, in file order.
+    public var floats: [Float] { Array(storage.buffer) }
+
+    /// The floats in place, without a copy.
+    public func withFloats<Result>(_ body: (UnsafeBufferPointer<Float>) throws -> Result) rethrows -> Result {
+        try body(storage.buffer)
+    }
+
+    init(header: WeightsHeader, storage: ParameterStore, definition: NetworkDefinition) {
+        self.header = header
+        self.storage = storage
+        self.arrayRanges = Self.ranges(definition.layers)
+    }
 
     /// Weights for every layer of `definition`, in file order; `floats.count` must be exact.
     public init(header: WeightsHeader, floats: [Float], for definition: NetworkDefinition) throws {
@@ -16,9 +30,7 @@ public struct NetworkWeights: Sendable {
         guard floats.count == Self.end(of: ranges[...]) else {
             throw Diagnostic(at: .file(definition.path), "\(floats.count) floats given; the network stores \(definition.storedFloats)")
         }
-        self.header = header
-        self.floats = floats
-        self.arrayRanges = ranges
+        self.init(header: header, storage: ParameterStore(floats), definition: definition)
     }
 
     /// Reads a weights file for `definition`. The counts are checked against the file's size
@@ -52,14 +64,17 @@ public struct NetworkWeights: Sendable {
 
         arrayRanges = Array(Self.ranges(definition.layers).prefix(layers))
         let count = Self.end(of: arrayRanges[...])
-        let offset = self.header.byteCount
-        floats = try [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
-            try file.read(into: UnsafeMutableRawBufferPointer(buffer), at: offset)
-            initialized = count
-        }
+        storage = ParameterStore(uninitializedCount: count)
+        try file.read(into: UnsafeMutableRawBufferPointer(start: storage.pointer, count: count * 4), at: header.byteCount)
         #if _endian(big)
-        floats = floats.map { Float(bitPattern: UInt32(littleEndian: $0.bitPattern)) }
+        for i in 0..<count { storage.pointer[i] = Float(bitPattern: UInt32(littleEndian: storage.pointer[i].bitPattern)) }
         #endif
+    }
+
+    private init(header: WeightsHeader, storage: ParameterStore, arrayRanges: [[Range<Int>]]) {
+        self.header = header
+        self.storage = storage
+        self.arrayRanges = arrayRanges
     }
 
     static func ranges(_ layers: [Layer]) -> [[Range<Int>]] {
@@ -78,8 +93,8 @@ public struct NetworkWeights: Sendable {
     }
 
     /// The arrays of one covered layer, in `Layer.weightArrays` order.
-    public func arrays(of layer: Int) -> [ArraySlice<Float>] {
-        arrayRanges[layer].map { floats[$0] }
+    public func arrays(of layer: Int) -> [[Float]] {
+        arrayRanges[layer].map { Array(storage.buffer[$0]) }
     }
 
     /// The same weights under another header. Where the two headers disagree on whether
@@ -88,13 +103,16 @@ public struct NetworkWeights: Sendable {
         var copy = self
         copy.header = newHeader
         guard newHeader.transposedConnected != header.transposedConnected else { return copy }
+        let floats = storage.buffer
+        let transposed = ParameterStore(Array(floats))
+        copy = NetworkWeights(header: newHeader, storage: transposed, arrayRanges: arrayRanges)
         for (layer, ranges) in zip(definition.layers, arrayRanges) {
             guard case .connected(let connected) = layer.spec else { continue }
             let weights = ranges[1] // biases, weights, …
             let (rows, columns) = header.transposedConnected ? (connected.inputs, connected.outputs) : (connected.outputs, connected.inputs)
             for row in 0..<rows {
                 for column in 0..<columns {
-                    copy.floats[weights.lowerBound + column * rows + row] = floats[weights.lowerBound + row * columns + column]
+                    transposed.pointer[weights.lowerBound + column * rows + row] = floats[weights.lowerBound + row * columns + column]
                 }
             }
         }
@@ -109,10 +127,10 @@ public struct NetworkWeights: Sendable {
         try writeAtomically(to: path) { write in
             try header.bytes.withUnsafeBytes { try write($0) }
             #if _endian(big)
-            let stored = floats[..<end].map { Float(bitPattern: $0.bitPattern.littleEndian) }
+            let stored = storage.buffer[..<end].map { $0.bitPattern.littleEndian }
             try stored.withUnsafeBytes { try write($0) }
             #else
-            try floats[..<end].withUnsafeBytes { try write($0) }
+            try write(UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(storage.buffer)[..<(end * 4)]))
             #endif
         }
     }
