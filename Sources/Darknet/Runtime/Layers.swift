@@ -46,16 +46,13 @@ enum Layers {
         }
     }
 
-    /// Concatenation along channels; with groups, each source gives its `groupID`-th slice.
-    static func route(_ spec: Route, sources: [(UnsafePointer<Float>, Int)], _ output: UnsafeMutablePointer<Float>,
+    /// One source of a concatenation along channels: with groups, its `groupID`-th slice of
+    /// `count` floats per image goes to `destination` in each image's output.
+    static func route(_ spec: Route, source: UnsafePointer<Float>, count: Int, into destination: UnsafeMutablePointer<Float>,
                       outCount: Int, batch: Int) {
+        let part = count / spec.groups
         for image in 0..<batch {
-            var offset = image * outCount
-            for (source, count) in sources {
-                let part = count / spec.groups
-                (output + offset).update(from: source + image * count + spec.groupID * part, count: part)
-                offset += part
-            }
+            (destination + image * outCount).update(from: source + image * count + spec.groupID * part, count: part)
         }
     }
 

@@ -9,6 +9,12 @@ public final class Network: Sendable {
     let offsets: [Int]
     /// The outputs a caller gets by default: yolo/region layers and the last layer.
     public let outputLayers: [Int]
+    /// res2net and triangle layers bound to their parameters once, so a forward pass allocates nothing.
+    let blocks: [Int: Res2NetBlock]
+    let header: WeightsHeader
+
+    /// The weights this network runs with, sharing its memory (save them with `write(to:)`).
+    public var weights: NetworkWeights { NetworkWeights(header: header, storage: parameters, definition: definition) }
 
     public convenience init(definition: NetworkDefinition, weights: NetworkWeights) throws {
         guard weights.coveredLayers == definition.layers.count else {
@@ -16,10 +22,10 @@ public final class Network: Sendable {
         }
         // The runtime reads connected weights as Darknet writes them today (outputs × inputs).
         let runnable = weights.header.transposedConnected ? weights.with(header: WeightsHeader(), definition: definition) : weights
-        try self.init(definition: definition, parameters: runnable.storage)
+        try self.init(definition: definition, parameters: runnable.storage, header: runnable.header)
     }
 
-    init(definition: NetworkDefinition, parameters: ParameterStore) throws {
+    init(definition: NetworkDefinition, parameters: ParameterStore, header: WeightsHeader = WeightsHeader()) throws {
         for layer in definition.layers {
             if case .region(let region) = layer.spec, region.tree != nil {
                 throw Diagnostic(at: .line(file: definition.path, line: layer.line), "[region] tree=\(region.tree!): hierarchical (YOLO9000) softmax is not supported at inference")
@@ -27,6 +33,7 @@ public final class Network: Sendable {
         }
         self.definition = definition
         self.parameters = parameters
+        self.header = header
         var offset = 0
         offsets = definition.layers.map { layer in
             defer { offset += layer.storedFloats }
@@ -37,6 +44,15 @@ public final class Network: Sendable {
         }.map(\.index)
         if outputs.last != definition.layers.count - 1 { outputs.append(definition.layers.count - 1) }
         outputLayers = outputs
+        var blocks: [Int: Res2NetBlock] = [:]
+        for (layer, offset) in zip(definition.layers, offsets) {
+            switch layer.spec {
+            case .res2net(let spec): blocks[layer.index] = Res2NetBlock(split: spec.split, residual: spec.expand, parameters: parameters.pointer + offset)
+            case .triangle(let spec): blocks[layer.index] = Res2NetBlock(split: spec.split, residual: nil, parameters: parameters.pointer + offset)
+            default: break
+            }
+        }
+        self.blocks = blocks
     }
 
     func parameters(of layer: Int) -> UnsafeMutablePointer<Float> { parameters.pointer + offsets[layer] }
@@ -150,8 +166,12 @@ public final class InferenceContext {
                 output[plane] = sum / Float(spatial)
             }
         case .route(let spec):
-            Layers.route(spec, sources: spec.layers.map { (UnsafePointer(self.output(of: $0)), network.definition.layers[$0].output.count) },
-                         output, outCount: outCount, batch: batch)
+            var offset = 0
+            for source in spec.layers {
+                let count = network.definition.layers[source].output.count
+                Layers.route(spec, source: self.output(of: source), count: count, into: output + offset, outCount: outCount, batch: batch)
+                offset += count / spec.groups
+            }
         case .shortcut(let spec):
             output.update(from: input, count: batch * outCount)
             Layers.shortcut(spec, add: self.output(of: spec.from), output, batch: batch)
@@ -179,12 +199,8 @@ public final class InferenceContext {
                 Kernels.batchNorm(output + image * outCount, channels: c, spatial: outCount / c, scales: parameters,
                                   mean: parameters + c, variance: parameters + 2 * c, biases: nil)
             }
-        case .res2net(let spec):
-            Res2NetBlock(split: spec.split, residual: spec.expand, parameters: parameters)
-                .forward(input, output, batch: batch, workspace: workspace, calibrate: calibrate)
-        case .triangle(let spec):
-            Res2NetBlock(split: spec.split, residual: nil, parameters: parameters)
-                .forward(input, output, batch: batch, workspace: workspace, calibrate: calibrate)
+        case .res2net, .triangle:
+            network.blocks[layer.index]!.forward(input, output, batch: batch, workspace: workspace, calibrate: calibrate)
         }
     }
 }

@@ -74,7 +74,7 @@ public enum RandomWeights {
                 }
             }
         }
-        return NetworkWeights(header: WeightsHeader(), storage: storage, definition: definition)
+        return network.weights
     }
 
     /// The convolutions whose kernels a layer stores, in file order.

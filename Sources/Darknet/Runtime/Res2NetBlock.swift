@@ -1,7 +1,8 @@
 /// `[res2net]` and `[triangle]` at run time: the seed's hierarchical split, then (res2net) the
 /// closing 1×1 conv plus the block input. Per image, in the workspace:
 /// [reduced: width·scale planes][split outputs: width·scale planes, res2net only][sum: width planes][im2col].
-struct Res2NetBlock {
+/// Its pointers are into the network's parameter store, read-only once the network is shared.
+struct Res2NetBlock: @unchecked Sendable {
     let reduce: Convolution
     let inner: [Convolution]
     let expand: Convolution?
