@@ -79,7 +79,7 @@ final class DefinitionTests: XCTestCase {
         XCTAssertEqual(backbone.parameters, 40_584_928)
         XCTAssertEqual(backbone.parametersWithoutNorm, 40_549_216)
         XCTAssertEqual(backbone.macs, 24_515_805_184)
-        XCTAssertEqual([36, 61, 73].map { backbone.layers[$0].output }, [
+        XCTAssertEqual([36, 61, 74].map { backbone.layers[$0].output }, [
             Shape(channels: 256, height: 52, width: 52), Shape(channels: 512, height: 26, width: 26),
             Shape(channels: 1024, height: 13, width: 13),
         ])
