@@ -29,8 +29,10 @@ def conv2d(x, weight, padding):
 
 
 def batch_norm(x, bn):
-    """nn.BatchNorm2d in eval mode (eps 1e-5)."""
+    """nn.BatchNorm2d in eval mode (eps 1e-5), with the file's variance converted to what it
+    means in Darknet's formula (√var + 1e-6 there, √(var + eps) here)."""
     beta, gamma, mean, var = bn
+    var = (np.sqrt(var) + 1e-6) ** 2 - 1e-5
     return gamma[:, None, None] * (x - mean[:, None, None]) / np.sqrt(var[:, None, None] + 1e-5) + beta[:, None, None]
 
 

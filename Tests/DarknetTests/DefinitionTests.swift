@@ -92,6 +92,23 @@ final class DefinitionTests: XCTestCase {
         XCTAssertEqual(wide.layers.last?.output, Shape(channels: 255, height: 76, width: 76))
     }
 
+    func testSeedArchitectures() throws {
+        let yolov5 = try NetworkDefinition(contentsOf: Self.shipped("yolov5-backbone-cls.cfg"))
+        XCTAssertEqual(yolov5.parameters, 21_729_592)
+        XCTAssertEqual(yolov5.layers[0].output, Shape(channels: 64, height: 113, width: 113)) // padding 2
+        XCTAssertEqual(yolov5.layers[42].output, Shape(channels: 1024, height: 8, width: 8))  // 65,536 into the classifier
+        let mobile = try NetworkDefinition(contentsOf: Self.shipped("yolov3-mobilenetv2.cfg"))
+        XCTAssertEqual([20, 46, 60].map { mobile.layers[$0].output }, [
+            Shape(channels: 32, height: 52, width: 52), Shape(channels: 96, height: 26, width: 26),
+            Shape(channels: 320, height: 13, width: 13),
+        ])
+        XCTAssertEqual([68, 80, 92].map { mobile.layers[$0].typeName }, ["yolo", "yolo", "yolo"])
+        for name in ["res2net-yolov3.cfg", "res2net-triangle-yolov3.cfg"] {
+            let res2net = try NetworkDefinition(contentsOf: Self.shipped(name))
+            XCTAssertEqual(res2net.layers.filter { $0.typeName == "yolo" }.map(\.output.height), [19, 38, 76], name)
+        }
+    }
+
     func testRes2NetAndTriangleCounts() throws {
         let d = try definition("[net]\nwidth=8\nheight=8\nchannels=64\n[res2net]\nplanes=32\n[triangle]\nplanes=32\n")
         // width = floor(32·26/64) = 13: 1×1 64→52, three 3×3 13→13, 1×1 52→64; BN γ, β on each.

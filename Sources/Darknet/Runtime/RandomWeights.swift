@@ -24,7 +24,8 @@ struct SplitMix64 {
 /// rolling statistics are then calibrated: the network runs once on a random input, and before
 /// each batch-norm is applied, its mean and variance are set from what that convolution really
 /// produced, plus noise, so that mean subtraction and scaling are exercised. (Darknet's own
-/// random init leaves the variance at 0 and overflows by layer 12.)
+/// random init leaves the variance at 0 and overflows by layer 12.) Each filter is rescaled on
+/// the way so that its raw output has unit variance.
 public enum RandomWeights {
     public static func make(for definition: NetworkDefinition, seed: UInt64 = 1) throws -> NetworkWeights {
         var random = SplitMix64(state: seed)
@@ -59,18 +60,32 @@ public enum RandomWeights {
         input.withUnsafeBufferPointer { pointer in
             context.forward(pointer.baseAddress!) { convolution, raw, batch in
                 guard let mean = convolution.mean, let variance = convolution.variance else { return }
-                let channels = convolution.spec.filters
-                let spatial = convolution.spec.output.height * convolution.spec.output.width
-                for c in 0..<channels {
+                let spec = convolution.spec
+                let spatial = spec.output.height * spec.output.width
+                let kernel = spec.weightCount / spec.filters
+                for c in 0..<spec.filters {
                     var sum: Double = 0, squares: Double = 0
                     for image in 0..<batch {
                         let plane = raw + image * convolution.floatsPerImage + c * spatial
                         for i in 0..<spatial { sum += Double(plane[i]); squares += Double(plane[i]) * Double(plane[i]) }
                     }
                     let n = Double(batch * spatial)
-                    let m = sum / n, v = max(squares / n - m * m, 1e-4)
-                    mean[c] = Float(m) + random.uniform(-0.1, 0.1) * Float(v.squareRoot())
-                    variance[c] = Float(v) * random.uniform(0.8, 1.25)
+                    var m = sum / n
+                    let v = squares / n - m * m
+                    // Rescale the filter so that its raw output has unit variance: batch-norm then
+                    // divides by ≈ 1, where Darknet's (√var + 1e-6) and PyTorch's √(var + 1e-5)
+                    // agree to 1e-5, and no channel is left with a vanishing variance.
+                    if v > 1e-12 {
+                        let scale = Float(1 / v.squareRoot())
+                        for i in 0..<kernel { convolution.weights[c * kernel + i] *= scale }
+                        for image in 0..<batch {
+                            let plane = raw + image * convolution.floatsPerImage + c * spatial
+                            for i in 0..<spatial { plane[i] *= scale }
+                        }
+                        m *= Double(scale)
+                    }
+                    mean[c] = Float(m) + random.uniform(-0.1, 0.1)
+                    variance[c] = random.uniform(0.8, 1.25)
                 }
             }
         }
