@@ -71,7 +71,7 @@ struct RunCommand: Subcommand {
 
 struct BenchCommand: Subcommand {
     static let name = "bench"
-    static let usage = "bench CFG [WEIGHTS] [--runs N] [--batch B] [--threads T] [--json] [--width W --height H]"
+    static let usage = "bench CFG [WEIGHTS] [--runs N] [--batch B] [--threads T] [--json] [--layers] [--width W --height H]"
 
     let cfg: String
     let weights: String?
@@ -79,10 +79,11 @@ struct BenchCommand: Subcommand {
     let batch: Int
     let threads: Int?
     let json: Bool
+    let perLayer: Bool
     let definition: DefinitionArguments
 
     init(_ arguments: [String]) throws {
-        let args = try Arguments(arguments, flags: DefinitionArguments.flags.union(["json"]),
+        let args = try Arguments(arguments, flags: DefinitionArguments.flags.union(["json", "layers"]),
                                  options: DefinitionArguments.options.union(["runs", "batch", "threads"]))
         let paths = try args.positionals(optional: "CFG", "[WEIGHTS]")
         cfg = paths[0]
@@ -91,6 +92,7 @@ struct BenchCommand: Subcommand {
         batch = try args.int("batch", in: 1...4096) ?? 1
         threads = try args.int("threads", in: 1...1024)
         json = args.flag("json")
+        perLayer = args.flag("layers")
         definition = try DefinitionArguments(args)
     }
 
@@ -102,12 +104,27 @@ struct BenchCommand: Subcommand {
         let context = InferenceContext(network, batch: batch)
         let input = [Float](repeating: 0.5, count: spec.input.count * batch)
         var times: [Double] = []
+        var layerTimes = Array(repeating: [Double](), count: spec.layers.count)
         input.withUnsafeBufferPointer { pointer in
             context.forward(pointer.baseAddress!) // warm-up
             for _ in 0..<runs {
                 let start = DispatchTime.now().uptimeNanoseconds
                 context.forward(pointer.baseAddress!)
                 times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
+            }
+            guard perLayer else { return }
+            context.layerSeconds = Array(repeating: 0, count: spec.layers.count)
+            for _ in 0..<runs {
+                context.forward(pointer.baseAddress!)
+                for (index, seconds) in context.layerSeconds!.enumerated() { layerTimes[index].append(seconds) }
+            }
+        }
+        if perLayer && !json {
+            print("layer  type                  ms   GFLOP/s")
+            for (layer, samples) in zip(spec.layers, layerTimes) {
+                let seconds = samples.sorted()[samples.count / 2]
+                let rate = layer.macs > 0 ? String(format: "%9.1f", 2 * Double(layer.macs * batch) / seconds / 1e9) : ""
+                print(pad(String(layer.index), 5) + "  " + pad(layer.typeName, -14) + String(format: " %9.3f ", seconds * 1e3) + rate)
             }
         }
         let median = times.sorted()[times.count / 2]

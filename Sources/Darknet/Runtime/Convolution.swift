@@ -31,35 +31,80 @@ struct Convolution {
 
     func forward(_ input: UnsafePointer<Float>, _ output: UnsafeMutablePointer<Float>, batch: Int,
                  workspace: UnsafeMutablePointer<Float>, calibrate: Calibrator? = nil) {
+        if spec.isDepthwise {
+            for image in 0..<batch { depthwise(input + image * spec.input.count, output + image * floatsPerImage) }
+        } else {
+            for image in 0..<batch { multiply(input + image * spec.input.count, output + image * floatsPerImage, workspace: workspace) }
+        }
+        calibrate?(self, output, batch)
+        let spatial = spec.output.height * spec.output.width
+        Parallel.forEach(batch * spec.filters, work: batch * floatsPerImage) { planes in
+            for plane in planes {
+                let c = plane % spec.filters
+                // Darknet: scales·(x − mean)/(√variance + 1e-6) + biases, or x + biases.
+                var multiplier: Float = 1, shift = biases[c]
+                if let mean, let variance {
+                    multiplier = (scales?[c] ?? 1) / (variance[c].squareRoot() + 0.000001)
+                    shift -= mean[c] * multiplier
+                }
+                Kernels.affineActivate(output + plane * spatial, count: spatial, multiplier: multiplier, shift: shift,
+                                       activation: spec.activation)
+            }
+        }
+    }
+
+    /// im2col (split over the cores) and one sgemm per group.
+    private func multiply(_ input: UnsafePointer<Float>, _ output: UnsafeMutablePointer<Float>, workspace: UnsafeMutablePointer<Float>) {
         let groups = spec.groups
         let inChannels = spec.input.channels / groups
         let outChannels = spec.filters / groups
         let spatial = spec.output.height * spec.output.width
-        let k = inChannels * spec.size * spec.size
-        for image in 0..<batch {
-            for group in 0..<groups {
-                let source = input + image * spec.input.count + group * inChannels * spec.input.height * spec.input.width
-                var columns = source
-                if spec.needsColumns {
-                    Kernels.im2col(source, channels: inChannels, height: spec.input.height, width: spec.input.width,
-                                   size: spec.size, stride: spec.stride, padding: spec.padding, dilation: spec.dilation,
-                                   outHeight: spec.output.height, outWidth: spec.output.width, into: workspace)
-                    columns = UnsafePointer(workspace)
+        let plane = spec.input.height * spec.input.width
+        let rowsPerChannel = spec.size * spec.size
+        let k = inChannels * rowsPerChannel
+        for group in 0..<groups {
+            let source = input + group * inChannels * plane
+            var columns = source
+            if spec.needsColumns {
+                Parallel.forEach(inChannels, work: k * spatial) { channels in
+                    Kernels.im2col(source + channels.lowerBound * plane, channels: channels.count,
+                                   height: spec.input.height, width: spec.input.width, size: spec.size, stride: spec.stride,
+                                   padding: spec.padding, dilation: spec.dilation, outHeight: spec.output.height,
+                                   outWidth: spec.output.width, into: workspace + channels.lowerBound * rowsPerChannel * spatial)
                 }
-                Kernels.gemm(m: outChannels, n: spatial, k: k, a: weights + group * outChannels * k, b: columns,
-                             c: output + image * floatsPerImage + group * outChannels * spatial)
+                columns = UnsafePointer(workspace)
+            }
+            Kernels.gemm(m: outChannels, n: spatial, k: k, a: weights + group * outChannels * k, b: columns,
+                         c: output + group * outChannels * spatial)
+        }
+    }
+
+    /// One filter per channel (MobileNet's depthwise 3×3): a direct loop beats a 1-row GEMM per channel.
+    private func depthwise(_ input: UnsafePointer<Float>, _ output: UnsafeMutablePointer<Float>) {
+        let (h, w) = (spec.input.height, spec.input.width)
+        let (outH, outW) = (spec.output.height, spec.output.width)
+        let (size, stride, padding, dilation) = (spec.size, spec.stride, spec.padding, spec.dilation)
+        Parallel.forEach(spec.filters, work: spec.output.count * size * size) { channels in
+            for c in channels {
+                let source = input + c * h * w, kernel = weights + c * size * size
+                let target = output + c * outH * outW
+                target.update(repeating: 0, count: outH * outW)
+                for ky in 0..<size {
+                    for kx in 0..<size {
+                        let weight = kernel[ky * size + kx]
+                        for oy in 0..<outH {
+                            let y = oy * stride - padding + ky * dilation
+                            guard y >= 0 && y < h else { continue }
+                            let line = source + y * w, out = target + oy * outW
+                            for ox in 0..<outW {
+                                let x = ox * stride - padding + kx * dilation
+                                if x >= 0 && x < w { out[ox] += weight * line[x] }
+                            }
+                        }
+                    }
+                }
             }
         }
-        calibrate?(self, output, batch)
-        for image in 0..<batch {
-            let out = output + image * floatsPerImage
-            if let mean, let variance {
-                Kernels.batchNorm(out, channels: spec.filters, spatial: spatial, scales: scales, mean: mean, variance: variance, biases: biases)
-            } else {
-                Kernels.addBias(out, channels: spec.filters, spatial: spatial, biases: biases)
-            }
-        }
-        spec.activation.apply(output, count: batch * floatsPerImage)
     }
 }
 
@@ -67,8 +112,11 @@ extension Convolutional {
     /// A 1×1, stride-1, unpadded convolution multiplies the input itself: no im2col.
     var needsColumns: Bool { !(size == 1 && stride == 1 && padding == 0) }
 
+    /// One filter per input channel: run directly, without im2col.
+    var isDepthwise: Bool { groups == input.channels && groups == filters && groups > 1 }
+
     /// im2col floats for one image and group.
     var columnFloats: Int {
-        needsColumns ? input.channels / groups * size * size * output.height * output.width : 0
+        needsColumns && !isDepthwise ? input.channels / groups * size * size * output.height * output.width : 0
     }
 }

@@ -49,6 +49,24 @@ enum Kernels {
                     Int32(m), Int32(n), Int32(k), 1, a, Int32(k), b, Int32(transposeB ? k : n), 0, c, Int32(n))
     }
 
+    /// y = activation(x·multiplier + shift) over one plane: batch-norm (or bias) and activation
+    /// fused into a single pass, with the cheap activations in loops of their own.
+    static func affineActivate(_ values: UnsafeMutablePointer<Float>, count: Int, multiplier: Float, shift: Float,
+                               activation: Activation) {
+        switch activation {
+        case .linear:
+            for i in 0..<count { values[i] = values[i] * multiplier + shift }
+        case .leaky:
+            for i in 0..<count { let y = values[i] * multiplier + shift; values[i] = y > 0 ? y : 0.1 * y }
+        case .relu:
+            for i in 0..<count { values[i] = max(values[i] * multiplier + shift, 0) }
+        case .relu6:
+            for i in 0..<count { values[i] = min(max(values[i] * multiplier + shift, 0), 6) }
+        default:
+            for i in 0..<count { values[i] = activation(values[i] * multiplier + shift) }
+        }
+    }
+
     /// Darknet's inference batch-norm per channel: `scale·(x − mean)/(sqrt(var) + 1e-6) + bias`.
     static func batchNorm(_ values: UnsafeMutablePointer<Float>, channels: Int, spatial: Int,
                           scales: UnsafePointer<Float>?, mean: UnsafePointer<Float>, variance: UnsafePointer<Float>,

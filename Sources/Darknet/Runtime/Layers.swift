@@ -23,24 +23,49 @@ enum Layers {
     }
 
     /// `forward_maxpool_layer`: windows start at −padding/2; outside the image counts as −FLT_MAX.
+    /// Rows and columns whose windows lie inside the image take a loop without bounds checks.
     static func maxpool(_ spec: MaxPool, _ input: UnsafePointer<Float>, _ output: UnsafeMutablePointer<Float>) {
         let (h, w) = (spec.input.height, spec.input.width)
         let (outH, outW) = (spec.output.height, spec.output.width)
+        let (size, stride) = (spec.size, spec.stride)
         let offset = -spec.padding / 2
-        for c in 0..<spec.input.channels {
-            let plane = input + c * h * w
-            for oy in 0..<outH {
-                for ox in 0..<outW {
-                    var best = -Float.greatestFiniteMagnitude
-                    for ky in 0..<spec.size {
-                        let y = offset + oy * spec.stride + ky
-                        guard y >= 0 && y < h else { continue }
-                        for kx in 0..<spec.size {
-                            let x = offset + ox * spec.stride + kx
-                            if x >= 0 && x < w { best = max(best, plane[y * w + x]) }
+        // Output columns [firstX, lastX) have windows entirely inside the image horizontally.
+        let firstX = min(outW, max(0, (-offset + stride - 1) / stride))
+        let lastX = max(firstX, min(outW, (w - size - offset) / stride + 1))
+        Parallel.forEach(spec.input.channels, work: spec.output.count * size * size) { channels in
+            for c in channels {
+                let plane = input + c * h * w
+                let target = output + c * outH * outW
+                for oy in 0..<outH {
+                    let top = offset + oy * stride
+                    let rows = max(0, top)..<min(h, top + size)
+                    let out = target + oy * outW
+                    func window(_ ox: Int) -> Float {
+                        let left = offset + ox * stride
+                        var best = -Float.greatestFiniteMagnitude
+                        for y in rows {
+                            for x in max(0, left)..<min(w, left + size) { best = max(best, plane[y * w + x]) }
+                        }
+                        return best
+                    }
+                    for ox in 0..<firstX { out[ox] = window(ox) }
+                    for ox in lastX..<outW { out[ox] = window(ox) }
+                    guard !rows.isEmpty else { continue }
+                    if size == 2 && stride == 2 && rows.count == 2 {
+                        // The common 2×2/2 pool: two rows, pairs of neighbours.
+                        let a = plane + rows.lowerBound * w + offset, b = a + w
+                        for ox in firstX..<lastX {
+                            out[ox] = max(max(a[2 * ox], a[2 * ox + 1]), max(b[2 * ox], b[2 * ox + 1]))
+                        }
+                        continue
+                    }
+                    for ox in firstX..<lastX { out[ox] = plane[rows.lowerBound * w + offset + ox * stride] }
+                    for y in rows {
+                        let line = plane + y * w + offset
+                        for kx in 0..<size {
+                            for ox in firstX..<lastX { out[ox] = max(out[ox], line[ox * stride + kx]) }
                         }
                     }
-                    output[(c * outH + oy) * outW + ox] = best
                 }
             }
         }

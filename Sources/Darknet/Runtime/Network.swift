@@ -143,10 +143,15 @@ public final class InferenceContext {
     func forward(_ input: UnsafePointer<Float>, calibrate: Convolution.Calibrator?) -> [Int] {
         for layer in network.definition.layers {
             let source = layer.index == 0 ? input : UnsafePointer(output(of: layer.index - 1))
+            let start = layerSeconds == nil ? 0 : DispatchTime.now().uptimeNanoseconds
             run(layer, input: source, output: output(of: layer.index), calibrate: calibrate)
+            if layerSeconds != nil { layerSeconds![layer.index] = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 }
         }
         return network.outputLayers
     }
+
+    /// When set (to an array of one entry per layer), each forward pass records each layer's time.
+    public var layerSeconds: [Double]?
 
     private func run(_ layer: Layer, input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, calibrate: Convolution.Calibrator?) {
         let parameters = network.parameters(of: layer.index)
