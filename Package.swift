@@ -14,7 +14,19 @@ let package = Package(
             pkgConfig: "openblas",
             providers: [.apt(["libopenblas-dev"])]
         ),
-        .target(name: "Darknet", dependencies: ["COpenBLAS"]),
+        .systemLibrary(
+            name: "CTurboJPEG",
+            path: "Sources/CTurboJPEG",
+            pkgConfig: "libturbojpeg",
+            providers: [.apt(["libturbojpeg0-dev"])]
+        ),
+        .systemLibrary(
+            name: "CPNG",
+            path: "Sources/CPNG",
+            pkgConfig: "libpng",
+            providers: [.apt(["libpng-dev"])]
+        ),
+        .target(name: "Darknet", dependencies: ["COpenBLAS", "CTurboJPEG", "CPNG"]),
         .executableTarget(name: "swift-darknet", dependencies: ["Darknet"]),
         .testTarget(name: "DarknetTests", dependencies: ["Darknet"]),
         // Depends on the executable so that `swift test` builds the binary these tests run.

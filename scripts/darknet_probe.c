@@ -26,3 +26,43 @@ float *probe_predict(network *net, float *input) { return network_predict(net, i
 void probe_save(network *net, char *path, int cutoff) { save_weights_upto(net, path, cutoff); }
 
 void probe_set_seen(network *net, size_t seen) { *net->seen = seen; }
+
+/* Darknet's detection path as ./darknet detector test runs it: load_image_color, letterbox,
+ * network_predict, get_network_boxes (relative), do_nms_sort. Writes up to `max` rows of
+ * (class, prob, x, y, w, h) for every box and class above `thresh`; returns the row count. */
+int probe_detect(network *net, char *path, float thresh, float nms, float *out, int max, int *size)
+{
+    image im = load_image_color(path, 0, 0);
+    image sized = letterbox_image(im, net->w, net->h);
+    network_predict(net, sized.data);
+    int boxes = 0;
+    detection *dets = get_network_boxes(net, im.w, im.h, thresh, .5, 0, 1, &boxes);
+    int classes = dets && boxes ? dets[0].classes : 0;
+    if (nms) do_nms_sort(dets, boxes, classes, nms);
+    int rows = 0;
+    for (int i = 0; i < boxes; ++i) {
+        for (int j = 0; j < classes; ++j) {
+            if (dets[i].prob[j] > thresh) {
+                if (rows < max) {
+                    float *row = out + 6 * rows;
+                    row[0] = j; row[1] = dets[i].prob[j];
+                    row[2] = dets[i].bbox.x; row[3] = dets[i].bbox.y; row[4] = dets[i].bbox.w; row[5] = dets[i].bbox.h;
+                }
+                ++rows;
+            }
+        }
+    }
+    size[0] = im.w; size[1] = im.h;
+    free_detections(dets, boxes);
+    free_image(sized);
+    free_image(im);
+    return rows;
+}
+
+/* The image as Darknet loads it: planar RGB floats in [0, 1]. */
+float *probe_image(char *path, int *size)
+{
+    image im = load_image_color(path, 0, 0);
+    size[0] = im.w; size[1] = im.h;
+    return im.data;
+}

@@ -41,7 +41,19 @@ def _probe():
     lib.probe_predict.argtypes = [ctypes.c_void_p, ctypes.POINTER(ctypes.c_float)]
     lib.probe_save.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int]
     lib.probe_set_seen.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
+    lib.probe_detect.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_float, ctypes.c_float,
+                                 ctypes.POINTER(ctypes.c_float), ctypes.c_int, ctypes.POINTER(ctypes.c_int)]
+    lib.probe_image.restype = ctypes.POINTER(ctypes.c_float)
+    lib.probe_image.argtypes = [ctypes.c_char_p, ctypes.POINTER(ctypes.c_int)]
     return lib
+
+
+def load_image(path):
+    """An image as Darknet's load_image_color gives it: (3, H, W) floats in [0, 1]."""
+    lib = _probe()
+    size = (ctypes.c_int * 2)()
+    pointer = lib.probe_image(path.encode(), size)
+    return np.ctypeslib.as_array(pointer, shape=(3 * size[0] * size[1],)).copy().reshape(3, size[1], size[0])
 
 
 def inference_cfg(cfg, width=None, height=None):
@@ -90,6 +102,20 @@ class Network:
             values = np.ctypeslib.as_array(pointer, shape=(count,)).copy()
             outputs.append(values.reshape(shape) if shape[0] * shape[1] * shape[2] == count else values)
         return outputs
+
+    def detect(self, image, thresh, nms=0.45, max_rows=200000):
+        """Darknet's detector: [(class, prob, left, top, right, bottom)] in pixels, clamped as
+        draw_detections clamps, for every box and class above `thresh` after do_nms_sort."""
+        rows = np.zeros(6 * max_rows, dtype=np.float32)
+        size = (ctypes.c_int * 2)()
+        count = self.lib.probe_detect(self.net, image.encode(), thresh, nms,
+                                      rows.ctypes.data_as(ctypes.POINTER(ctypes.c_float)), max_rows, size)
+        w, h = size[0], size[1]
+        result = []
+        for c, p, x, y, bw, bh in rows[:6 * min(count, max_rows)].reshape(-1, 6):
+            result.append((int(c), float(p), float(max((x - bw / 2) * w, 0)), float(max((y - bh / 2) * h, 0)),
+                           float(min((x + bw / 2) * w, w - 1)), float(min((y + bh / 2) * h, h - 1))))
+        return result
 
     def save(self, path, cutoff=None, seen=None):
         if seen is not None:

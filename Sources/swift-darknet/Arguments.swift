@@ -62,6 +62,14 @@ struct Arguments {
         return positionals
     }
 
+    /// At least `count` positionals.
+    func positionals(atLeast count: Int, _ names: String...) throws -> [String] {
+        guard positionals.count >= count else {
+            throw UsageError("expected \(names.joined(separator: " ")), got \(positionals.count) argument(s)")
+        }
+        return positionals
+    }
+
     /// Exactly `names.count` positionals, in order.
     func positionals(_ names: String...) throws -> [String] {
         guard positionals.count == names.count else {

@@ -3,7 +3,7 @@ import Foundation
 
 enum CLI {
     static let subcommands: [any Subcommand.Type] = [
-        SummaryCommand.self, InspectCommand.self, ConvertCommand.self, InitCommand.self, RunCommand.self, BenchCommand.self,
+        SummaryCommand.self, InspectCommand.self, ConvertCommand.self, InitCommand.self, RunCommand.self, BenchCommand.self, DetectCommand.self,
     ]
 }
 

@@ -1,0 +1,119 @@
+import Foundation
+
+/// A box as Darknet holds one: centre and size, relative to the image (0…1).
+public struct Box: Sendable, Equatable {
+    public var x, y, w, h: Float
+
+    /// Darknet's `box_iou`: intersection over union of two centre-size boxes.
+    func iou(_ other: Box) -> Float {
+        func overlap(_ x1: Float, _ w1: Float, _ x2: Float, _ w2: Float) -> Float {
+            min(x1 + w1 / 2, x2 + w2 / 2) - max(x1 - w1 / 2, x2 - w2 / 2)
+        }
+        let width = overlap(x, w, other.x, other.w), height = overlap(y, h, other.y, other.h)
+        let intersection = width < 0 || height < 0 ? 0 : width * height
+        let union = w * h + other.w * other.h - intersection
+        return intersection / union
+    }
+}
+
+/// One candidate box with a probability per class, as Darknet's `detection`.
+struct Candidate {
+    var box: Box
+    var objectness: Float
+    /// objectness × class score where that exceeds the threshold, else 0.
+    var probabilities: [Float]
+}
+
+/// One object found: a class, its probability, and its box in original-image pixels.
+public struct Detection: Sendable, Equatable, Codable {
+    public var classID: Int
+    public var className: String
+    public var probability: Float
+    /// left, top, right, bottom in pixels, clamped to the image.
+    public var left, top, right, bottom: Float
+}
+
+enum BoxDecoder {
+    /// `get_yolo_detections` + `correct_yolo_boxes` for one image of a batch.
+    static func yolo(_ spec: Yolo, output: UnsafePointer<Float>, network: Shape, image: (width: Int, height: Int),
+                     threshold: Float) -> [Candidate] {
+        let (w, h) = (spec.output.width, spec.output.height)
+        let spatial = w * h
+        var candidates: [Candidate] = []
+        for i in 0..<spatial {
+            let (row, col) = (i / w, i % w)
+            for n in 0..<spec.mask.count {
+                let entry = output + n * (spec.classes + 5) * spatial + i
+                let objectness = entry[4 * spatial]
+                guard objectness > threshold else { continue }
+                let anchor = spec.mask[n]
+                let box = Box(x: (Float(col) + entry[0]) / Float(w), y: (Float(row) + entry[spatial]) / Float(h),
+                              w: Foundation.exp(entry[2 * spatial]) * spec.anchors[2 * anchor] / Float(network.width),
+                              h: Foundation.exp(entry[3 * spatial]) * spec.anchors[2 * anchor + 1] / Float(network.height))
+                let probabilities = (0..<spec.classes).map { j -> Float in
+                    let p = objectness * entry[(5 + j) * spatial]
+                    return p > threshold ? p : 0
+                }
+                candidates.append(Candidate(box: box, objectness: objectness, probabilities: probabilities))
+            }
+        }
+        return correct(candidates, network: network, image: image)
+    }
+
+    /// `get_region_detections` (YOLOv2) + `correct_region_boxes` for one image of a batch.
+    static func region(_ spec: Region, output: UnsafePointer<Float>, network: Shape, image: (width: Int, height: Int),
+                       threshold: Float) -> [Candidate] {
+        let (w, h) = (spec.output.width, spec.output.height)
+        let spatial = w * h
+        var candidates: [Candidate] = []
+        for i in 0..<spatial {
+            let (row, col) = (i / w, i % w)
+            for n in 0..<spec.count {
+                let entry = output + n * (spec.coords + spec.classes + 1) * spatial + i
+                let scale = entry[spec.coords * spatial]
+                let anchorW = spec.anchors.isEmpty ? 0.5 : spec.anchors[2 * n], anchorH = spec.anchors.isEmpty ? 0.5 : spec.anchors[2 * n + 1]
+                let box = Box(x: (Float(col) + entry[0]) / Float(w), y: (Float(row) + entry[spatial]) / Float(h),
+                              w: Foundation.exp(entry[2 * spatial]) * anchorW / Float(w),
+                              h: Foundation.exp(entry[3 * spatial]) * anchorH / Float(h))
+                let objectness: Float = scale > threshold ? scale : 0
+                let probabilities = (0..<spec.classes).map { j -> Float in
+                    guard objectness > 0 else { return 0 }
+                    let p = scale * entry[(spec.coords + 1 + j) * spatial]
+                    return p > threshold ? p : 0
+                }
+                candidates.append(Candidate(box: box, objectness: objectness, probabilities: probabilities))
+            }
+        }
+        return correct(candidates, network: network, image: image)
+    }
+
+    /// Undoes the letterbox: from network-input coordinates to the original image's (relative).
+    static func correct(_ candidates: [Candidate], network: Shape, image: (width: Int, height: Int)) -> [Candidate] {
+        let (netW, netH) = (network.width, network.height)
+        let size = Image.letterboxSize(imageWidth: image.width, imageHeight: image.height, width: netW, height: netH)
+        return candidates.map { candidate in
+            var c = candidate
+            c.box.x = (c.box.x - Float(Double(netW - size.width) / 2 / Double(netW))) / (Float(size.width) / Float(netW))
+            c.box.y = (c.box.y - Float(Double(netH - size.height) / 2 / Double(netH))) / (Float(size.height) / Float(netH))
+            c.box.w *= Float(netW) / Float(size.width)
+            c.box.h *= Float(netH) / Float(size.height)
+            return c
+        }
+    }
+
+    /// Darknet's `do_nms_sort`: drops candidates without objectness, then per class sorts by
+    /// that class's probability and zeroes the class in every later box overlapping by more
+    /// than `threshold`.
+    static func nonMaximumSuppression(_ candidates: [Candidate], classes: Int, threshold: Float) -> [Candidate] {
+        var kept = candidates.filter { $0.objectness != 0 }
+        for k in 0..<classes {
+            kept.sort { $0.probabilities[k] > $1.probabilities[k] }
+            for i in kept.indices where kept[i].probabilities[k] != 0 {
+                for j in (i + 1)..<kept.count where kept[i].box.iou(kept[j].box) > threshold {
+                    kept[j].probabilities[k] = 0
+                }
+            }
+        }
+        return kept
+    }
+}

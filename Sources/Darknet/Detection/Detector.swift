@@ -1,0 +1,113 @@
+import Foundation
+
+/// Thresholds of a detection run, with Darknet's defaults.
+public struct DetectionOptions: Sendable {
+    /// Objectness (and objectness × class score) must exceed this.
+    public var threshold: Float
+    /// Boxes of one class overlapping a better one by more than this IoU are dropped.
+    public var nms: Float
+
+    public init(threshold: Float = 0.5, nms: Float = 0.45) {
+        self.threshold = threshold
+        self.nms = nms
+    }
+}
+
+/// Images in, objects out: Darknet's letterbox, forward pass, box decoding of every [yolo]
+/// (or [region]) layer, and per-class non-maximum suppression (`do_nms_sort`).
+/// Holds one inference context per batch size; use one detector per thread.
+public final class Detector {
+    public let network: Network
+    public let names: [String]
+    private var contexts: [Int: InferenceContext] = [:]
+
+    /// The 80 COCO class names, in Darknet's coco.names order.
+    public static let cocoNames = [
+        "person", "bicycle", "car", "motorbike", "aeroplane", "bus", "train", "truck", "boat",
+        "traffic light", "fire hydrant", "stop sign", "parking meter", "bench", "bird", "cat", "dog", "horse",
+        "sheep", "cow", "elephant", "bear", "zebra", "giraffe", "backpack", "umbrella", "handbag", "tie",
+        "suitcase", "frisbee", "skis", "snowboard", "sports ball", "kite", "baseball bat", "baseball glove",
+        "skateboard", "surfboard", "tennis racket", "bottle", "wine glass", "cup", "fork", "knife", "spoon",
+        "bowl", "banana", "apple", "sandwich", "orange", "broccoli", "carrot", "hot dog", "pizza", "donut",
+        "cake", "chair", "sofa", "pottedplant", "bed", "diningtable", "toilet", "tvmonitor", "laptop",
+        "mouse", "remote", "keyboard", "cell phone", "microwave", "oven", "toaster", "sink", "refrigerator",
+        "book", "clock", "vase", "scissors", "teddy bear", "hair drier", "toothbrush",
+    ]
+
+    public init(network: Network, names: [String] = Detector.cocoNames) throws {
+        let heads = network.definition.layers.compactMap { layer -> Int? in
+            switch layer.spec {
+            case .yolo(let yolo): yolo.classes
+            case .region(let region): region.classes
+            default: nil
+            }
+        }
+        guard let classes = heads.max() else {
+            throw Diagnostic(at: .file(network.definition.path), "the network has no [yolo] or [region] layer to take boxes from")
+        }
+        guard names.count >= classes else {
+            throw Diagnostic(at: .file(network.definition.path), "the network predicts \(classes) classes but \(names.count) names are given")
+        }
+        self.network = network
+        self.names = names
+    }
+
+    /// Reads a names file: one class name per line, blank lines ignored.
+    public static func names(contentsOf path: String) throws -> [String] {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw Diagnostic(at: .file(path), "cannot read the names file")
+        }
+        return String(decoding: data, as: UTF8.self).split(whereSeparator: \.isNewline)
+            .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+    }
+
+    public func detect(_ image: Image, options: DetectionOptions = .init()) -> [Detection] {
+        detect([image], options: options)[0]
+    }
+
+    /// Runs the images as one batch.
+    public func detect(_ images: [Image], options: DetectionOptions = .init()) -> [[Detection]] {
+        let input = network.definition.input
+        let context = contexts[images.count] ?? InferenceContext(network, batch: images.count)
+        contexts[images.count] = context
+        var batch = [Float]()
+        batch.reserveCapacity(images.count * input.count)
+        for image in images { batch += image.letterboxed(width: input.width, height: input.height).data }
+        batch.withUnsafeBufferPointer { _ = context.forward($0.baseAddress!) }
+        return images.indices.map { index in
+            decode(context: context, image: index, size: (images[index].width, images[index].height), options: options)
+        }
+    }
+
+    private func decode(context: InferenceContext, image index: Int, size: (width: Int, height: Int), options: DetectionOptions) -> [Detection] {
+        var candidates: [Candidate] = []
+        var classes = 0
+        for layer in network.definition.layers {
+            guard context.keptLayers.contains(layer.index) else { continue }
+            let output = UnsafePointer(context.output(of: layer.index)) + index * layer.output.count
+            switch layer.spec {
+            case .yolo(let yolo):
+                classes = max(classes, yolo.classes)
+                candidates += BoxDecoder.yolo(yolo, output: output, network: network.definition.input, image: size, threshold: options.threshold)
+            case .region(let region):
+                classes = max(classes, region.classes)
+                candidates += BoxDecoder.region(region, output: output, network: network.definition.input, image: size, threshold: options.threshold)
+            default:
+                continue
+            }
+        }
+        let kept = BoxDecoder.nonMaximumSuppression(candidates, classes: classes, threshold: options.nms)
+        var detections: [Detection] = []
+        let (w, h) = (Float(size.width), Float(size.height))
+        for candidate in kept {
+            let b = candidate.box
+            for (classID, probability) in candidate.probabilities.enumerated() where probability > options.threshold {
+                // Clamped as Darknet's draw_detections does.
+                detections.append(Detection(classID: classID, className: names[classID], probability: probability,
+                                            left: max((b.x - b.w / 2) * w, 0), top: max((b.y - b.h / 2) * h, 0),
+                                            right: min((b.x + b.w / 2) * w, w - 1), bottom: min((b.y + b.h / 2) * h, h - 1)))
+            }
+        }
+        return detections.sorted { $0.probability > $1.probability }
+    }
+}

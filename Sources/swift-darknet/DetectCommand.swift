@@ -1,0 +1,103 @@
+import Darknet
+import Foundation
+
+struct DetectCommand: Subcommand {
+    static let name = "detect"
+    static let usage = "detect CFG WEIGHTS IMAGE|FOLDER… [--thresh T] [--nms N] [--names FILE] [--json] [--out DIR] [--batch B] [--width W --height H]"
+
+    let cfg: String
+    let weights: String
+    let inputs: [String]
+    let options: DetectionOptions
+    let namesFile: String?
+    let json: Bool
+    let outputDirectory: String
+    let batch: Int
+    let definition: DefinitionArguments
+
+    init(_ arguments: [String]) throws {
+        let args = try Arguments(arguments, flags: DefinitionArguments.flags.union(["json"]),
+                                 options: DefinitionArguments.options.union(["thresh", "nms", "names", "out", "batch"]))
+        let paths = try args.positionals(atLeast: 3, "CFG", "WEIGHTS", "IMAGE…")
+        (cfg, weights, inputs) = (paths[0], paths[1], Array(paths.dropFirst(2)))
+        func probability(_ name: String, _ fallback: Float) throws -> Float {
+            guard let text = args.string(name) else { return fallback }
+            guard let value = Float(text), (0...1).contains(value) else { throw UsageError("--\(name) \(text): expected a number in 0...1") }
+            return value
+        }
+        options = DetectionOptions(threshold: try probability("thresh", 0.5), nms: try probability("nms", 0.45))
+        namesFile = args.string("names")
+        json = args.flag("json")
+        outputDirectory = args.string("out") ?? "detections"
+        batch = try args.int("batch", in: 1...256) ?? 1
+        definition = try DefinitionArguments(args)
+    }
+
+    /// The images named, with folders expanded to their JPEG and PNG files in name order.
+    func imagePaths() throws -> [String] {
+        try inputs.flatMap { path -> [String] in
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue else { return [path] }
+            let names = try FileManager.default.contentsOfDirectory(atPath: path).sorted()
+            return names.filter { ["jpg", "jpeg", "png"].contains(($0 as NSString).pathExtension.lowercased()) }
+                .map { (path as NSString).appendingPathComponent($0) }
+        }
+    }
+
+    func run() throws -> Int32 {
+        let spec = try definition.load(cfg)
+        let network = try Network(definition: spec, weights: try NetworkWeights(contentsOf: weights, for: spec))
+        let names = try namesFile.map(Detector.names(contentsOf:)) ?? Detector.cocoNames
+        let detector = try Detector(network: network, names: names)
+        let paths = try imagePaths()
+        try FileManager.default.createDirectory(atPath: outputDirectory, withIntermediateDirectories: true)
+        let streaming = paths.count > 1 && isatty(STDERR_FILENO) != 0
+        let start = DispatchTime.now().uptimeNanoseconds
+        var failures = 0, done = 0
+        var reports: [String] = []
+        for chunk in stride(from: 0, to: paths.count, by: batch).map({ Array(paths[$0..<min($0 + batch, paths.count)]) }) {
+            var images: [(String, Image)] = []
+            for path in chunk {
+                do { images.append((path, try Image(contentsOf: path))) } catch let error as Diagnostic {
+                    printError(error.description)
+                    failures += 1
+                }
+            }
+            guard !images.isEmpty else { continue }
+            let results = detector.detect(images.map(\.1), options: options)
+            for ((path, image), detections) in zip(images, results) {
+                var annotated = image
+                annotated.annotate(detections, classes: names.count)
+                let name = ((path as NSString).lastPathComponent as NSString).deletingPathExtension + ".png"
+                try annotated.writePNG(to: (outputDirectory as NSString).appendingPathComponent(name))
+                if json {
+                    reports.append(Self.json(path: path, detections))
+                } else {
+                    print("\(path): \(detections.count) object\(detections.count == 1 ? "" : "s")")
+                    for d in detections {
+                        print(String(format: "  %@ %.3f [%.1f, %.1f, %.1f, %.1f]", d.className, d.probability, d.left, d.top, d.right, d.bottom))
+                    }
+                }
+            }
+            done += images.count
+            if streaming { FileHandle.standardError.write("\r[\(done)/\(paths.count)]".data(using: .utf8)!) }
+        }
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        if json { print("[" + reports.joined(separator: ",\n") + "]") }
+        if paths.count > 1 {
+            printError((streaming ? "\n" : "") + String(format: "%d images in %.2f s: %.2f images/s", done, seconds, Double(done) / seconds))
+        }
+        return failures == 0 ? 0 : 1
+    }
+
+    static func json(path: String, _ detections: [Detection]) -> String {
+        func quoted(_ text: String) -> String {
+            let data = try! JSONSerialization.data(withJSONObject: [text], options: [.fragmentsAllowed])
+            return String(decoding: data, as: UTF8.self).dropFirst().dropLast().description
+        }
+        let items = detections.map { d in
+            "{\"class_id\": \(d.classID), \"class\": \(quoted(d.className)), \"prob\": \(d.probability), \"box\": [\(d.left), \(d.top), \(d.right), \(d.bottom)]}"
+        }
+        return "{\"image\": \(quoted(path)), \"detections\": [" + items.joined(separator: ", ") + "]}"
+    }
+}

@@ -1,0 +1,68 @@
+import Foundation
+import XCTest
+
+final class DetectCommandTests: CLITestCase {
+    static let cfg = """
+        [net]
+        width=32
+        height=32
+        channels=3
+        [convolutional]
+        filters=8
+        size=3
+        stride=2
+        pad=1
+        batch_normalize=1
+        activation=leaky
+        [convolutional]
+        filters=14
+        size=1
+        activation=linear
+        [yolo]
+        mask=0,1
+        classes=2
+        num=2
+        anchors=8,8,16,24
+        """
+
+    func testDetectPrintsJSONAndWritesAnnotatedPNGs() throws {
+        let cfg = try temporaryFile("detect.cfg", contents: Data(Self.cfg.utf8))
+        let weights = cfg + ".weights"
+        XCTAssertEqual(try run(["init", cfg, weights, "--seed", "2"]).status, 0)
+        let names = try temporaryFile("two.names", contents: Data("cat\ndog\n".utf8))
+        let image = Self.root.appendingPathComponent("Tests/DarknetTests/Fixtures/gradient.jpg").path
+        let out = (cfg as NSString).deletingLastPathComponent + "/annotated"
+        let result = try run(["detect", cfg, weights, image, "--names", names, "--thresh", "0.3", "--json", "--out", out])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let json = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as! [[String: Any]]
+        XCTAssertEqual(json.count, 1)
+        XCTAssertEqual(json[0]["image"] as? String, image)
+        let detections = json[0]["detections"] as! [[String: Any]]
+        XCTAssertFalse(detections.isEmpty)
+        for detection in detections {
+            XCTAssertTrue(["cat", "dog"].contains(detection["class"] as! String))
+            XCTAssertGreaterThan(detection["prob"] as! Double, 0.3)
+            let box = detection["box"] as! [Double]
+            XCTAssertEqual(box.count, 4)
+            XCTAssertTrue(box[0] >= 0 && box[0] <= box[2] && box[2] <= 31 && box[1] >= 0 && box[1] <= box[3] && box[3] <= 23, "\(box)")
+        }
+        XCTAssertTrue(FileManager.default.fileExists(atPath: out + "/gradient.png"))
+    }
+
+    func testBadImagesAreNamedAndTheRestStillRun() throws {
+        let cfg = try temporaryFile("detect.cfg", contents: Data(Self.cfg.utf8))
+        let weights = cfg + ".weights"
+        XCTAssertEqual(try run(["init", cfg, weights]).status, 0)
+        let bad = try temporaryFile("broken.png", contents: Data([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0, 0]))
+        let good = Self.root.appendingPathComponent("Tests/DarknetTests/Fixtures/gradient.png").path
+        let out = (cfg as NSString).deletingLastPathComponent + "/annotated-bad"
+        let result = try run(["detect", cfg, weights, bad, good, "--out", out, "--names", try temporaryFile("n", contents: Data("a\nb\n".utf8))])
+        XCTAssertEqual(result.status, 1)
+        XCTAssertTrue(result.stderr.hasPrefix("\(bad): error: corrupt PNG: "), result.stderr)
+        XCTAssertTrue(result.stdout.contains("\(good): "), result.stdout)
+        XCTAssertTrue(result.stderr.contains("1 images in "), result.stderr)
+        let noNames = try run(["detect", cfg, weights, good, "--out", out, "--names", try temporaryFile("one", contents: Data("a\n".utf8))])
+        XCTAssertEqual(noNames.status, 1)
+        XCTAssertEqual(noNames.stderr, "\(cfg): error: the network predicts 2 classes but 1 names are given\n")
+    }
+}
