@@ -28,7 +28,7 @@ let package = Package(
         ),
         .target(name: "Darknet", dependencies: ["COpenBLAS", "CTurboJPEG", "CPNG"]),
         .executableTarget(name: "swift-darknet", dependencies: ["Darknet"]),
-        .testTarget(name: "DarknetTests", dependencies: ["Darknet"]),
+        .testTarget(name: "DarknetTests", dependencies: ["Darknet"], exclude: ["Fixtures"]),
         // Depends on the executable so that `swift test` builds the binary these tests run.
         .testTarget(name: "CLITests", dependencies: ["swift-darknet"]),
     ]

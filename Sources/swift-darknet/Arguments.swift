@@ -88,16 +88,30 @@ protocol Subcommand {
     func run() throws -> Int32
 }
 
-/// `--width`/`--height`/`--strict`, shared by every command that reads a cfg.
+/// `--width`/`--height`/`--strict`/`--memory-limit`, shared by every command that reads a cfg.
 struct DefinitionArguments {
     static let flags: Set<String> = ["strict"]
-    static let options: Set<String> = ["width", "height"]
+    static let options: Set<String> = ["width", "height", "memory-limit"]
 
     var options: DefinitionOptions
 
     init(_ arguments: Arguments) throws {
         options = DefinitionOptions(width: try arguments.int("width"), height: try arguments.int("height"),
                                     strict: arguments.flag("strict"))
+        if let text = arguments.string("memory-limit") {
+            options.memoryLimit = try Self.bytes(text)
+        }
+    }
+
+    /// "512M", "4G", "65536" → bytes.
+    static func bytes(_ text: String) throws -> Int {
+        let units: [Character: Int] = ["K": 1 << 10, "M": 1 << 20, "G": 1 << 30]
+        let unit = text.last.flatMap { units[Character($0.uppercased())] }
+        guard let number = Int(unit == nil ? text : String(text.dropLast())), number > 0,
+              !number.multipliedReportingOverflow(by: unit ?? 1).overflow else {
+            throw UsageError("--memory-limit \(text): expected a size such as 512M or 4G")
+        }
+        return number * (unit ?? 1)
     }
 
     func load(_ path: String) throws -> NetworkDefinition {

@@ -51,6 +51,14 @@ final class SummaryCommandTests: CLITestCase {
         XCTAssertEqual(strict.stderr, "\(path):7: error: [convolutional] size is given twice; the first value is used\n")
     }
 
+    func testMemoryLimitIsConfigurable() throws {
+        let result = try run(["summary", "cfg/yolov3.cfg", "--memory-limit", "16M"])
+        XCTAssertEqual(result.status, 1)
+        XCTAssertEqual(result.stderr, "cfg/yolov3.cfg:26: error: [convolutional] output 32×416×416 would need more than the memory limit of 16.0 MiB\n")
+        XCTAssertEqual(try run(["summary", "cfg/yolov3.cfg", "--memory-limit", "64M"]).status, 0)
+        XCTAssertEqual(try run(["summary", "cfg/yolov3.cfg", "--memory-limit", "lots"]).status, 2)
+    }
+
     func testMissingFileAndUsageErrors() throws {
         let missing = try run(["summary", "no-such.cfg"])
         XCTAssertEqual(missing.status, 1)
