@@ -83,6 +83,15 @@ final class DamagedWeightsTests: XCTestCase {
         XCTAssertEqual(old.floats, wide.floats)
     }
 
+    func testLoadedWeightsDoNotChangeWhenTheFileDoes() throws {
+        // Weights are copied in, not mapped: a file rewritten or truncated in place (a new
+        // download over the old one) must neither change a loaded network nor crash it.
+        let path = try file(header() + body(233))
+        let loaded = try NetworkWeights(contentsOf: path, for: definition)
+        try Data(header(minor: 1) + body(10)).write(to: URL(fileURLWithPath: path))
+        XCTAssertEqual(loaded.floats, (0..<233).map(Float.init))
+    }
+
     func testEmptyAndShortHeaders() throws {
         try assertError([], "W: error: the file is empty: expected a Darknet weights header (16 or 20 bytes)")
         try assertError(Array(header().prefix(10)), "W: error: the file is 10 bytes long: too short for a Darknet weights header (16 or 20 bytes)")

@@ -53,6 +53,7 @@ final class KernelTests: XCTestCase {
             (3, 9, 7, 4, 3, 1, 1, 1, 1), (4, 8, 8, 6, 3, 2, 1, 2, 1), (5, 7, 9, 5, 3, 1, 1, 5, 1),
             (2, 6, 6, 3, 1, 1, 0, 1, 1), (3, 11, 10, 2, 5, 2, 2, 1, 1), (4, 9, 9, 4, 3, 1, 2, 1, 2),
             (6, 5, 5, 6, 3, 2, 1, 6, 1), (3, 4, 6, 8, 2, 1, 0, 1, 1), (2, 10, 3, 2, 3, 3, 0, 1, 1),
+            (256, 32, 32, 4, 3, 1, 1, 1, 1), // 2304·32 floats a row: im2col in two bands of rows
         ]
         for (c, h, w, n, size, stride, padding, groups, dilation) in cases {
             let label = "c\(c) \(h)×\(w) n\(n) k\(size) s\(stride) p\(padding) g\(groups) d\(dilation)"
@@ -71,6 +72,7 @@ final class KernelTests: XCTestCase {
                 activation=linear
                 """)
             guard case .convolutional(let spec) = d.layers[0].spec else { return XCTFail() }
+            if c == 256 { XCTAssertEqual(spec.bandRows, 28) }
             var parameters = randomArray(d.storedFloats)
             let batch = 2
             let input = randomArray(spec.input.count * batch)

@@ -53,7 +53,8 @@ struct Convolution {
         }
     }
 
-    /// im2col (split over the cores) and one sgemm per group.
+    /// im2col (split over the cores) and one sgemm per group, a band of output rows at a time
+    /// so that the workspace stays within `Convolutional.columnBudget` floats.
     private func multiply(_ input: UnsafePointer<Float>, _ output: UnsafeMutablePointer<Float>, workspace: UnsafeMutablePointer<Float>) {
         let groups = spec.groups
         let inChannels = spec.input.channels / groups
@@ -62,20 +63,26 @@ struct Convolution {
         let plane = spec.input.height * spec.input.width
         let rowsPerChannel = spec.size * spec.size
         let k = inChannels * rowsPerChannel
+        let band = spec.bandRows
         for group in 0..<groups {
             let source = input + group * inChannels * plane
-            var columns = source
-            if spec.needsColumns {
-                Parallel.forEach(inChannels, work: k * spatial) { channels in
+            let target = output + group * outChannels * spatial
+            guard spec.needsColumns else {
+                Kernels.gemm(m: outChannels, n: spatial, k: k, a: weights + group * outChannels * k, b: source, c: target)
+                continue
+            }
+            for first in stride(from: 0, to: spec.output.height, by: band) {
+                let rows = first..<min(first + band, spec.output.height)
+                let columns = rows.count * spec.output.width
+                Parallel.forEach(inChannels, work: k * columns) { channels in
                     Kernels.im2col(source + channels.lowerBound * plane, channels: channels.count,
                                    height: spec.input.height, width: spec.input.width, size: spec.size, stride: spec.stride,
-                                   padding: spec.padding, dilation: spec.dilation, outHeight: spec.output.height,
-                                   outWidth: spec.output.width, into: workspace + channels.lowerBound * rowsPerChannel * spatial)
+                                   padding: spec.padding, dilation: spec.dilation, rows: rows,
+                                   outWidth: spec.output.width, into: workspace + channels.lowerBound * rowsPerChannel * columns)
                 }
-                columns = UnsafePointer(workspace)
+                Kernels.gemm(m: outChannels, n: columns, k: k, a: weights + group * outChannels * k, b: workspace,
+                             c: target + first * spec.output.width, ldc: spatial)
             }
-            Kernels.gemm(m: outChannels, n: spatial, k: k, a: weights + group * outChannels * k, b: columns,
-                         c: output + group * outChannels * spatial)
         }
     }
 
@@ -115,8 +122,18 @@ extension Convolutional {
     /// One filter per input channel: run directly, without im2col.
     var isDepthwise: Bool { groups == input.channels && groups == filters && groups > 1 }
 
-    /// im2col floats for one image and group.
+    /// The most im2col floats one band of output rows may take (8 MiB): yolov3's largest
+    /// unrolled input would otherwise need 100 MB, more than all its activations together.
+    static let columnBudget = 1 << 21
+
+    /// Output rows unrolled at a time: as many as fit the budget, at least one.
+    var bandRows: Int {
+        let perRow = input.channels / groups * size * size * output.width
+        return max(1, min(output.height, Self.columnBudget / max(perRow, 1)))
+    }
+
+    /// im2col floats for one band of one image and group.
     var columnFloats: Int {
-        needsColumns && !isDepthwise ? input.channels / groups * size * size * output.height * output.width : 0
+        needsColumns && !isDepthwise ? input.channels / groups * size * size * output.width * bandRows : 0
     }
 }

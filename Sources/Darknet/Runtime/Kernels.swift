@@ -3,21 +3,21 @@ import COpenBLAS
 /// The fast kernels: im2col + OpenBLAS sgemm for convolutions, and the per-channel passes
 /// around them. Each has a naive twin in `ReferenceKernels.swift` that the tests compare with.
 enum Kernels {
-    /// Unrolls the receptive fields of `input` (c×h×w) into `columns`, a
-    /// (c·size·size) × (outH·outW) matrix, zero where the window leaves the image.
+    /// Unrolls the receptive fields of output rows `rows` of `input` (c×h×w) into `columns`, a
+    /// (c·size·size) × (rows.count·outW) matrix, zero where the window leaves the image.
     static func im2col(_ input: UnsafePointer<Float>, channels: Int, height: Int, width: Int,
                        size: Int, stride: Int, padding: Int, dilation: Int,
-                       outHeight: Int, outWidth: Int, into columns: UnsafeMutablePointer<Float>) {
+                       rows: Range<Int>, outWidth: Int, into columns: UnsafeMutablePointer<Float>) {
         var row = 0
         for c in 0..<channels {
             let plane = input + c * height * width
             for ky in 0..<size {
                 for kx in 0..<size {
-                    let out = columns + row * outHeight * outWidth
+                    let out = columns + row * rows.count * outWidth
                     let dy = ky * dilation - padding, dx = kx * dilation - padding
-                    for oy in 0..<outHeight {
+                    for oy in rows {
                         let y = oy * stride + dy
-                        let line = out + oy * outWidth
+                        let line = out + (oy - rows.lowerBound) * outWidth
                         guard y >= 0 && y < height else {
                             line.update(repeating: 0, count: outWidth)
                             continue
@@ -42,11 +42,12 @@ enum Kernels {
         }
     }
 
-    /// C (m×n) = A (m×k) · B (k×n), row-major; `transposeB` reads B as its transpose (n×k).
+    /// C (m×n, rows `ldc` apart) = A (m×k) · B (k×n), row-major; `transposeB` reads B as its
+    /// transpose (n×k).
     static func gemm(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, transposeB: Bool = false,
-                     c: UnsafeMutablePointer<Float>) {
+                     c: UnsafeMutablePointer<Float>, ldc: Int? = nil) {
         cblas_sgemm(CblasRowMajor, CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
-                    Int32(m), Int32(n), Int32(k), 1, a, Int32(k), b, Int32(transposeB ? k : n), 0, c, Int32(n))
+                    Int32(m), Int32(n), Int32(k), 1, a, Int32(k), b, Int32(transposeB ? k : n), 0, c, Int32(ldc ?? n))
     }
 
     /// y = activation(x·multiplier + shift) over one plane: batch-norm (or bias) and activation
