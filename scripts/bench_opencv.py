@@ -15,6 +15,7 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BINARY = os.path.join(ROOT, ".build", "release", "swift-darknet")
 RUNS = int(os.environ.get("RUNS", "10"))
+ROUNDS = int(os.environ.get("ROUNDS", "3"))
 BATCH = int(os.environ.get("BATCH", "1"))
 MODELS = [("yolov3", os.path.join(ROOT, "cfg", "yolov3.cfg"), 416),
           ("yolov3-tiny", os.path.join(ROOT, "cfg", "yolov3-tiny.cfg"), 416),
@@ -66,12 +67,20 @@ def main():
         cfg = sized_cfg(cfg, size, work)
         weights = os.path.join(work, name + ".weights")
         subprocess.run([BINARY, "init", cfg, weights], check=True, env=ENV)
-        ours = json.loads(subprocess.run([BINARY, "bench", cfg, weights, "--runs", str(RUNS), "--batch", str(BATCH),
-                                          "--threads", "2", "--json"], capture_output=True, text=True, env=ENV, check=True).stdout)
-        theirs = json.loads(subprocess.run([sys.executable, "-c", OPENCV, cfg, weights, str(size), str(RUNS), str(BATCH)],
-                                           capture_output=True, text=True, env=ENV, check=True).stdout)
+        # Alternate the two in rounds: the machine is shared, and its load drifts over seconds.
+        ours_rounds, theirs_rounds = [], []
+        for _ in range(ROUNDS):
+            ours_rounds.append(json.loads(subprocess.run(
+                [BINARY, "bench", cfg, weights, "--runs", str(RUNS), "--batch", str(BATCH), "--threads", "2", "--json"],
+                capture_output=True, text=True, env=ENV, check=True).stdout))
+            theirs_rounds.append(json.loads(subprocess.run(
+                [sys.executable, "-c", OPENCV, cfg, weights, str(size), str(RUNS), str(BATCH)],
+                capture_output=True, text=True, env=ENV, check=True).stdout))
+        ours = sorted(ours_rounds, key=lambda r: r["median_ms"])[ROUNDS // 2]
+        theirs = sorted(theirs_rounds, key=lambda r: r["median_ms"])[ROUNDS // 2]
         rows.append((name, size, ours, theirs, os.path.getsize(weights)))
-    print("batch %d, %d runs each, OpenCV %s with %d threads, OPENBLAS_CORETYPE unset" % (BATCH, RUNS, rows[0][3]["opencv"], rows[0][3]["threads"]))
+    print("batch %d, median of %d alternating rounds of %d runs, OpenCV %s with %d threads, OPENBLAS_CORETYPE unset"
+          % (BATCH, ROUNDS, RUNS, rows[0][3]["opencv"], rows[0][3]["threads"]))
     print("| model | input | ours (ms) | OpenCV (ms) | ours/OpenCV | our GFLOP/s | OpenBLAS core | threads |")
     print("|---|---|---|---|---|---|---|---|")
     for name, size, ours, theirs, _ in rows:

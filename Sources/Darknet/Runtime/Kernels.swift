@@ -30,10 +30,12 @@ enum Kernels {
                             if last > first { (line + first).update(from: source + first + dx, count: last - first) }
                             if last < outWidth { (line + max(last, 0)).update(repeating: 0, count: outWidth - max(last, 0)) }
                         } else {
-                            for ox in 0..<outWidth {
-                                let x = ox * stride + dx
-                                line[ox] = x >= 0 && x < width ? source[x] : 0
-                            }
+                            // Columns [first, last) read inside the image: x = ox·stride + dx.
+                            let first = min(outWidth, max(0, (-dx + stride - 1) / stride))
+                            let last = max(first, min(outWidth, (width - 1 - dx) / stride + 1))
+                            if first > 0 { line.update(repeating: 0, count: first) }
+                            for ox in first..<last { line[ox] = source[ox * stride + dx] }
+                            if last < outWidth { (line + last).update(repeating: 0, count: outWidth - last) }
                         }
                     }
                     row += 1

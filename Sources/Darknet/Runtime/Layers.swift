@@ -81,8 +81,21 @@ enum Layers {
         }
     }
 
-    /// `shortcut_cpu`: out = alpha·out + beta·add over the common channels, sampling the larger grid.
-    static func shortcut(_ spec: Shortcut, add: UnsafePointer<Float>, _ output: UnsafeMutablePointer<Float>, batch: Int) {
+    /// `forward_shortcut_layer`: out = alpha·input + beta·add over the common channels (sampling
+    /// the larger grid, as `shortcut_cpu`), input elsewhere, then the activation. Equal shapes,
+    /// the usual case, take one fused pass split over the cores.
+    static func shortcut(_ spec: Shortcut, input: UnsafePointer<Float>, add: UnsafePointer<Float>,
+                         _ output: UnsafeMutablePointer<Float>, batch: Int) {
+        let count = batch * spec.output.count
+        if spec.fromShape == spec.output {
+            let (alpha, beta) = (spec.alpha, spec.beta)
+            Parallel.forEach(count, work: count) { range in
+                for i in range { output[i] = alpha * input[i] + beta * add[i] }
+                spec.activation.apply(output + range.lowerBound, count: range.count)
+            }
+            return
+        }
+        output.update(from: input, count: count)
         let (w1, h1, c1) = (spec.fromShape.width, spec.fromShape.height, spec.fromShape.channels)
         let (w2, h2, c2) = (spec.output.width, spec.output.height, spec.output.channels)
         let stride = max(w1 / w2, 1), sample = max(w2 / w1, 1)
@@ -98,7 +111,7 @@ enum Layers {
                 }
             }
         }
-        spec.activation.apply(output, count: batch * spec.output.count)
+        spec.activation.apply(output, count: count)
     }
 
     /// `upsample_cpu`: nearest neighbour times scale; downsampling sums each block times scale.

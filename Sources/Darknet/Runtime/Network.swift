@@ -178,8 +178,7 @@ public final class InferenceContext {
                 offset += count / spec.groups
             }
         case .shortcut(let spec):
-            output.update(from: input, count: batch * outCount)
-            Layers.shortcut(spec, add: self.output(of: spec.from), output, batch: batch)
+            Layers.shortcut(spec, input: input, add: self.output(of: spec.from), output, batch: batch)
         case .upsample(let spec):
             for image in 0..<batch { Layers.upsample(spec, input + image * inCount, output + image * outCount) }
         case .yolo(let spec):
