@@ -16,8 +16,10 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import darknet_ref
 
 BINARY = sys.argv[1] if len(sys.argv) > 1 else os.path.join(darknet_ref.ROOT, ".build", "release", "swift-darknet")
-# (model, init seed, thresholds)
-MODELS = [("yolov3", 7, (0.7, 0.8)), ("yolov3-tiny", 3, (0.9, 0.95))]
+# (cfg, init seed, thresholds); yolov2-tiny covers [region] (softmax over classes).
+MODELS = [(os.path.join(darknet_ref.ROOT, "cfg", "yolov3.cfg"), 7, (0.7, 0.8)),
+          (os.path.join(darknet_ref.ROOT, "cfg", "yolov3-tiny.cfg"), 3, (0.9, 0.95)),
+          (os.path.join(darknet_ref.DARKNET_CFG, "yolov2-tiny.cfg"), 3, (0.1, 0.2))]
 # Layer outputs agree to ~1e-5, so a probability that close to the threshold may fall on either
 # side of it; such borderline objects are reported, not failed.
 BORDERLINE = 1e-4
@@ -57,12 +59,13 @@ def unmatched(reference, ours):
 
 def main():
     results = []
-    for model, seed, thresholds in MODELS:
-        cfg = os.path.join(darknet_ref.ROOT, "cfg", model + ".cfg")
+    for path, seed, thresholds in MODELS:
+        model = os.path.basename(path)[:-4]
+        cfg = darknet_ref.inference_cfg(path)
         weights = os.path.join(WORK, model + ".weights")
         subprocess.run([BINARY, "init", cfg, weights, "--seed", str(seed)], check=True)
         for threshold in thresholds:
-            reference = darknet_detections(darknet_ref.inference_cfg(cfg), weights, threshold)
+            reference = darknet_detections(cfg, weights, threshold)
             run = subprocess.run([BINARY, "detect", cfg, weights] + IMAGES + ["--thresh", str(threshold), "--json",
                                   "--out", os.path.join(WORK, "annotated")], capture_output=True, text=True)
             if run.returncode != 0:

@@ -37,7 +37,8 @@ int probe_detect(network *net, char *path, float thresh, float nms, float *out, 
     network_predict(net, sized.data);
     int boxes = 0;
     detection *dets = get_network_boxes(net, im.w, im.h, thresh, .5, 0, 1, &boxes);
-    int classes = dets && boxes ? dets[0].classes : 0;
+    /* get_region_detections leaves detection.classes unset: take the count from the last layer. */
+    int classes = net->layers[net->n - 1].classes;
     if (nms) do_nms_sort(dets, boxes, classes, nms);
     int rows = 0;
     for (int i = 0; i < boxes; ++i) {

@@ -47,9 +47,10 @@ enum BoxDecoder {
                 let objectness = entry[4 * spatial]
                 guard objectness > threshold else { continue }
                 let anchor = spec.mask[n]
-                let box = Box(x: (Float(col) + entry[0]) / Float(w), y: (Float(row) + entry[spatial]) / Float(h),
-                              w: Foundation.exp(entry[2 * spatial]) * spec.anchors[2 * anchor] / Float(network.width),
-                              h: Foundation.exp(entry[3 * spatial]) * spec.anchors[2 * anchor + 1] / Float(network.height))
+                // yolo anchors are in network-input pixels.
+                let box = decode(entry, spatial: spatial, cell: (col, row), grid: (w, h),
+                                 anchor: (spec.anchors[2 * anchor], spec.anchors[2 * anchor + 1]),
+                                 unit: (network.width, network.height))
                 let probabilities = (0..<spec.classes).map { j -> Float in
                     let p = objectness * entry[(5 + j) * spatial]
                     return p > threshold ? p : 0
@@ -71,10 +72,9 @@ enum BoxDecoder {
             for n in 0..<spec.count {
                 let entry = output + n * (spec.coords + spec.classes + 1) * spatial + i
                 let scale = entry[spec.coords * spatial]
-                let anchorW = spec.anchors.isEmpty ? 0.5 : spec.anchors[2 * n], anchorH = spec.anchors.isEmpty ? 0.5 : spec.anchors[2 * n + 1]
-                let box = Box(x: (Float(col) + entry[0]) / Float(w), y: (Float(row) + entry[spatial]) / Float(h),
-                              w: Foundation.exp(entry[2 * spatial]) * anchorW / Float(w),
-                              h: Foundation.exp(entry[3 * spatial]) * anchorH / Float(h))
+                // region anchors are in grid cells (Darknet's biases default to 0.5).
+                let anchor = spec.anchors.isEmpty ? (Float(0.5), Float(0.5)) : (spec.anchors[2 * n], spec.anchors[2 * n + 1])
+                let box = decode(entry, spatial: spatial, cell: (col, row), grid: (w, h), anchor: anchor, unit: (w, h))
                 let objectness: Float = scale > threshold ? scale : 0
                 let probabilities = (0..<spec.classes).map { j -> Float in
                     guard objectness > 0 else { return 0 }
@@ -85,6 +85,15 @@ enum BoxDecoder {
             }
         }
         return correct(candidates, network: network, image: image)
+    }
+
+    /// `get_yolo_box` / `get_region_box`: the cell offset plus the predicted x, y; the anchor
+    /// scaled by exp of the predicted w, h; `unit` is what the anchors are measured in.
+    static func decode(_ entry: UnsafePointer<Float>, spatial: Int, cell: (Int, Int), grid: (Int, Int),
+                       anchor: (Float, Float), unit: (Int, Int)) -> Box {
+        Box(x: (Float(cell.0) + entry[0]) / Float(grid.0), y: (Float(cell.1) + entry[spatial]) / Float(grid.1),
+            w: Foundation.exp(entry[2 * spatial]) * anchor.0 / Float(unit.0),
+            h: Foundation.exp(entry[3 * spatial]) * anchor.1 / Float(unit.1))
     }
 
     /// Undoes the letterbox: from network-input coordinates to the original image's (relative).
