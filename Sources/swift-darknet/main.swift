@@ -2,9 +2,9 @@ import Darknet
 import Foundation
 
 enum CLI {
-    static let subcommands: [any Subcommand.Type] = [
+    static var subcommands: [any Subcommand.Type] { [
         SummaryCommand.self, InspectCommand.self, ConvertCommand.self, InitCommand.self, RunCommand.self, BenchCommand.self, DetectCommand.self,
-    ]
+    ] }
 }
 
 func usage() -> String {

@@ -58,7 +58,7 @@ public enum RandomWeights {
         let context = InferenceContext(network, batch: 1)
         let input = (0..<definition.input.count).map { _ in random.uniform(0, 1) }
         input.withUnsafeBufferPointer { pointer in
-            context.forward(pointer.baseAddress!) { convolution, raw, batch in
+            _ = context.forward(pointer.baseAddress!) { convolution, raw, batch in
                 guard let mean = convolution.mean, let variance = convolution.variance else { return }
                 let spec = convolution.spec
                 let spatial = spec.output.height * spec.output.width

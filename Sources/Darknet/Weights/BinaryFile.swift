@@ -45,7 +45,7 @@ func writeAtomically(to path: String, _ body: (_ write: (UnsafeRawBufferPointer)
     guard descriptor >= 0 else {
         throw Diagnostic(at: .file(path), "cannot create a temporary file beside it: \(String(cString: strerror(errno)))")
     }
-    let temporary = String(cString: template)
+    let temporary = String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     var committed = false
     defer {
         close(descriptor)
