@@ -130,10 +130,10 @@ struct BenchCommand: Subcommand {
         let median = times.sorted()[times.count / 2]
         let gflops = 2 * Double(spec.macs) * Double(batch) / (median / 1e3) / 1e9
         if json {
-            print(#"{"median_ms": \#(median), "gflops": \#(gflops), "threads": \#(BLAS.threads), "blas_core": "\#(BLAS.coreName)", "batch": \#(batch), "runs": \#(runs)}"#)
+            print(#"{"median_ms": \#(median), "gflops": \#(gflops), "threads": \#(BLAS.threads), "blas_core": "\#(BLAS.coreName)", "batch": \#(batch), "runs": \#(runs), "context_bytes": \#(context.bytes)}"#)
         } else {
-            print(String(format: "median %.2f ms over %d runs, batch %d, %.1f GFLOP/s, OpenBLAS %@ with %d threads",
-                         median, runs, batch, gflops, BLAS.coreName, BLAS.threads))
+            print(String(format: "median %.2f ms over %d runs, batch %d, %.1f GFLOP/s, OpenBLAS %@ with %d threads, %.1f MB of activations and workspace",
+                         median, runs, batch, gflops, BLAS.coreName, BLAS.threads, Double(context.bytes) / 1e6))
         }
         return 0
     }
