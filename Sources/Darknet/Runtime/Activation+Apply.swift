@@ -35,20 +35,9 @@ extension Activation {
         }
     }
 
-    /// Applies the activation in place; the common cheap ones get their own loops so that the
-    /// compiler vectorizes them.
+    /// Applies the activation in place, with the vectorised loops of `Kernels.affineActivate`.
     func apply(_ values: UnsafeMutablePointer<Float>, count: Int) {
-        switch self {
-        case .linear:
-            return
-        case .leaky:
-            for i in 0..<count { let x = values[i]; values[i] = x > 0 ? x : 0.1 * x }
-        case .relu:
-            for i in 0..<count { values[i] = max(values[i], 0) }
-        case .relu6:
-            for i in 0..<count { values[i] = min(max(values[i], 0), 6) }
-        default:
-            for i in 0..<count { values[i] = self(values[i]) }
-        }
+        guard self != .linear else { return }
+        Kernels.affineActivate(values, count: count, multiplier: 1, shift: 0, activation: self)
     }
 }

@@ -41,11 +41,9 @@ struct Convolution {
         Parallel.forEach(batch * spec.filters, work: batch * floatsPerImage) { planes in
             for plane in planes {
                 let c = plane % spec.filters
-                // Darknet: scales·(x − mean)/(√variance + 1e-6) + biases, or x + biases.
-                var multiplier: Float = 1, shift = biases[c]
+                var (multiplier, shift) = (Float(1), biases[c]) // without batch-norm: x + biases
                 if let mean, let variance {
-                    multiplier = (scales?[c] ?? 1) / (variance[c].squareRoot() + 0.000001)
-                    shift -= mean[c] * multiplier
+                    (multiplier, shift) = Kernels.normalization(scale: scales?[c] ?? 1, mean: mean[c], variance: variance[c], bias: biases[c])
                 }
                 Kernels.affineActivate(output + plane * spatial, count: spatial, multiplier: multiplier, shift: shift,
                                        activation: spec.activation)

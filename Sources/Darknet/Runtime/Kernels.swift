@@ -70,13 +70,19 @@ enum Kernels {
         }
     }
 
+    /// Darknet's inference batch-norm of one channel, scale·(x − mean)/(√variance + 1e-6) + bias,
+    /// as one multiply-add: x·multiplier + shift.
+    static func normalization(scale: Float, mean: Float, variance: Float, bias: Float) -> (multiplier: Float, shift: Float) {
+        let multiplier = scale / (variance.squareRoot() + 0.000001)
+        return (multiplier, bias - mean * multiplier)
+    }
+
     /// Darknet's inference batch-norm per channel: `scale·(x − mean)/(sqrt(var) + 1e-6) + bias`.
     static func batchNorm(_ values: UnsafeMutablePointer<Float>, channels: Int, spatial: Int,
                           scales: UnsafePointer<Float>?, mean: UnsafePointer<Float>, variance: UnsafePointer<Float>,
                           biases: UnsafePointer<Float>?) {
         for c in 0..<channels {
-            let multiplier = (scales?[c] ?? 1) / (variance[c].squareRoot() + 0.000001)
-            let shift = (biases?[c] ?? 0) - mean[c] * multiplier
+            let (multiplier, shift) = normalization(scale: scales?[c] ?? 1, mean: mean[c], variance: variance[c], bias: biases?[c] ?? 0)
             let plane = values + c * spatial
             for i in 0..<spatial { plane[i] = plane[i] * multiplier + shift }
         }

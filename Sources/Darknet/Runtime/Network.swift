@@ -83,6 +83,7 @@ public final class InferenceContext {
     let plan: MemoryPlan
     let buffers: [UnsafeMutablePointer<Float>]
     let workspace: UnsafeMutablePointer<Float>
+    let workspaceFloats: Int
     /// Layers whose outputs survive a forward pass.
     public let keptLayers: Set<Int>
 
@@ -94,7 +95,7 @@ public final class InferenceContext {
         keptLayers = kept
         plan = MemoryPlan(network.definition) { kept.contains($0) }
         buffers = plan.bufferFloats.map { UnsafeMutablePointer<Float>.allocate(capacity: $0 * batch) }
-        let workspaceFloats = network.definition.layers.map { Self.workspaceFloats($0) }.max() ?? 0
+        workspaceFloats = network.definition.layers.map { Self.workspaceFloats($0) }.max() ?? 0
         workspace = .allocate(capacity: max(workspaceFloats, 1))
     }
 
@@ -105,7 +106,7 @@ public final class InferenceContext {
 
     /// Bytes this context holds (layer buffers and workspace).
     public var bytes: Int {
-        (plan.bufferFloats.reduce(0, +) * batch + (network.definition.layers.map { Self.workspaceFloats($0) }.max() ?? 0)) * 4
+        (plan.bufferFloats.reduce(0, +) * batch + workspaceFloats) * 4
     }
 
     static func workspaceFloats(_ layer: Layer) -> Int {
