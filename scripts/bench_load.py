@@ -5,7 +5,6 @@ import os
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -15,7 +14,7 @@ root = darknet_ref.ROOT
 subprocess.run(["swift", "build", "-c", "release", "--product", "swift-darknet"], cwd=root, check=True, capture_output=True)
 binary = os.path.join(root, ".build", "release", "swift-darknet")
 cfg = os.path.join(root, "cfg", "yolov3.cfg")
-weights = os.path.join(tempfile.mkdtemp(prefix="bench-load-"), "yolov3.weights")
+weights = os.path.join(darknet_ref.scratch_directory("bench-load-"), "yolov3.weights")
 subprocess.run([sys.executable, "-c", "import sys; sys.path.insert(0, %r); import darknet_ref; darknet_ref.Network(%r).save(%r)"
                 % (os.path.dirname(os.path.abspath(__file__)), darknet_ref.inference_cfg(cfg), weights)],
                check=True, capture_output=True)

@@ -9,8 +9,10 @@ import resource
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from darknet_ref import scratch_directory
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BINARY = os.path.join(ROOT, ".build", "release", "swift-darknet")
@@ -61,7 +63,7 @@ def peak_rss_kb(command):
 
 
 def main():
-    work = tempfile.mkdtemp(prefix="bench-opencv-")
+    work = scratch_directory("bench-opencv-")
     rows = []
     for name, cfg, size in MODELS:
         cfg = sized_cfg(cfg, size, work)

@@ -10,7 +10,6 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import darknet_ref
@@ -24,7 +23,7 @@ MODELS = [(os.path.join(darknet_ref.ROOT, "cfg", "yolov3.cfg"), 7, (0.7, 0.8)),
 # side of it; such borderline objects are reported, not failed.
 BORDERLINE = 1e-4
 IMAGES = sorted(glob.glob("/usr/share/darknet/data/*.jpg"))
-WORK = tempfile.mkdtemp(prefix="detection-")
+WORK = darknet_ref.scratch_directory("detection-")
 
 
 def darknet_detections(cfg, weights, threshold):

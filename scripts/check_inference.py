@@ -2,10 +2,11 @@
 """Every layer's output of `swift-darknet run` against libdarknet's on the same weights (from
 our `init`) and the same input: max|a−b| ≤ 1e-4 + 1e-3·max|ref| per layer. Also the
 standalone [batchnorm] (which crashes Darknet on CPU) against NumPy. Prints 'N passed, N failed'."""
+import json
 import os
+import shutil
 import subprocess
 import sys
-import tempfile
 
 import numpy as np
 
@@ -16,7 +17,7 @@ BINARY = sys.argv[1] if len(sys.argv) > 1 else os.path.join(darknet_ref.ROOT, ".
 MODELS = sys.argv[2].split(",") if len(sys.argv) > 2 else [
     "yolov3:416", "yolov3-tiny:416", "yolov3-spp:416", "darknet53:256", "darknet19", "resnet50",
     "densenet201", "yolov2:416", "yolov2-tiny"]
-WORK = tempfile.mkdtemp(prefix="swift-darknet-inference-")
+WORK = darknet_ref.scratch_directory("swift-darknet-inference-")
 
 
 def ours(*args):
@@ -54,21 +55,30 @@ def compare(name, reference, actual):
 
 
 def check_model(entry, rng):
+    """One model in a folder of its own, removed afterwards: yolov3-spp's layer outputs alone
+    are half a gigabyte."""
     model, _, size = entry.partition(":")
-    size = int(size) if size else None
+    work = os.path.join(WORK, model)
+    os.makedirs(work)
+    try:
+        return compare_model(model, int(size) if size else None, work, rng)
+    finally:
+        shutil.rmtree(work, True)
+
+
+def compare_model(model, size, work, rng):
     cfg = darknet_ref.inference_cfg(os.path.join(darknet_ref.DARKNET_CFG, model + ".cfg"), size, size)
-    weights = os.path.join(WORK, model + ".weights")
+    weights = os.path.join(work, model + ".weights")
     ours("init", cfg, weights, "--seed", "7")
     layers = subprocess.run([BINARY, "summary", cfg, "--json"], capture_output=True, text=True).stdout
-    import json
     summary = json.loads(layers)
     c, h, w = summary["layers"][0]["input"]
-    image = os.path.join(WORK, model + ".input.npy")
+    image = os.path.join(work, model + ".input.npy")
     np.save(image, rng.random((c, h, w), dtype=np.float32))
-    out = os.path.join(WORK, model + ".ours")
+    out = os.path.join(work, model + ".ours")
     ours("run", cfg, weights, "--input", image, "--layers", "all", "--out", out)
     actual = [np.load(os.path.join(out, "layer_%03d.npy" % i)) for i in range(len(summary["layers"]))]
-    reference = darknet_outputs(cfg, weights, image, os.path.join(WORK, model + ".darknet.npz"))
+    reference = darknet_outputs(cfg, weights, image, os.path.join(work, model + ".darknet.npz"))
     ratio, layer, error = compare(model, reference, actual)
     peak = max(float(np.max(np.abs(r))) for r in reference)
     label = "%s @%dx%d (%d layers, max |activation| %.3g)" % (model, w, h, len(actual), peak)

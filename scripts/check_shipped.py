@@ -4,16 +4,19 @@ the summary's shape, and not constant) → convert (byte-identical). Prints 'N p
 import glob
 import json
 import os
+import shutil
 import subprocess
 import sys
-import tempfile
 import filecmp
 
 import numpy as np
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from darknet_ref import scratch_directory
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BINARY = sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, ".build", "release", "swift-darknet")
-WORK = tempfile.mkdtemp(prefix="shipped-cfgs-")
+WORK = scratch_directory("shipped-cfgs-")
 
 
 def ours(*args):
@@ -24,16 +27,26 @@ def ours(*args):
 
 
 def check(cfg):
+    """One cfg in a folder of its own, removed afterwards (res2net-yolov3 @608 writes 700 MB)."""
     name = os.path.basename(cfg)[:-4]
+    work = os.path.join(WORK, name)
+    os.makedirs(work)
+    try:
+        return check_in(cfg, name, work)
+    finally:
+        shutil.rmtree(work, True)
+
+
+def check_in(cfg, name, work):
     summary = json.loads(ours("summary", cfg, "--json"))
-    weights = os.path.join(WORK, name + ".weights")
+    weights = os.path.join(work, name + ".weights")
     ours("init", cfg, weights, "--seed", "5")
     if "verdict: exact fit" not in ours("inspect", cfg, weights):
         raise RuntimeError("inspect does not say exact fit")
     c, h, w = summary["layers"][0]["input"]
-    image = os.path.join(WORK, name + ".npy")
+    image = os.path.join(work, name + ".npy")
     np.save(image, np.random.default_rng(1).random((c, h, w), dtype=np.float32))
-    out = os.path.join(WORK, name)
+    out = os.path.join(work, "outputs")
     ours("run", cfg, weights, "--input", image, "--out", out)
     files = sorted(os.listdir(out))
     for file in files:
@@ -43,7 +56,7 @@ def check(cfg):
             raise RuntimeError("%s has shape %s, summary says %s" % (file, tensor.shape, summary["layers"][index]["output"]))
         if not np.all(np.isfinite(tensor)) or np.ptp(tensor) == 0:
             raise RuntimeError("%s is not finite or constant" % file)
-    copy = os.path.join(WORK, name + ".copy.weights")
+    copy = os.path.join(work, name + ".copy.weights")
     ours("convert", cfg, weights, copy)
     if not filecmp.cmp(weights, copy, shallow=False):
         raise RuntimeError("convert changed the file")

@@ -9,7 +9,6 @@ import filecmp
 import os
 import subprocess
 import sys
-import tempfile
 
 import numpy as np
 
@@ -17,7 +16,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import darknet_ref
 
 BINARY = sys.argv[1] if len(sys.argv) > 1 else os.path.join(darknet_ref.ROOT, ".build", "debug", "swift-darknet")
-WORK = tempfile.mkdtemp(prefix="swift-darknet-weights-")
+WORK = darknet_ref.scratch_directory("swift-darknet-weights-")
 results = []
 
 

@@ -4,13 +4,23 @@ The shim in darknet_probe.c is compiled on first use into .build/darknet-probe/,
 Python never mirrors Darknet's `layer` struct. Everything here is reference material for the
 cross-checks in scripts/: it is never imported by the Swift code.
 """
+import atexit
 import ctypes
 import os
 import re
+import shutil
 import subprocess
 import tempfile
 
 import numpy as np
+
+
+def scratch_directory(prefix):
+    """A temporary directory removed when the script exits: the cross-checks write gigabytes
+    of weights and layer outputs, and a machine's /tmp is shared by every run."""
+    path = tempfile.mkdtemp(prefix=prefix)
+    atexit.register(shutil.rmtree, path, True)
+    return path
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DARKNET_LIB = "/usr/lib/darknet"
@@ -56,6 +66,15 @@ def load_image(path):
     return np.ctypeslib.as_array(pointer, shape=(3 * size[0] * size[1],)).copy().reshape(3, size[1], size[0])
 
 
+_cfg_directory = []
+
+
+def _cfg_copies():
+    if not _cfg_directory:
+        _cfg_directory.append(scratch_directory("inference-cfgs-"))
+    return _cfg_directory[0]
+
+
 def inference_cfg(cfg, width=None, height=None):
     """A copy of `cfg` with batch=1, subdivisions=1 (Darknet allocates the training batch
     otherwise) and optionally another input size. Returns the temporary file's path."""
@@ -70,7 +89,7 @@ def inference_cfg(cfg, width=None, height=None):
         elif key == "height" and height:
             line = "height=%d" % height
         lines.append(line)
-    handle, path = tempfile.mkstemp(suffix=".cfg", prefix=os.path.basename(cfg)[:-4] + "-")
+    handle, path = tempfile.mkstemp(suffix=".cfg", prefix=os.path.basename(cfg)[:-4] + "-", dir=_cfg_copies())
     with os.fdopen(handle, "w") as f:
         f.write("\n".join(lines) + "\n")
     return path

@@ -6,9 +6,11 @@ import math
 import os
 import subprocess
 import sys
-import tempfile
 
 import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from darknet_ref import scratch_directory
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BINARY = sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, ".build", "release", "swift-darknet")
@@ -85,7 +87,7 @@ def triangle(x, reader, planes, base_width=16, scale=4):
 
 
 def main():
-    work = tempfile.mkdtemp(prefix="res2net-reference-")
+    work = scratch_directory("res2net-reference-")
     cfg = os.path.join(work, "blocks.cfg")
     with open(cfg, "w") as f:
         f.write("[net]\nwidth=13\nheight=11\nchannels=64\n"

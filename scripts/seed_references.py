@@ -12,9 +12,11 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 
 import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from darknet_ref import scratch_directory
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BINARY = sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, ".build", "release", "swift-darknet")
@@ -200,7 +202,7 @@ def compare(label, ours, reference):
 
 
 def main():
-    work = tempfile.mkdtemp(prefix="seed-references-")
+    work = scratch_directory("seed-references-")
     results = []
 
     image, weights, layer = run_ours(os.path.join(ROOT, "cfg", "yolov3-mobilenetv2.cfg"), work, 21)

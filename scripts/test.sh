@@ -5,6 +5,13 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 source scripts/setup.sh
 
+# Every step's temporary files go to one folder removed at the end, whatever fails: the
+# cross-checks write gigabytes, and /tmp is shared with every other run on the machine.
+scratch=$(mktemp -d "${TMPDIR:-/tmp}/swift-darknet-test.XXXXXX")
+trap 'rm -rf "$scratch"' EXIT
+export TMPDIR=$scratch
+echo "temporary files in $scratch ($(df -h --output=avail "$scratch" | tail -1 | tr -d ' ') free)"
+
 passed=0
 failed=0
 step() {
