@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """Every layer's output of `swift-darknet run` against libdarknet's on the same weights (from
 our `init`) and the same input: max|a−b| ≤ 1e-4 + 1e-3·max|ref| per layer. Also the
-standalone [batchnorm] (which crashes Darknet on CPU) against NumPy. Prints 'N passed, N failed'."""
+standalone [batchnorm] (which crashes Darknet on CPU) against NumPy. yolov3 runs twice: as
+the runtime chooses (Winograd for its larger 3×3 layers) and with --no-winograd (im2col + GEMM
+throughout). Prints 'N passed, N failed'."""
 import json
 import os
 import shutil
@@ -15,7 +17,7 @@ import darknet_ref
 
 BINARY = sys.argv[1] if len(sys.argv) > 1 else os.path.join(darknet_ref.ROOT, ".build", "release", "swift-darknet")
 MODELS = sys.argv[2].split(",") if len(sys.argv) > 2 else [
-    "yolov3:416", "yolov3-tiny:416", "yolov3-spp:416", "darknet53:256", "darknet19", "resnet50",
+    "yolov3:416", "yolov3:416:direct", "yolov3-tiny:416", "yolov3-spp:416", "darknet53:256", "darknet19", "resnet50",
     "densenet201", "yolov2:416", "yolov2-tiny"]
 WORK = darknet_ref.scratch_directory("swift-darknet-inference-")
 
@@ -57,16 +59,17 @@ def compare(name, reference, actual):
 def check_model(entry, rng):
     """One model in a folder of its own, removed afterwards: yolov3-spp's layer outputs alone
     are half a gigabyte."""
-    model, _, size = entry.partition(":")
+    model, _, rest = entry.partition(":")
+    size, _, method = rest.partition(":")  # method "direct": every convolution as im2col + GEMM
     work = os.path.join(WORK, model)
     os.makedirs(work)
     try:
-        return compare_model(model, int(size) if size else None, work, rng)
+        return compare_model(model, int(size) if size else None, method == "direct", work, rng)
     finally:
         shutil.rmtree(work, True)
 
 
-def compare_model(model, size, work, rng):
+def compare_model(model, size, direct, work, rng):
     cfg = darknet_ref.inference_cfg(os.path.join(darknet_ref.DARKNET_CFG, model + ".cfg"), size, size)
     weights = os.path.join(work, model + ".weights")
     ours("init", cfg, weights, "--seed", "7")
@@ -76,12 +79,12 @@ def compare_model(model, size, work, rng):
     image = os.path.join(work, model + ".input.npy")
     np.save(image, rng.random((c, h, w), dtype=np.float32))
     out = os.path.join(work, model + ".ours")
-    ours("run", cfg, weights, "--input", image, "--layers", "all", "--out", out)
+    ours("run", cfg, weights, "--input", image, "--layers", "all", "--out", out, *(["--no-winograd"] if direct else []))
     actual = [np.load(os.path.join(out, "layer_%03d.npy" % i)) for i in range(len(summary["layers"]))]
     reference = darknet_outputs(cfg, weights, image, os.path.join(work, model + ".darknet.npz"))
     ratio, layer, error = compare(model, reference, actual)
     peak = max(float(np.max(np.abs(r))) for r in reference)
-    label = "%s @%dx%d (%d layers, max |activation| %.3g)" % (model, w, h, len(actual), peak)
+    label = "%s @%dx%d%s (%d layers, max |activation| %.3g)" % (model, w, h, ", no Winograd" if direct else "", len(actual), peak)
     return ratio <= 1, "%s: worst layer %d, error %s = %.3f of tolerance" % (label, layer, error, ratio)
 
 

@@ -27,17 +27,18 @@ struct InitCommand: Subcommand {
 
 struct RunCommand: Subcommand {
     static let name = "run"
-    static let usage = "run CFG WEIGHTS --input FILE.npy [--layers all|outputs] --out DIR [--width W --height H] [--strict]"
+    static let usage = "run CFG WEIGHTS --input FILE.npy [--layers all|outputs] --out DIR [--no-winograd] [--width W --height H] [--strict]"
 
     let cfg: String
     let weights: String
     let input: String
     let allLayers: Bool
     let outputDirectory: String
+    let winograd: Bool
     let definition: DefinitionArguments
 
     init(_ arguments: [String]) throws {
-        let args = try Arguments(arguments, flags: DefinitionArguments.flags,
+        let args = try Arguments(arguments, flags: DefinitionArguments.flags.union(["no-winograd"]),
                                  options: DefinitionArguments.options.union(["input", "layers", "out"]))
         let paths = try args.positionals("CFG", "WEIGHTS")
         (cfg, weights) = (paths[0], paths[1])
@@ -50,12 +51,13 @@ struct RunCommand: Subcommand {
         case "outputs": allLayers = false
         case let other: throw UsageError("--layers \(other): expected all or outputs")
         }
+        winograd = !args.flag("no-winograd")
         definition = try DefinitionArguments(args)
     }
 
     func run() throws -> Int32 {
         let spec = try definition.load(cfg)
-        let network = try Network(definition: spec, weights: try NetworkWeights(contentsOf: weights, for: spec))
+        let network = try Network(definition: spec, weights: try NetworkWeights(contentsOf: weights, for: spec), winograd: winograd)
         let tensor = try NPYFile.read(input)
         let batch = try network.checkInput(tensor)
         try FileManager.default.createDirectory(atPath: outputDirectory, withIntermediateDirectories: true)
@@ -71,7 +73,7 @@ struct RunCommand: Subcommand {
 
 struct BenchCommand: Subcommand {
     static let name = "bench"
-    static let usage = "bench CFG [WEIGHTS] [--runs N] [--batch B] [--threads T] [--json] [--layers] [--width W --height H]"
+    static let usage = "bench CFG [WEIGHTS] [--runs N] [--batch B] [--threads T] [--json] [--layers] [--no-winograd] [--width W --height H]"
 
     let cfg: String
     let weights: String?
@@ -80,10 +82,11 @@ struct BenchCommand: Subcommand {
     let threads: Int?
     let json: Bool
     let perLayer: Bool
+    let winograd: Bool
     let definition: DefinitionArguments
 
     init(_ arguments: [String]) throws {
-        let args = try Arguments(arguments, flags: DefinitionArguments.flags.union(["json", "layers"]),
+        let args = try Arguments(arguments, flags: DefinitionArguments.flags.union(["json", "layers", "no-winograd"]),
                                  options: DefinitionArguments.options.union(["runs", "batch", "threads"]))
         let paths = try args.positionals(optional: "CFG", "[WEIGHTS]")
         cfg = paths[0]
@@ -93,6 +96,7 @@ struct BenchCommand: Subcommand {
         threads = try args.int("threads", in: 1...1024)
         json = args.flag("json")
         perLayer = args.flag("layers")
+        winograd = !args.flag("no-winograd")
         definition = try DefinitionArguments(args)
     }
 
@@ -100,7 +104,7 @@ struct BenchCommand: Subcommand {
         if let threads { BLAS.threads = threads }
         let spec = try definition.load(cfg)
         let parameters = try weights.map { try NetworkWeights(contentsOf: $0, for: spec) } ?? RandomWeights.make(for: spec)
-        let network = try Network(definition: spec, weights: parameters)
+        let network = try Network(definition: spec, weights: parameters, winograd: winograd)
         let context = InferenceContext(network, batch: batch)
         let input = [Float](repeating: 0.5, count: spec.input.count * batch)
         var times: [Double] = []
@@ -120,11 +124,13 @@ struct BenchCommand: Subcommand {
             }
         }
         if perLayer && !json {
+            let winogradLayers = Set(network.winogradLayers)
             print("layer  type                  ms   GFLOP/s")
             for (layer, samples) in zip(spec.layers, layerTimes) {
                 let seconds = samples.sorted()[samples.count / 2]
                 let rate = layer.macs > 0 ? String(format: "%9.1f", 2 * Double(layer.macs * batch) / seconds / 1e9) : ""
-                print(pad(String(layer.index), 5) + "  " + pad(layer.typeName, -14) + String(format: " %9.3f ", seconds * 1e3) + rate)
+                let method = winogradLayers.contains(layer.index) ? "  winograd" : ""
+                print(pad(String(layer.index), 5) + "  " + pad(layer.typeName, -14) + String(format: " %9.3f ", seconds * 1e3) + rate + method)
             }
         }
         let median = times.sorted()[times.count / 2]

@@ -90,6 +90,62 @@ final class KernelTests: XCTestCase {
         }
     }
 
+    func testWinogradMatchesDirectConvolution() throws {
+        // channels, height, width, filters: odd and even sizes (the last tile row and column
+        // stick out of odd ones), a 1×1 image, and one in two bands of tile rows.
+        let cases = [(3, 9, 7, 4), (5, 6, 8, 7), (2, 1, 1, 3), (4, 2, 5, 2), (256, 40, 64, 4)]
+        for (c, h, w, n) in cases {
+            let label = "winograd c\(c) \(h)×\(w) n\(n)"
+            let d = try definition("""
+                [net]
+                width=\(w)
+                height=\(h)
+                channels=\(c)
+                [convolutional]
+                filters=\(n)
+                size=3
+                pad=1
+                activation=linear
+                """)
+            guard case .convolutional(let spec) = d.layers[0].spec else { return XCTFail() }
+            XCTAssertTrue(Winograd.applies(to: spec), label)
+            if c == 256 { XCTAssertEqual(Winograd.bandTileRows(spec), 10, label) }
+            var parameters = randomArray(d.storedFloats)
+            var kernels = [Float](repeating: .nan, count: Winograd.kernelFloats(spec))
+            Winograd.transformKernels(Array(parameters[n...]), filters: n, channels: c, into: &kernels)
+            let batch = 2
+            let input = randomArray(spec.input.count * batch)
+            var output = [Float](repeating: .nan, count: spec.output.count * batch)
+            var workspace = [Float](repeating: .nan, count: Winograd.workspaceFloats(spec))
+            kernels.withUnsafeBufferPointer { u in
+                parameters.withUnsafeMutableBufferPointer { p in
+                    Convolution(spec, parameters: p.baseAddress!, winogradKernels: u.baseAddress!)
+                        .forward(input, &output, batch: batch, workspace: &workspace)
+                }
+            }
+            for image in 0..<batch {
+                var expected = naiveConvolution(spec, input: Array(input[(image * spec.input.count)...].prefix(spec.input.count)),
+                                                weights: parameters[n...])
+                for f in 0..<n { for i in 0..<(h * w) { expected[f * h * w + i] += parameters[f] } }
+                assertClose(Array(output[(image * spec.output.count)...].prefix(spec.output.count)), expected, label)
+            }
+        }
+    }
+
+    func testWinogradGoesToTheLargestQualifyingLayers() throws {
+        let cfg = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("cfg")
+        // yolov3-tiny: every 3×3 layer from 26×26 up but the 3- and 16-channel ones; 13×13 never.
+        let tiny = try NetworkDefinition(contentsOf: cfg.appendingPathComponent("yolov3-tiny.cfg").path)
+        XCTAssertEqual(WinogradKernels.choose(tiny).offsets.keys.sorted(), [4, 6, 8, 21])
+        // yolov3: the 1/8 budget (7.75 M floats) takes the 208×208 to 52×52 layers; the first
+        // 26×26 one (2.1 M floats) would pass it.
+        let yolo = try NetworkDefinition(contentsOf: cfg.appendingPathComponent("yolov3.cfg").path)
+        let chosen = WinogradKernels.choose(yolo)
+        XCTAssertEqual(chosen.offsets.keys.sorted(), [3, 7, 10, 14, 17, 20, 23, 26, 29, 32, 35, 100, 102, 104])
+        XCTAssertEqual(chosen.floats, 6_062_080)
+    }
+
     func testBatchNormAndActivationFollowDarknet() throws {
         let d = try definition("[net]\nwidth=3\nheight=2\nchannels=2\n[convolutional]\nfilters=2\nbatch_normalize=1\nactivation=leaky\n")
         guard case .convolutional(let spec) = d.layers[0].spec else { return XCTFail() }

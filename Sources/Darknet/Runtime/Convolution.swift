@@ -8,10 +8,13 @@ struct Convolution {
     let mean: UnsafeMutablePointer<Float>?
     let variance: UnsafeMutablePointer<Float>?
     let weights: UnsafeMutablePointer<Float>
+    /// The kernels transformed for Winograd's F(2×2, 3×3), when the network chose it for this layer.
+    let winogradKernels: UnsafePointer<Float>?
 
     /// Binds `spec` to its arrays, which start at `base` in `Layer.weightArrays` order.
-    init(_ spec: Convolutional, parameters base: UnsafeMutablePointer<Float>) {
+    init(_ spec: Convolutional, parameters base: UnsafeMutablePointer<Float>, winogradKernels: UnsafePointer<Float>? = nil) {
         self.spec = spec
+        self.winogradKernels = winogradKernels
         let n = spec.filters
         biases = base
         if spec.batchNormalize {
@@ -54,6 +57,9 @@ struct Convolution {
     /// im2col (split over the cores) and one sgemm per group, a band of output rows at a time
     /// so that the workspace stays within `Convolutional.columnBudget` floats.
     private func multiply(_ input: UnsafePointer<Float>, _ output: UnsafeMutablePointer<Float>, workspace: UnsafeMutablePointer<Float>) {
+        if let winogradKernels {
+            return Winograd.convolve(spec, kernels: winogradKernels, input, output, workspace: workspace)
+        }
         let groups = spec.groups
         let inChannels = spec.input.channels / groups
         let outChannels = spec.filters / groups

@@ -1,7 +1,7 @@
 import COpenBLAS
 
 /// The fast kernels: im2col + OpenBLAS sgemm for convolutions, and the per-channel passes
-/// around them. Each has a naive twin in `ReferenceKernels.swift` that the tests compare with.
+/// around them. `KernelTests` compares each with a naive twin written from the definition.
 enum Kernels {
     /// Unrolls the receptive fields of output rows `rows` of `input` (c×h×w) into `columns`, a
     /// (c·size·size) × (rows.count·outW) matrix, zero where the window leaves the image.

@@ -12,20 +12,25 @@ public final class Network: Sendable {
     /// res2net and triangle layers bound to their parameters once, so a forward pass allocates nothing.
     let blocks: [Int: Res2NetBlock]
     let header: WeightsHeader
+    let winograd: WinogradKernels
+    /// The convolutions that run with Winograd's F(2×2, 3×3) rather than im2col + GEMM.
+    public var winogradLayers: [Int] { winograd.layers }
 
     /// The weights this network runs with, sharing its memory (save them with `write(to:)`).
     public var weights: NetworkWeights { NetworkWeights(header: header, storage: parameters, definition: definition) }
 
-    public convenience init(definition: NetworkDefinition, weights: NetworkWeights) throws {
+    /// - Parameter winograd: run the 3×3 stride-1 convolutions it pays for with Winograd's
+    ///   F(2×2, 3×3) (see `WinogradKernels`); false runs every convolution as im2col + GEMM.
+    public convenience init(definition: NetworkDefinition, weights: NetworkWeights, winograd: Bool = true) throws {
         guard weights.coveredLayers == definition.layers.count else {
             throw Diagnostic(at: .file(definition.path), "the weights cover \(weights.coveredLayers) of \(definition.layers.count) layers: a prefix cannot run alone")
         }
         // The runtime reads connected weights as Darknet writes them today (outputs × inputs).
         let runnable = weights.header.transposedConnected ? weights.with(header: WeightsHeader(), definition: definition) : weights
-        try self.init(definition: definition, parameters: runnable.storage, header: runnable.header)
+        try self.init(definition: definition, parameters: runnable.storage, header: runnable.header, winograd: winograd)
     }
 
-    init(definition: NetworkDefinition, parameters: ParameterStore, header: WeightsHeader = WeightsHeader()) throws {
+    init(definition: NetworkDefinition, parameters: ParameterStore, header: WeightsHeader = WeightsHeader(), winograd: Bool) throws {
         for layer in definition.layers {
             if case .region(let region) = layer.spec, region.tree != nil {
                 throw Diagnostic(at: .line(file: definition.path, line: layer.line), "[region] tree=\(region.tree!): hierarchical (YOLO9000) softmax is not supported at inference")
@@ -53,6 +58,7 @@ public final class Network: Sendable {
             }
         }
         self.blocks = blocks
+        self.winograd = WinogradKernels(definition, enabled: winograd) { [offsets] in UnsafePointer(parameters.pointer + offsets[$0]) }
     }
 
     func parameters(of layer: Int) -> UnsafeMutablePointer<Float> { parameters.pointer + offsets[layer] }
@@ -95,7 +101,12 @@ public final class InferenceContext {
         keptLayers = kept
         plan = MemoryPlan(network.definition) { kept.contains($0) }
         buffers = plan.bufferFloats.map { UnsafeMutablePointer<Float>.allocate(capacity: $0 * batch) }
-        workspaceFloats = network.definition.layers.map { Self.workspaceFloats($0) }.max() ?? 0
+        workspaceFloats = network.definition.layers.map { layer in
+            if network.winograd.kernels(of: layer.index) != nil, case .convolutional(let spec) = layer.spec {
+                return Winograd.workspaceFloats(spec)
+            }
+            return Self.workspaceFloats(layer)
+        }.max() ?? 0
         workspace = .allocate(capacity: max(workspaceFloats, 1))
     }
 
@@ -159,7 +170,7 @@ public final class InferenceContext {
         let inCount = layer.input.count, outCount = layer.output.count
         switch layer.spec {
         case .convolutional(let spec):
-            Convolution(spec, parameters: parameters).forward(input, output, batch: batch, workspace: workspace, calibrate: calibrate)
+            Convolution(spec, parameters: parameters, winogradKernels: network.winograd.kernels(of: layer.index)).forward(input, output, batch: batch, workspace: workspace, calibrate: calibrate)
         case .connected(let spec):
             Layers.connected(spec, parameters, input, output, batch: batch)
         case .maxpool(let spec):
