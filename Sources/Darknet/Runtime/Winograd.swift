@@ -42,8 +42,8 @@ enum Winograd {
         ((spec.output.width + 1) / 2, (spec.output.height + 1) / 2)
     }
 
-    /// Tile rows transformed at a time: equal bands whose V and M matrices fit the im2col
-    /// budget, so the workspace stays as small as the direct path's.
+    /// Tile rows transformed at a time: equal bands whose V and M matrices take about the im2col
+    /// budget (at least one row of tiles), so the workspace stays as small as the direct path's.
     static func bandTileRows(_ spec: Convolutional) -> Int {
         let (across, down) = tiles(spec)
         let perRow = 16 * (spec.input.channels + spec.filters) * across
