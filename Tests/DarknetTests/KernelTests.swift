@@ -47,6 +47,53 @@ final class KernelTests: XCTestCase {
         XCTAssertLessThanOrEqual(worst, 1e-5 + 1e-5 * scale, message, file: file, line: line)
     }
 
+    /// A one-layer network with a linear convolution.
+    func convolution(channels c: Int, height h: Int, width w: Int, filters n: Int, size: Int, stride: Int = 1,
+                     padding: Int, groups: Int = 1, dilation: Int = 1) throws -> Convolutional {
+        let d = try definition("""
+            [net]
+            width=\(w)
+            height=\(h)
+            channels=\(c)
+            [convolutional]
+            filters=\(n)
+            size=\(size)
+            stride=\(stride)
+            padding=\(padding)
+            groups=\(groups)
+            dilation=\(dilation)
+            activation=linear
+            """)
+        let spec: Convolutional? = if case .convolutional(let spec) = d.layers[0].spec { spec } else { nil }
+        return try XCTUnwrap(spec)
+    }
+
+    /// Runs `spec` on a batch of two random images with random parameters, through the Winograd
+    /// path when `winograd`, and compares each image with the naive convolution plus bias.
+    func assertMatchesNaive(_ spec: Convolutional, winograd: Bool, _ label: String, line: UInt = #line) {
+        let n = spec.filters
+        var parameters = randomArray(spec.weightCount + n)
+        var kernels = [Float](repeating: .nan, count: winograd ? Winograd.kernelFloats(spec) : 0)
+        if winograd { Winograd.transformKernels(Array(parameters[n...]), filters: n, channels: spec.input.channels, into: &kernels) }
+        let batch = 2
+        let input = randomArray(spec.input.count * batch)
+        var output = [Float](repeating: .nan, count: spec.output.count * batch)
+        var workspace = [Float](repeating: .nan, count: max(winograd ? Winograd.workspaceFloats(spec) : spec.columnFloats, 1))
+        kernels.withUnsafeBufferPointer { u in
+            parameters.withUnsafeMutableBufferPointer { p in
+                Convolution(spec, parameters: p.baseAddress!, winogradKernels: winograd ? u.baseAddress! : nil)
+                    .forward(input, &output, batch: batch, workspace: &workspace)
+            }
+        }
+        let spatial = spec.output.height * spec.output.width
+        for image in 0..<batch {
+            var expected = naiveConvolution(spec, input: Array(input[(image * spec.input.count)...].prefix(spec.input.count)),
+                                            weights: parameters[n...])
+            for f in 0..<n { for i in 0..<spatial { expected[f * spatial + i] += parameters[f] } }
+            assertClose(Array(output[(image * spec.output.count)...].prefix(spec.output.count)), expected, label, line: line)
+        }
+    }
+
     func testConvolutionMatchesDirectConvolution() throws {
         // channels, height, width, filters, size, stride, padding, groups, dilation
         let cases: [(Int, Int, Int, Int, Int, Int, Int, Int, Int)] = [
@@ -56,79 +103,21 @@ final class KernelTests: XCTestCase {
             (256, 32, 32, 4, 3, 1, 1, 1, 1), // 2304·32 floats a row: im2col in two bands of rows
         ]
         for (c, h, w, n, size, stride, padding, groups, dilation) in cases {
-            let label = "c\(c) \(h)×\(w) n\(n) k\(size) s\(stride) p\(padding) g\(groups) d\(dilation)"
-            let d = try definition("""
-                [net]
-                width=\(w)
-                height=\(h)
-                channels=\(c)
-                [convolutional]
-                filters=\(n)
-                size=\(size)
-                stride=\(stride)
-                padding=\(padding)
-                groups=\(groups)
-                dilation=\(dilation)
-                activation=linear
-                """)
-            guard case .convolutional(let spec) = d.layers[0].spec else { return XCTFail() }
+            let spec = try convolution(channels: c, height: h, width: w, filters: n, size: size, stride: stride,
+                                       padding: padding, groups: groups, dilation: dilation)
             if c == 256 { XCTAssertEqual(spec.bandRows, 28) }
-            var parameters = randomArray(d.storedFloats)
-            let batch = 2
-            let input = randomArray(spec.input.count * batch)
-            var output = [Float](repeating: .nan, count: spec.output.count * batch)
-            var workspace = [Float](repeating: .nan, count: max(spec.columnFloats, 1))
-            parameters.withUnsafeMutableBufferPointer { p in
-                Convolution(spec, parameters: p.baseAddress!).forward(input, &output, batch: batch, workspace: &workspace)
-            }
-            for image in 0..<batch {
-                var expected = naiveConvolution(spec, input: Array(input[(image * spec.input.count)...].prefix(spec.input.count)),
-                                                weights: parameters[n...])
-                for f in 0..<n { for i in 0..<(spec.output.height * spec.output.width) { expected[f * spec.output.height * spec.output.width + i] += parameters[f] } }
-                assertClose(Array(output[(image * spec.output.count)...].prefix(spec.output.count)), expected, label)
-            }
+            assertMatchesNaive(spec, winograd: false, "c\(c) \(h)×\(w) n\(n) k\(size) s\(stride) p\(padding) g\(groups) d\(dilation)")
         }
     }
 
     func testWinogradMatchesDirectConvolution() throws {
         // channels, height, width, filters: odd and even sizes (the last tile row and column
         // stick out of odd ones), a 1×1 image, and one in two bands of tile rows.
-        let cases = [(3, 9, 7, 4), (5, 6, 8, 7), (2, 1, 1, 3), (4, 2, 5, 2), (256, 40, 64, 4)]
-        for (c, h, w, n) in cases {
-            let label = "winograd c\(c) \(h)×\(w) n\(n)"
-            let d = try definition("""
-                [net]
-                width=\(w)
-                height=\(h)
-                channels=\(c)
-                [convolutional]
-                filters=\(n)
-                size=3
-                pad=1
-                activation=linear
-                """)
-            guard case .convolutional(let spec) = d.layers[0].spec else { return XCTFail() }
-            XCTAssertTrue(Winograd.applies(to: spec), label)
-            if c == 256 { XCTAssertEqual(Winograd.bandTileRows(spec), 10, label) }
-            var parameters = randomArray(d.storedFloats)
-            var kernels = [Float](repeating: .nan, count: Winograd.kernelFloats(spec))
-            Winograd.transformKernels(Array(parameters[n...]), filters: n, channels: c, into: &kernels)
-            let batch = 2
-            let input = randomArray(spec.input.count * batch)
-            var output = [Float](repeating: .nan, count: spec.output.count * batch)
-            var workspace = [Float](repeating: .nan, count: Winograd.workspaceFloats(spec))
-            kernels.withUnsafeBufferPointer { u in
-                parameters.withUnsafeMutableBufferPointer { p in
-                    Convolution(spec, parameters: p.baseAddress!, winogradKernels: u.baseAddress!)
-                        .forward(input, &output, batch: batch, workspace: &workspace)
-                }
-            }
-            for image in 0..<batch {
-                var expected = naiveConvolution(spec, input: Array(input[(image * spec.input.count)...].prefix(spec.input.count)),
-                                                weights: parameters[n...])
-                for f in 0..<n { for i in 0..<(h * w) { expected[f * h * w + i] += parameters[f] } }
-                assertClose(Array(output[(image * spec.output.count)...].prefix(spec.output.count)), expected, label)
-            }
+        for (c, h, w, n) in [(3, 9, 7, 4), (5, 6, 8, 7), (2, 1, 1, 3), (4, 2, 5, 2), (256, 40, 64, 4)] {
+            let spec = try convolution(channels: c, height: h, width: w, filters: n, size: 3, padding: 1)
+            XCTAssertTrue(Winograd.applies(to: spec))
+            if c == 256 { XCTAssertEqual(Winograd.bandTileRows(spec), 10) }
+            assertMatchesNaive(spec, winograd: true, "winograd c\(c) \(h)×\(w) n\(n)")
         }
     }
 
