@@ -34,8 +34,17 @@ class CLITestCase: XCTestCase {
                       stderr: String(decoding: stderr, as: UTF8.self))
     }
 
+    /// The folder of this test's files, removed when it ends.
+    private var scratch: URL?
+
+    override func tearDownWithError() throws {
+        if let scratch { try? FileManager.default.removeItem(at: scratch) }
+        try super.tearDownWithError()
+    }
+
     func temporaryFile(_ name: String, contents: Data) throws -> String {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("swift-darknet-tests-\(getpid())")
+        let directory = scratch ?? FileManager.default.temporaryDirectory.appendingPathComponent("swift-darknet-tests-\(UUID().uuidString)")
+        scratch = directory
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let url = directory.appendingPathComponent(name)
         try contents.write(to: url)
