@@ -172,19 +172,20 @@ enum Winograd {
 
 /// The Winograd kernels of a network's convolutions, transformed once when it is built. They
 /// take 16/9 of the kernels' memory, so only the layers where Winograd pays most get them:
-/// - outputs of 26×26 and more, and 32 input channels and more. Measured on yolov3 and
-///   yolov3-tiny (`bench --layers` with and without `--no-winograd`): below, the transforms cost
-///   more than the GEMMs save (a 3-channel first layer runs 2× slower), and at 13×13 reading
-///   the larger kernels costs what the fewer multiply-adds save.
+/// - outputs of 26×26 and more, and 64 input channels and more. Measured on yolov3,
+///   yolov3-tiny and darknet53 (`bench --layers` with and without `--no-winograd`): with fewer
+///   channels the transforms cost more than the GEMMs save (yolov3's 32-channel layer 3:
+///   6.9 → 8.2 ms, its 3-channel first layer 4.9 → 8.9 ms), and at 13×13 reading the larger
+///   kernels costs what the fewer multiply-adds save.
 /// - the largest outputs first, while the transformed kernels stay within 1/8 of the weights
-///   (at least 16 MiB): yolov3 @416 gets its 52×52 and larger layers (24 MB more, peak RSS
+///   (at least 16 MiB): yolov3 @416 gets its 104×104 and 52×52 layers (24 MB more, peak RSS
 ///   1.4× the weights file instead of 2.7× with all of them).
 final class WinogradKernels: @unchecked Sendable {
     private let store: ParameterStore
     private let offsets: [Int: Int]
 
     static func qualifies(_ spec: Convolutional) -> Bool {
-        Winograd.applies(to: spec) && spec.input.channels >= 32 && spec.output.height * spec.output.width >= 26 * 26
+        Winograd.applies(to: spec) && spec.input.channels >= 64 && spec.output.height * spec.output.width >= 26 * 26
     }
 
     static func budgetFloats(_ definition: NetworkDefinition) -> Int {
