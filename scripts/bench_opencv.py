@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """Our latency against OpenCV DNN (opencv-python-headless 4.14, 2 threads) in one run, on the
 same random weights (from our `init`) and input, with OPENBLAS_CORETYPE unset as on a fresh
-machine. Prints a table of medians and ratios, our GFLOP/s, OpenBLAS's core and threads, and
-peak RSS for yolov3. Build first: swift build -c release."""
+machine; ours also with --no-winograd, to show what Winograd brings. Prints a table of medians
+and ratios, the ratio within each round (the machine's load drifts between rounds), our
+GFLOP/s, OpenBLAS's core and threads, and peak RSS for yolov3. Build first: swift build -c
+release. MODELS=yolov3,… picks models."""
 import json
 import os
 import resource
@@ -22,6 +24,7 @@ BATCH = int(os.environ.get("BATCH", "1"))
 MODELS = [("yolov3", os.path.join(ROOT, "cfg", "yolov3.cfg"), 416),
           ("yolov3-tiny", os.path.join(ROOT, "cfg", "yolov3-tiny.cfg"), 416),
           ("darknet53", "/usr/share/darknet/cfg/darknet53.cfg", 256)]
+MODELS = [m for m in MODELS if m[0] in os.environ.get("MODELS", ",".join(m[0] for m in MODELS)).split(",")]
 ENV = {k: v for k, v in os.environ.items() if k != "OPENBLAS_CORETYPE"}
 
 OPENCV = r"""
@@ -69,26 +72,31 @@ def main():
         cfg = sized_cfg(cfg, size, work)
         weights = os.path.join(work, name + ".weights")
         subprocess.run([BINARY, "init", cfg, weights], check=True, env=ENV)
-        # Alternate the two in rounds: the machine is shared, and its load drifts over seconds.
-        ours_rounds, theirs_rounds = [], []
+        # Alternate the contenders in rounds: the machine is shared, and its load drifts over seconds.
+        ours_rounds, direct_rounds, theirs_rounds = [], [], []
         for _ in range(ROUNDS):
-            ours_rounds.append(json.loads(subprocess.run(
-                [BINARY, "bench", cfg, weights, "--runs", str(RUNS), "--batch", str(BATCH), "--threads", "2", "--json"],
-                capture_output=True, text=True, env=ENV, check=True).stdout))
+            for rounds, extra in ((ours_rounds, []), (direct_rounds, ["--no-winograd"])):
+                rounds.append(json.loads(subprocess.run(
+                    [BINARY, "bench", cfg, weights, "--runs", str(RUNS), "--batch", str(BATCH), "--threads", "2", "--json"] + extra,
+                    capture_output=True, text=True, env=ENV, check=True).stdout))
             theirs_rounds.append(json.loads(subprocess.run(
                 [sys.executable, "-c", OPENCV, cfg, weights, str(size), str(RUNS), str(BATCH)],
                 capture_output=True, text=True, env=ENV, check=True).stdout))
-        ours = sorted(ours_rounds, key=lambda r: r["median_ms"])[ROUNDS // 2]
-        theirs = sorted(theirs_rounds, key=lambda r: r["median_ms"])[ROUNDS // 2]
-        rows.append((name, size, ours, theirs, os.path.getsize(weights)))
+        median = lambda rounds: sorted(rounds, key=lambda r: r["median_ms"])[ROUNDS // 2]
+        per_round = [o["median_ms"] / t["median_ms"] for o, t in zip(ours_rounds, theirs_rounds)]
+        rows.append((name, size, median(ours_rounds), median(direct_rounds), median(theirs_rounds), per_round,
+                     os.path.getsize(weights)))
     print("batch %d, median of %d alternating rounds of %d runs, OpenCV %s with %d threads, OPENBLAS_CORETYPE unset"
-          % (BATCH, ROUNDS, RUNS, rows[0][3]["opencv"], rows[0][3]["threads"]))
-    print("| model | input | ours (ms) | OpenCV (ms) | ours/OpenCV | our GFLOP/s | OpenBLAS core | threads |")
-    print("|---|---|---|---|---|---|---|---|")
-    for name, size, ours, theirs, _ in rows:
-        print("| %s | %d | %.1f | %.1f | %.2f | %.0f | %s | %d |" % (name, size, ours["median_ms"], theirs["median_ms"],
-              ours["median_ms"] / theirs["median_ms"], ours["gflops"], ours["blas_core"], ours["threads"]))
-    name, size, _, theirs, weights_bytes = rows[0]
+          % (BATCH, ROUNDS, RUNS, rows[0][4]["opencv"], rows[0][4]["threads"]))
+    print("| model | input | ours (ms) | ours, no Winograd (ms) | OpenCV (ms) | ours/OpenCV | per round | our GFLOP/s | OpenBLAS core | threads |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for name, size, ours, direct, theirs, per_round, _ in rows:
+        print("| %s | %d | %.1f | %.1f | %.1f | %.2f | %s | %.0f | %s | %d |" % (
+            name, size, ours["median_ms"], direct["median_ms"], theirs["median_ms"], ours["median_ms"] / theirs["median_ms"],
+            " ".join("%.2f" % r for r in per_round), ours["gflops"], ours["blas_core"], ours["threads"]))
+    if rows[0][0] != "yolov3":
+        return
+    theirs, weights_bytes = rows[0][4], rows[0][6]
     cfg = os.path.join(work, "yolov3.cfg")
     ours_rss = peak_rss_kb([BINARY, "bench", cfg, os.path.join(work, "yolov3.weights"), "--runs", "1", "--threads", "2"])
     print("peak RSS, yolov3 @416: ours %.0f MB, OpenCV (whole Python process) %.0f MB, weights file %.0f MB: ours = %.2f× the file"
