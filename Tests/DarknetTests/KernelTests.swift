@@ -101,6 +101,8 @@ final class KernelTests: XCTestCase {
             (2, 6, 6, 3, 1, 1, 0, 1, 1), (3, 11, 10, 2, 5, 2, 2, 1, 1), (4, 9, 9, 4, 3, 1, 2, 1, 2),
             (6, 5, 5, 6, 3, 2, 1, 6, 1), (3, 4, 6, 8, 2, 1, 0, 1, 1), (2, 10, 3, 2, 3, 3, 0, 1, 1),
             (256, 32, 32, 4, 3, 1, 1, 1, 1), // 2304·32 floats a row: im2col in two bands of rows
+            // strided rows split by x mod stride: odd width, one column, dilation, stride 4
+            (2, 8, 9, 3, 3, 2, 1, 1, 1), (3, 7, 1, 2, 3, 2, 1, 1, 1), (2, 9, 11, 3, 3, 2, 2, 1, 2), (2, 9, 13, 2, 5, 4, 2, 1, 1),
         ]
         for (c, h, w, n, size, stride, padding, groups, dilation) in cases {
             let spec = try convolution(channels: c, height: h, width: w, filters: n, size: size, stride: stride,

@@ -5,42 +5,64 @@ import COpenBLAS
 enum Kernels {
     /// Unrolls the receptive fields of output rows `rows` of `input` (c×h×w) into `columns`, a
     /// (c·size·size) × (rows.count·outW) matrix, zero where the window leaves the image.
+    /// Each row of it is, along one output row, a run of input values `stride` apart: with
+    /// stride 1 a contiguous copy; otherwise the input row is first split by x mod stride, which
+    /// makes every run contiguous too (a strided gather was 4× slower: yolov3 layer 1).
     static func im2col(_ input: UnsafePointer<Float>, channels: Int, height: Int, width: Int,
                        size: Int, stride: Int, padding: Int, dilation: Int,
                        rows: Range<Int>, outWidth: Int, into columns: UnsafeMutablePointer<Float>) {
-        var row = 0
-        for c in 0..<channels {
-            let plane = input + c * height * width
-            for ky in 0..<size {
-                for kx in 0..<size {
-                    let out = columns + row * rows.count * outWidth
-                    let dy = ky * dilation - padding, dx = kx * dilation - padding
+        let bandColumns = rows.count * outWidth
+        let phaseLength = (width + stride - 1) / stride
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: stride > 1 ? stride * phaseLength : 1) { scratch in
+            let phases = scratch.baseAddress!
+            for c in 0..<channels {
+                let plane = input + c * height * width
+                for ky in 0..<size {
+                    let kernelRow = columns + (c * size + ky) * size * bandColumns
                     for oy in rows {
-                        let y = oy * stride + dy
-                        let line = out + (oy - rows.lowerBound) * outWidth
+                        let y = oy * stride + ky * dilation - padding
+                        let offset = (oy - rows.lowerBound) * outWidth
                         guard y >= 0 && y < height else {
-                            line.update(repeating: 0, count: outWidth)
+                            for kx in 0..<size { (kernelRow + kx * bandColumns + offset).update(repeating: 0, count: outWidth) }
                             continue
                         }
                         let source = plane + y * width
-                        if stride == 1 {
-                            // The window's columns form one contiguous run, zero-padded at the ends.
-                            let first = max(0, -dx), last = min(outWidth, width - dx)
-                            if first > 0 { line.update(repeating: 0, count: min(first, outWidth)) }
-                            if last > first { (line + first).update(from: source + first + dx, count: last - first) }
-                            if last < outWidth { (line + max(last, 0)).update(repeating: 0, count: outWidth - max(last, 0)) }
-                        } else {
-                            // Columns [first, last) read inside the image: x = ox·stride + dx.
+                        if stride > 1 { split(source, count: width, stride: stride, into: phases, phaseLength: phaseLength) }
+                        for kx in 0..<size {
+                            let line = kernelRow + kx * bandColumns + offset
+                            let dx = kx * dilation - padding
+                            // Output columns [first, last) read inside the image: 0 ≤ ox·stride + dx < width.
                             let first = min(outWidth, max(0, (-dx + stride - 1) / stride))
-                            let last = max(first, min(outWidth, (width - 1 - dx) / stride + 1))
+                            let last = width - 1 - dx < 0 ? first : max(first, min(outWidth, (width - 1 - dx) / stride + 1))
                             if first > 0 { line.update(repeating: 0, count: first) }
-                            for ox in first..<last { line[ox] = source[ox * stride + dx] }
+                            if last > first {
+                                let x = first * stride + dx // the input column of output column `first`
+                                let run: UnsafePointer<Float> = stride == 1 ? source + x : UnsafePointer(phases) + (x % stride) * phaseLength + x / stride
+                                (line + first).update(from: run, count: last - first)
+                            }
                             if last < outWidth { (line + last).update(repeating: 0, count: outWidth - last) }
                         }
                     }
-                    row += 1
                 }
             }
+        }
+    }
+
+    /// phases[p·phaseLength + i] = row[i·stride + p]: a row split by x mod stride.
+    private static func split(_ row: UnsafePointer<Float>, count: Int, stride: Int,
+                              into phases: UnsafeMutablePointer<Float>, phaseLength: Int) {
+        if stride == 2 {
+            let (even, odd) = (phases, phases + phaseLength)
+            for i in 0..<(count / 2) {
+                even[i] = row[2 * i]
+                odd[i] = row[2 * i + 1]
+            }
+            if count % 2 == 1 { even[count / 2] = row[count - 1] }
+            return
+        }
+        for p in 0..<min(stride, count) {
+            let phase = phases + p * phaseLength
+            for i in 0..<((count - p + stride - 1) / stride) { phase[i] = row[i * stride + p] }
         }
     }
 
