@@ -171,21 +171,22 @@ enum Winograd {
 }
 
 /// The Winograd kernels of a network's convolutions, transformed once when it is built. They
-/// take 16/9 of the kernels' memory, so only the layers where Winograd pays most get them:
-/// - outputs of 26×26 and more, and 64 input channels and more. Measured on yolov3,
-///   yolov3-tiny and darknet53 (`bench --layers` with and without `--no-winograd`): with fewer
-///   channels the transforms cost more than the GEMMs save (yolov3's 32-channel layer 3:
-///   6.9 → 8.2 ms, its 3-channel first layer 4.9 → 8.9 ms), and at 13×13 reading the larger
+/// take 16/9 of the kernels' memory, so only the layers where Winograd pays get them:
+/// - outputs of 26×26 and more, whose GEMMs do enough work per transformed float: channels·
+///   filters/(channels + filters) ≥ 128. Measured alone in alternating runs (`bench` with and
+///   without `--no-winograd`): 26×26 256→512 (171) 5.6 → 3.6 ms, 52×52 128→256 (85)
+///   6.3 → 6.8 ms, 104×104 64→128 (43) 7.0 → 9.4 ms; at 13×13, reading the 16/9× larger
 ///   kernels costs what the fewer multiply-adds save.
 /// - the largest outputs first, while the transformed kernels stay within 1/8 of the weights
-///   (at least 16 MiB): yolov3 @416 gets its 104×104 and 52×52 layers (24 MB more, peak RSS
-///   1.4× the weights file instead of 2.7× with all of them).
+///   (at least 16 MiB): yolov3 @416 gets 3 of its eleven 26×26 layers (25 MB; all would take
+///   92 MB, peak RSS 1.7× the weights file instead of 1.45×).
 final class WinogradKernels: @unchecked Sendable {
     private let store: ParameterStore
     private let offsets: [Int: Int]
 
     static func qualifies(_ spec: Convolutional) -> Bool {
-        Winograd.applies(to: spec) && spec.input.channels >= 64 && spec.output.height * spec.output.width >= 26 * 26
+        Winograd.applies(to: spec) && spec.output.height * spec.output.width >= 26 * 26
+            && spec.input.channels * spec.filters >= 128 * (spec.input.channels + spec.filters)
     }
 
     static func budgetFloats(_ definition: NetworkDefinition) -> Int {
