@@ -185,8 +185,11 @@ final class WinogradKernels: @unchecked Sendable {
     private let offsets: [Int: Int]
 
     static func qualifies(_ spec: Convolutional) -> Bool {
-        Winograd.applies(to: spec) && spec.output.height * spec.output.width >= 26 * 26
+        let area = spec.output.height * spec.output.width
+        return Winograd.applies(to: spec) && area >= 26 * 26
             && spec.input.channels * spec.filters >= 128 * (spec.input.channels + spec.filters)
+            // one row of tiles within the im2col budget, so the workspace stays under twice it
+            && 16 * (spec.input.channels + spec.filters) * Winograd.tiles(spec).across <= Convolutional.columnBudget
     }
 
     static func budgetFloats(_ definition: NetworkDefinition) -> Int {
