@@ -126,15 +126,15 @@ final class KernelTests: XCTestCase {
     func testWinogradGoesToTheLargestQualifyingLayers() throws {
         let cfg = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("cfg")
-        // yolov3-tiny: only layer 21 (26×26, 384→256) does enough work per transformed float.
+        // yolov3-tiny: every 3×3 layer from 26×26 up but those with 3 to 32 channels; 13×13 never.
         let tiny = try NetworkDefinition(contentsOf: cfg.appendingPathComponent("yolov3-tiny.cfg").path)
-        XCTAssertEqual(WinogradKernels.choose(tiny).offsets.keys.sorted(), [21])
-        // yolov3: the 26×26 256→512 layers qualify (2.1 M floats each); the 1/8 budget (7.75 M
-        // floats) takes the first three.
+        XCTAssertEqual(WinogradKernels.choose(tiny).offsets.keys.sorted(), [6, 8, 21])
+        // yolov3: the 1/8 budget (7.75 M floats) takes the 104×104 and 52×52 layers; the first
+        // 26×26 one (2.1 M floats) would pass it.
         let yolo = try NetworkDefinition(contentsOf: cfg.appendingPathComponent("yolov3.cfg").path)
         let chosen = WinogradKernels.choose(yolo)
-        XCTAssertEqual(chosen.offsets.keys.sorted(), [39, 42, 45])
-        XCTAssertEqual(chosen.floats, 6_291_456)
+        XCTAssertEqual(chosen.offsets.keys.sorted(), [7, 10, 14, 17, 20, 23, 26, 29, 32, 35, 100, 102, 104])
+        XCTAssertEqual(chosen.floats, 6_029_312)
     }
 
     func testBatchNormAndActivationFollowDarknet() throws {

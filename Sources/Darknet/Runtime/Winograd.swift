@@ -171,15 +171,17 @@ enum Winograd {
 }
 
 /// The Winograd kernels of a network's convolutions, transformed once when it is built. They
-/// take 16/9 of the kernels' memory, so only the layers where Winograd pays get them:
-/// - outputs of 26×26 and more, whose GEMMs do enough work per transformed float: channels·
-///   filters/(channels + filters) ≥ 128. Measured alone in alternating runs (`bench` with and
-///   without `--no-winograd`): 26×26 256→512 (171) 5.6 → 3.6 ms, 52×52 128→256 (85)
-///   6.3 → 6.8 ms, 104×104 64→128 (43) 7.0 → 9.4 ms; at 13×13, reading the 16/9× larger
-///   kernels costs what the fewer multiply-adds save.
-/// - the largest outputs first, while the transformed kernels stay within 1/8 of the weights
-///   (at least 16 MiB): yolov3 @416 gets 3 of its eleven 26×26 layers (25 MB; all would take
-///   92 MB, peak RSS 1.7× the weights file instead of 1.45×).
+/// take 16/9 of the kernels' memory, so only the layers where Winograd pays most get them:
+/// - outputs of 26×26 and more, and 64 input channels and more: with fewer channels the
+///   transforms cost about what the GEMMs save (yolov3's 32-channel layer 3; its 3-channel
+///   first layer ran 4.9 → 8.9 ms), and at 13×13 reading the 16/9× larger kernels does.
+/// - the largest outputs first, as the multiply-adds saved per byte of kernels grow with the
+///   output's area, while the transformed kernels stay within 1/8 of the weights (at least
+///   16 MiB): yolov3 @416 gets its 104×104 and 52×52 layers (24 MB more, peak RSS 1.45× the
+///   weights file; all 3×3 layers would make it 2.7×).
+/// Measured whole, 8 alternating rounds: yolov3 261.1 → 223.1 ms, yolov3-tiny 32.4 → 28.6 ms;
+/// choosing by channels·filters/(channels + filters) instead (yolov3: three 26×26 layers) gave
+/// 238.8 and 30.7 ms. Single-layer runs move too much with the machine's load to decide this.
 final class WinogradKernels: @unchecked Sendable {
     private let store: ParameterStore
     private let offsets: [Int: Int]
@@ -187,7 +189,7 @@ final class WinogradKernels: @unchecked Sendable {
     static func qualifies(_ spec: Convolutional) -> Bool {
         let area = spec.output.height * spec.output.width
         return Winograd.applies(to: spec) && area >= 26 * 26
-            && spec.input.channels * spec.filters >= 128 * (spec.input.channels + spec.filters)
+            && spec.input.channels >= 64
             // one row of tiles within the im2col budget, so the workspace stays under twice it
             && 16 * (spec.input.channels + spec.filters) * Winograd.tiles(spec).across <= Convolutional.columnBudget
     }
