@@ -68,17 +68,16 @@ final class KernelTests: XCTestCase {
         return try XCTUnwrap(spec)
     }
 
-    /// Runs `spec` on a batch of two random images with random parameters, through the Winograd
-    /// path when `winograd`, and compares each image with the naive convolution plus bias.
-    func assertMatchesNaive(_ spec: Convolutional, winograd: Bool, _ label: String, line: UInt = #line) {
+    /// Runs `spec` on a batch of random images with random parameters, through the Winograd path
+    /// when `winograd`, and compares each image with the naive convolution plus bias.
+    func assertMatchesNaive(_ spec: Convolutional, winograd: Bool, batch: Int = 2, _ label: String, line: UInt = #line) {
         let n = spec.filters
         var parameters = randomArray(spec.weightCount + n)
         var kernels = [Float](repeating: .nan, count: winograd ? Winograd.kernelFloats(spec) : 0)
         if winograd { Winograd.transformKernels(Array(parameters[n...]), filters: n, channels: spec.input.channels, into: &kernels) }
-        let batch = 2
         let input = randomArray(spec.input.count * batch)
         var output = [Float](repeating: .nan, count: spec.output.count * batch)
-        var workspace = [Float](repeating: .nan, count: max(winograd ? Winograd.workspaceFloats(spec) : spec.columnFloats, 1))
+        var workspace = [Float](repeating: .nan, count: max(winograd ? Winograd.workspaceFloats(spec) : spec.columnFloats(batch: batch), 1))
         kernels.withUnsafeBufferPointer { u in
             parameters.withUnsafeMutableBufferPointer { p in
                 Convolution(spec, parameters: p.baseAddress!, winogradKernels: winograd ? u.baseAddress! : nil)
@@ -108,8 +107,26 @@ final class KernelTests: XCTestCase {
             let spec = try convolution(channels: c, height: h, width: w, filters: n, size: size, stride: stride,
                                        padding: padding, groups: groups, dilation: dilation)
             if c == 256 { XCTAssertEqual(spec.bandRows, 28) }
-            assertMatchesNaive(spec, winograd: false, "c\(c) \(h)×\(w) n\(n) k\(size) s\(stride) p\(padding) g\(groups) d\(dilation)")
+            // Batch 1 runs in bands, batch 3 (small outputs) with the images in one GEMM.
+            for batch in [1, 3] {
+                assertMatchesNaive(spec, winograd: false, batch: batch,
+                                   "c\(c) \(h)×\(w) n\(n) k\(size) s\(stride) p\(padding) g\(groups) d\(dilation) batch \(batch)")
+            }
         }
+    }
+
+    func testImagesShareAGEMMWithinTheBudget() throws {
+        let small = try convolution(channels: 3, height: 9, width: 7, filters: 4, size: 3, padding: 1)
+        XCTAssertEqual([1, 2, 3, 8].map { small.imagesPerGEMM(batch: $0) }, [1, 2, 3, 8])
+        // 1×1 (no columns to share), grouped, and 32×32 outputs run one image at a time.
+        XCTAssertEqual(try convolution(channels: 2, height: 6, width: 6, filters: 3, size: 1, padding: 0).imagesPerGEMM(batch: 4), 1)
+        XCTAssertEqual(try convolution(channels: 4, height: 8, width: 8, filters: 6, size: 3, padding: 1, groups: 2).imagesPerGEMM(batch: 4), 1)
+        XCTAssertEqual(try convolution(channels: 3, height: 32, width: 32, filters: 4, size: 3, padding: 1).imagesPerGEMM(batch: 4), 1)
+        // (320·9 + 4)·31·31 = 2.77 M floats an image: two of a batch of three fit 3·2 M, the third runs alone.
+        let wide = try convolution(channels: 320, height: 31, width: 31, filters: 4, size: 3, padding: 1)
+        XCTAssertEqual(wide.imagesPerGEMM(batch: 3), 2)
+        XCTAssertEqual(wide.columnFloats(batch: 3), 2 * 2884 * 961)
+        assertMatchesNaive(wide, winograd: false, batch: 3, "two images in one GEMM, then one alone")
     }
 
     func testWinogradMatchesDirectConvolution() throws {

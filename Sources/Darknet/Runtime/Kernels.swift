@@ -4,32 +4,32 @@ import COpenBLAS
 /// around them. `KernelTests` compares each with a naive twin written from the definition.
 enum Kernels {
     /// Unrolls the receptive fields of output rows `rows` of `input` (c×h×w) into `columns`, a
-    /// (c·size·size) × (rows.count·outW) matrix, zero where the window leaves the image.
+    /// (c·size·size) × (rows.count·outW) matrix whose rows start `rowLength` floats apart, zero
+    /// where the window leaves the image.
     /// Each row of it is, along one output row, a run of input values `stride` apart: with
     /// stride 1 a contiguous copy; otherwise the input row is first split by x mod stride, which
     /// makes every run contiguous too (a strided gather was 4× slower: yolov3 layer 1).
     static func im2col(_ input: UnsafePointer<Float>, channels: Int, height: Int, width: Int,
                        size: Int, stride: Int, padding: Int, dilation: Int,
-                       rows: Range<Int>, outWidth: Int, into columns: UnsafeMutablePointer<Float>) {
-        let bandColumns = rows.count * outWidth
+                       rows: Range<Int>, outWidth: Int, into columns: UnsafeMutablePointer<Float>, rowLength: Int) {
         let phaseLength = (width + stride - 1) / stride
         withUnsafeTemporaryAllocation(of: Float.self, capacity: stride > 1 ? stride * phaseLength : 1) { scratch in
             let phases = scratch.baseAddress!
             for c in 0..<channels {
                 let plane = input + c * height * width
                 for ky in 0..<size {
-                    let kernelRow = columns + (c * size + ky) * size * bandColumns
+                    let kernelRow = columns + (c * size + ky) * size * rowLength
                     for oy in rows {
                         let y = oy * stride + ky * dilation - padding
                         let offset = (oy - rows.lowerBound) * outWidth
                         guard y >= 0 && y < height else {
-                            for kx in 0..<size { (kernelRow + kx * bandColumns + offset).update(repeating: 0, count: outWidth) }
+                            for kx in 0..<size { (kernelRow + kx * rowLength + offset).update(repeating: 0, count: outWidth) }
                             continue
                         }
                         let source = plane + y * width
                         if stride > 1 { split(source, count: width, stride: stride, into: phases, phaseLength: phaseLength) }
                         for kx in 0..<size {
-                            let line = kernelRow + kx * bandColumns + offset
+                            let line = kernelRow + kx * rowLength + offset
                             let dx = kx * dilation - padding
                             // Output columns [first, last) read inside the image: 0 ≤ ox·stride + dx < width.
                             let first = min(outWidth, max(0, (-dx + stride - 1) / stride))

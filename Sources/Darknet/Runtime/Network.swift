@@ -102,7 +102,7 @@ public final class InferenceContext {
         plan = MemoryPlan(network.definition) { kept.contains($0) }
         buffers = plan.bufferFloats.map { UnsafeMutablePointer<Float>.allocate(capacity: $0 * batch) }
         workspaceFloats = network.definition.layers.map { layer in
-            Self.workspaceFloats(layer, winograd: network.winograd.kernels(of: layer.index) != nil)
+            Self.workspaceFloats(layer, winograd: network.winograd.kernels(of: layer.index) != nil, batch: batch)
         }.max() ?? 0
         workspace = .allocate(capacity: max(workspaceFloats, 1))
     }
@@ -117,10 +117,10 @@ public final class InferenceContext {
         (plan.bufferFloats.reduce(0, +) * batch + workspaceFloats) * 4
     }
 
-    static func workspaceFloats(_ layer: Layer, winograd: Bool) -> Int {
+    static func workspaceFloats(_ layer: Layer, winograd: Bool, batch: Int) -> Int {
         switch layer.spec {
         case .convolutional(let conv):
-            return winograd ? Winograd.workspaceFloats(conv) : conv.columnFloats
+            return winograd ? Winograd.workspaceFloats(conv) : conv.columnFloats(batch: batch)
         case .res2net(let block):
             return Res2NetBlock.workspaceFloats(block.split, residual: block.expand)
         case .triangle(let block):
