@@ -1,0 +1,52 @@
+import Foundation
+import XCTest
+
+final class BenchCommandTests: CLITestCase {
+    /// A 26×26 3×3 layer from 64 channels (Winograd's), a 1×1 and a maxpool, on random weights.
+    let cfg = "[net]\nwidth=26\nheight=26\nchannels=64\n[convolutional]\nfilters=8\nsize=3\npad=1\nactivation=leaky\n"
+        + "[convolutional]\nfilters=4\nsize=1\nactivation=linear\n[maxpool]\nsize=2\nstride=2\n"
+
+    func testJSONReportsTheRunAndTheBLAS() throws {
+        let path = try temporaryFile("small.cfg", contents: Data(cfg.utf8))
+        let result = try run(["bench", path, "--runs", "3", "--batch", "2", "--threads", "1", "--json"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let json = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+        XCTAssertEqual(json["runs"] as? Int, 3)
+        XCTAssertEqual(json["batch"] as? Int, 2)
+        XCTAssertEqual(json["threads"] as? Int, 1)
+        XCTAssertFalse((json["blas_core"] as? String ?? "").isEmpty)
+        let (median, best) = (try XCTUnwrap(json["median_ms"] as? Double), try XCTUnwrap(json["min_ms"] as? Double))
+        XCTAssertGreaterThan(best, 0)
+        XCTAssertLessThanOrEqual(best, median)
+        XCTAssertGreaterThan(json["gflops"] as? Double ?? 0, 0)
+        // Two images of activations: 8·26² + 4·26² + 4·13² floats each, plus the workspace.
+        XCTAssertGreaterThanOrEqual(json["context_bytes"] as? Int ?? 0, 2 * (8 * 676 + 4 * 676 + 4 * 169) * 4)
+    }
+
+    func testLayersMarksWinogradUnlessDisabled() throws {
+        let path = try temporaryFile("small.cfg", contents: Data(cfg.utf8))
+        for (extra, marked) in [([String](), true), (["--no-winograd"], false)] {
+            let result = try run(["bench", path, "--runs", "2", "--layers"] + extra)
+            XCTAssertEqual(result.status, 0, result.stderr)
+            let lines = result.stdout.split(separator: "\n").map(String.init)
+            XCTAssertEqual(lines.count, 5, result.stdout)
+            XCTAssertEqual(lines[0], "layer  type                  ms   GFLOP/s")
+            XCTAssertTrue(lines[1].hasPrefix("    0  convolutional"), lines[1])
+            XCTAssertEqual(lines[1].hasSuffix("winograd"), marked, lines[1])
+            XCTAssertFalse(lines[2].hasSuffix("winograd"), lines[2])
+            XCTAssertTrue(lines[3].hasPrefix("    2  maxpool"), lines[3])
+            XCTAssertTrue(lines[4].hasPrefix("median ") && lines[4].contains("over 2 runs, batch 1"), lines[4])
+        }
+    }
+
+    func testUsageErrorsExitTwoWithTheUsage() throws {
+        let path = try temporaryFile("small.cfg", contents: Data(cfg.utf8))
+        let result = try run(["bench", path, "--runs", "0"])
+        XCTAssertEqual(result.status, 2)
+        XCTAssertEqual(result.stdout, "")
+        XCTAssertEqual(result.stderr.split(separator: "\n"), [
+            "swift-darknet bench: --runs 0: expected a whole number in 1...10000",
+            "usage: swift-darknet bench CFG [WEIGHTS] [--runs N] [--batch B] [--threads T] [--json] [--layers] [--no-winograd] [--width W --height H]",
+        ])
+    }
+}
