@@ -90,13 +90,17 @@ def main():
                      os.path.getsize(weights), best(ours_rounds) / best(theirs_rounds)))
     print("batch %d, median of %d alternating rounds of %d runs, OpenCV %s with %d threads, OPENBLAS_CORETYPE unset"
           % (BATCH, ROUNDS, RUNS, rows[0][4]["opencv"], rows[0][4]["threads"]))
-    print("| model | input | ours (ms) | ours, no Winograd (ms) | OpenCV (ms) | ours/OpenCV | per round | best runs | our GFLOP/s | OpenBLAS core | threads |")
+    print("| model | input | ours (ms) | ours, no Winograd (ms) | OpenCV (ms) | ours/OpenCV | rounds' ratios: median (quartiles) | best runs | our GFLOP/s | OpenBLAS core | threads |")
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     for name, size, ours, direct, theirs, per_round, _, best_ratio in rows:
-        print("| %s | %d | %.1f | %.1f | %.1f | %.2f | %s | %.2f | %.0f | %s | %d |" % (
+        quartiles = statistics.quantiles(per_round, n=4) if len(per_round) > 1 else per_round * 3
+        print("| %s | %d | %.1f | %.1f | %.1f | %.2f | %.2f (%.2f–%.2f) | %.2f | %.0f | %s | %d |" % (
             name, size, ours["median_ms"], direct["median_ms"], theirs["median_ms"], ours["median_ms"] / theirs["median_ms"],
-            " ".join("%.2f" % r for r in per_round), best_ratio, ours["gflops"], ours["blas_core"], ours["threads"]))
-    print("best runs: our fastest run over OpenCV's fastest, over all rounds (the least disturbed by other tenants)")
+            statistics.median(per_round), quartiles[0], quartiles[2], best_ratio, ours["gflops"], ours["blas_core"], ours["threads"]))
+    print("rounds' ratios: ours/OpenCV within each round, which cancels the load drifting between rounds; "
+          "best runs: our fastest run over OpenCV's fastest, over all rounds (the least disturbed by other tenants)")
+    for name, _, _, _, _, per_round, _, _ in rows:
+        print("%s, each round: %s" % (name, " ".join("%.2f" % r for r in per_round)))
     if rows[0][0] != "yolov3":
         return
     theirs, weights_bytes = rows[0][4], rows[0][6]
