@@ -91,6 +91,28 @@ final class NetworkTests: XCTestCase {
         }
     }
 
+    func testImageByImageRunsKeepWhatTheyReadAlive() throws {
+        // Layer 0 shares its GEMM across images; 1–2 run image by image and read layer 0 for each
+        // image. Layer 2's output (1024 floats an image, read by layer 3) would otherwise take layer
+        // 0's freed buffer, and copying image 0's result into it would overwrite layer 0's images 1–2.
+        let cfg = "[net]\nwidth=8\nheight=8\nchannels=3\n[convolutional]\nfilters=4\nsize=3\npad=1\nactivation=leaky\n"
+            + "[maxpool]\nsize=2\nstride=2\n[upsample]\nstride=4\n[convolutional]\nfilters=2\nsize=3\npad=1\nactivation=linear\n"
+        let definition = try NetworkDefinition(cfg: CfgFile(text: cfg, path: "segments.cfg"))
+        let network = try Network(definition: definition, weights: try RandomWeights.make(for: definition, seed: 9))
+        let context = InferenceContext(network, batch: 3)
+        XCTAssertEqual(context.segments.map(\.layers), [0..<1, 1..<3, 3..<4])
+        XCTAssertEqual(context.segments.map(\.imageByImage), [false, true, false])
+        XCTAssertEqual(context.segments[1].liveOut, [2])
+        XCTAssertNotEqual(context.plan.buffer[2], context.plan.buffer[0])
+        var random = SplitMix64(state: 4)
+        let images = (0..<(3 * 192)).map { _ in random.uniform(0, 1) }
+        let batch = try network.forward(Tensor(shape: [3, 3, 8, 8], data: images))[3]!.data
+        for image in 0..<3 {
+            let single = try network.forward(Tensor(shape: [3, 8, 8], data: Array(images[(image * 192)..<((image + 1) * 192)])))[3]!.data
+            XCTAssertEqual(zip(batch[(image * 512)..<((image + 1) * 512)], single).map { abs($0 - $1) }.max()!, 0, accuracy: 1e-5, "image \(image)")
+        }
+    }
+
     func testFourThreadsOnOneNetworkMatchSerialRuns() throws {
         let network = try network()
         let inputs = (0..<8).map { input(batch: 1, seed: UInt64($0)) }

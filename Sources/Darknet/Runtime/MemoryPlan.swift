@@ -7,15 +7,22 @@ struct MemoryPlan {
     let buffer: [Int]
     /// Floats per image of each buffer.
     let bufferFloats: [Int]
+    /// Layer index → the last layer that reads its output (Int.max when it is kept).
+    let lastUse: [Int]
 
-    init(_ definition: NetworkDefinition, keep: (Int) -> Bool) {
+    /// - Parameter imageByImage: runs of layers that go image by image (see `InferenceContext`):
+    ///   what they read from before them is read again for every image, so it lives to their end.
+    init(_ definition: NetworkDefinition, keep: (Int) -> Bool, imageByImage: [Range<Int>] = []) {
         let layers = definition.layers
         var lastUse = layers.indices.map { $0 + 1 }
         for layer in layers {
-            switch layer.spec {
-            case .route(let route): for source in route.layers { lastUse[source] = max(lastUse[source], layer.index) }
-            case .shortcut(let shortcut): lastUse[shortcut.from] = max(lastUse[shortcut.from], layer.index)
-            default: break
+            for source in Self.sources(of: layer) { lastUse[source] = max(lastUse[source], layer.index) }
+        }
+        for span in imageByImage {
+            for index in span {
+                for source in Self.sources(of: layers[index]) where source < span.lowerBound {
+                    lastUse[source] = max(lastUse[source], span.upperBound - 1)
+                }
             }
         }
         for index in layers.indices where keep(index) { lastUse[index] = Int.max }
@@ -43,5 +50,15 @@ struct MemoryPlan {
         }
         self.buffer = buffer
         self.bufferFloats = sizes
+        self.lastUse = lastUse
+    }
+
+    /// The layers whose outputs `layer` reads.
+    static func sources(of layer: Layer) -> [Int] {
+        switch layer.spec {
+        case .route(let route): route.layers
+        case .shortcut(let shortcut): [layer.index - 1, shortcut.from]
+        default: layer.index == 0 ? [] : [layer.index - 1]
+        }
     }
 }
