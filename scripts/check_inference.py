@@ -3,7 +3,9 @@
 our `init`) and the same input: max|a−b| ≤ 1e-4 + 1e-3·max|ref| per layer. Also the
 standalone [batchnorm] (which crashes Darknet on CPU) against NumPy. yolov3 runs twice: as
 the runtime chooses (Winograd for its larger 3×3 layers) and with --no-winograd (im2col + GEMM
-throughout). Prints 'N passed, N failed'."""
+throughout). yolov3-tiny and yolov3 also run a batch (several images in one GEMM for the small
+layers, the layers between image by image), their outputs compared with libdarknet's for each
+image. Prints 'N passed, N failed'."""
 import json
 import os
 import shutil
@@ -17,8 +19,8 @@ import darknet_ref
 
 BINARY = sys.argv[1] if len(sys.argv) > 1 else os.path.join(darknet_ref.ROOT, ".build", "release", "swift-darknet")
 MODELS = sys.argv[2].split(",") if len(sys.argv) > 2 else [
-    "yolov3:416", "yolov3:416:direct", "yolov3-tiny:416", "yolov3-spp:416", "darknet53:256", "darknet19", "resnet50",
-    "densenet201", "yolov2:416", "yolov2-tiny"]
+    "yolov3:416", "yolov3:416:direct", "yolov3:416:batch2", "yolov3-tiny:416", "yolov3-tiny:416:batch3", "yolov3-spp:416",
+    "darknet53:256", "darknet19", "resnet50", "densenet201", "yolov2:416", "yolov2-tiny"]
 WORK = darknet_ref.scratch_directory("swift-darknet-inference-")
 
 
@@ -60,10 +62,13 @@ def check_model(entry, rng):
     """One model in a folder of its own, removed afterwards: yolov3-spp's layer outputs alone
     are half a gigabyte."""
     model, _, rest = entry.partition(":")
-    size, _, method = rest.partition(":")  # method "direct": every convolution as im2col + GEMM
+    # method "direct": every convolution as im2col + GEMM; "batchN": N images, outputs only
+    size, _, method = rest.partition(":")
     work = os.path.join(WORK, model)
     os.makedirs(work)
     try:
+        if method.startswith("batch"):
+            return compare_batch(model, int(size) if size else None, int(method[len("batch"):]), work, rng)
         return compare_model(model, int(size) if size else None, method == "direct", work, rng)
     finally:
         shutil.rmtree(work, True)
@@ -86,6 +91,30 @@ def compare_model(model, size, direct, work, rng):
     peak = max(float(np.max(np.abs(r))) for r in reference)
     label = "%s @%dx%d%s (%d layers, max |activation| %.3g)" % (model, w, h, ", no Winograd" if direct else "", len(actual), peak)
     return ratio <= 1, "%s: worst layer %d, error %s = %.3f of tolerance" % (label, layer, error, ratio)
+
+
+def compare_batch(model, size, images, work, rng):
+    """`run` on a batch against libdarknet on each of its images, output layers only: the path
+    a detector takes."""
+    cfg = darknet_ref.inference_cfg(os.path.join(darknet_ref.DARKNET_CFG, model + ".cfg"), size, size)
+    weights = os.path.join(work, model + ".weights")
+    ours("init", cfg, weights, "--seed", "11")
+    summary = json.loads(subprocess.run([BINARY, "summary", cfg, "--json"], capture_output=True, text=True).stdout)
+    batch = rng.random([images] + summary["layers"][0]["input"], dtype=np.float32)
+    np.save(os.path.join(work, "batch.npy"), batch)
+    out = os.path.join(work, "ours")
+    ours("run", cfg, weights, "--input", os.path.join(work, "batch.npy"), "--out", out)
+    kept = sorted(int(name[len("layer_"):-len(".npy")]) for name in os.listdir(out))
+    actual = {layer: np.load(os.path.join(out, "layer_%03d.npy" % layer)) for layer in kept}
+    worst = (0.0, -1, 0.0, -1)
+    for image in range(images):
+        np.save(os.path.join(work, "image.npy"), batch[image])
+        reference = darknet_outputs(cfg, weights, os.path.join(work, "image.npy"), os.path.join(work, "darknet.npz"))
+        ratio, index, error = compare(model, [reference[layer] for layer in kept], [actual[layer][image] for layer in kept])
+        worst = max(worst, (ratio, kept[index] if index >= 0 else index, error, image))
+    ratio, layer, error, image = worst
+    label = "%s @%dx%d, batch of %d (output layers %s)" % (model, batch.shape[3], batch.shape[2], images, kept)
+    return ratio <= 1, "%s: worst layer %d of image %d, error %s = %.3f of tolerance" % (label, layer, image, error, ratio)
 
 
 def check_batchnorm(rng):
