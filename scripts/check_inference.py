@@ -74,12 +74,17 @@ def check_model(entry, rng):
         shutil.rmtree(work, True)
 
 
-def compare_model(model, size, direct, work, rng):
+def prepare(model, size, work, seed):
+    """Darknet's cfg sized for inference, our random weights for it, and our summary of it."""
     cfg = darknet_ref.inference_cfg(os.path.join(darknet_ref.DARKNET_CFG, model + ".cfg"), size, size)
     weights = os.path.join(work, model + ".weights")
-    ours("init", cfg, weights, "--seed", "7")
-    layers = subprocess.run([BINARY, "summary", cfg, "--json"], capture_output=True, text=True).stdout
-    summary = json.loads(layers)
+    ours("init", cfg, weights, "--seed", str(seed))
+    summary = json.loads(subprocess.run([BINARY, "summary", cfg, "--json"], capture_output=True, text=True).stdout)
+    return cfg, weights, summary
+
+
+def compare_model(model, size, direct, work, rng):
+    cfg, weights, summary = prepare(model, size, work, seed=7)
     c, h, w = summary["layers"][0]["input"]
     image = os.path.join(work, model + ".input.npy")
     np.save(image, rng.random((c, h, w), dtype=np.float32))
@@ -96,10 +101,7 @@ def compare_model(model, size, direct, work, rng):
 def compare_batch(model, size, images, work, rng):
     """`run` on a batch against libdarknet on each of its images, output layers only: the path
     a detector takes."""
-    cfg = darknet_ref.inference_cfg(os.path.join(darknet_ref.DARKNET_CFG, model + ".cfg"), size, size)
-    weights = os.path.join(work, model + ".weights")
-    ours("init", cfg, weights, "--seed", "11")
-    summary = json.loads(subprocess.run([BINARY, "summary", cfg, "--json"], capture_output=True, text=True).stdout)
+    cfg, weights, summary = prepare(model, size, work, seed=11)
     batch = rng.random([images] + summary["layers"][0]["input"], dtype=np.float32)
     np.save(os.path.join(work, "batch.npy"), batch)
     out = os.path.join(work, "ours")

@@ -87,16 +87,23 @@ struct Convolution {
             for first in stride(from: 0, to: spec.output.height, by: band) {
                 let rows = first..<min(first + band, spec.output.height)
                 let columns = rows.count * spec.output.width
-                Parallel.forEach(inChannels, work: k * columns) { channels in
-                    Kernels.im2col(source + channels.lowerBound * plane, channels: channels.count,
-                                   height: spec.input.height, width: spec.input.width, size: spec.size, stride: spec.stride,
-                                   padding: spec.padding, dilation: spec.dilation, rows: rows,
-                                   outWidth: spec.output.width, into: workspace + channels.lowerBound * rowsPerChannel * columns,
-                                   rowLength: columns)
-                }
+                unroll(source, channels: inChannels, rows: rows, into: workspace, rowLength: columns)
                 Kernels.gemm(m: outChannels, n: columns, k: k, a: weights + group * outChannels * k, b: workspace,
                              c: target + first * spec.output.width, ldc: spatial)
             }
+        }
+    }
+
+    /// im2col of output rows `rows` from `channels` input channels, the channels split over the cores.
+    private func unroll(_ source: UnsafePointer<Float>, channels: Int, rows: Range<Int>, into columns: UnsafeMutablePointer<Float>,
+                        rowLength: Int) {
+        let plane = spec.input.height * spec.input.width
+        let rowsPerChannel = spec.size * spec.size
+        Parallel.forEach(channels, work: channels * rowsPerChannel * rows.count * spec.output.width) { part in
+            Kernels.im2col(source + part.lowerBound * plane, channels: part.count,
+                           height: spec.input.height, width: spec.input.width, size: spec.size, stride: spec.stride,
+                           padding: spec.padding, dilation: spec.dilation, rows: rows, outWidth: spec.output.width,
+                           into: columns + part.lowerBound * rowsPerChannel * rowLength, rowLength: rowLength)
         }
     }
 
@@ -105,19 +112,12 @@ struct Convolution {
     private func multiply(images: Int, _ input: UnsafePointer<Float>, _ output: UnsafeMutablePointer<Float>,
                           workspace: UnsafeMutablePointer<Float>) {
         let spatial = spec.output.height * spec.output.width
-        let plane = spec.input.height * spec.input.width
-        let rowsPerChannel = spec.size * spec.size
-        let k = spec.input.channels * rowsPerChannel
+        let k = spec.input.channels * spec.size * spec.size
         let n = images * spatial
         let columns = workspace, product = workspace + k * n
         for image in 0..<images {
-            let source = input + image * spec.input.count
-            Parallel.forEach(spec.input.channels, work: k * spatial) { channels in
-                Kernels.im2col(source + channels.lowerBound * plane, channels: channels.count,
-                               height: spec.input.height, width: spec.input.width, size: spec.size, stride: spec.stride,
-                               padding: spec.padding, dilation: spec.dilation, rows: 0..<spec.output.height, outWidth: spec.output.width,
-                               into: columns + channels.lowerBound * rowsPerChannel * n + image * spatial, rowLength: n)
-            }
+            unroll(input + image * spec.input.count, channels: spec.input.channels, rows: 0..<spec.output.height,
+                   into: columns + image * spatial, rowLength: n)
         }
         Kernels.gemm(m: spec.filters, n: n, k: k, a: weights, b: columns, c: product)
         Parallel.forEach(images * spec.filters, work: images * floatsPerImage) { planes in

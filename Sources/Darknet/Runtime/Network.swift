@@ -224,10 +224,10 @@ public final class InferenceContext {
                 continue
             }
             for image in 0..<batch {
-                // This image's slice of a batch buffer, or the one-image buffer inside the segment.
-                let outputs = { (index: Int) -> UnsafeMutablePointer<Float> in
-                    segment.layers.contains(index) ? self.single[self.plan.buffer[index]]!
-                        : self.output(of: index) + image * layers[index].output.count
+                // This image's slice of a batch buffer, or the one-image buffer inside the segment
+                // (a nested function, passed on non-escaping: nothing is allocated per image).
+                func outputs(_ index: Int) -> UnsafeMutablePointer<Float> {
+                    segment.layers.contains(index) ? single[plan.buffer[index]]! : output(of: index) + image * layers[index].output.count
                 }
                 for index in segment.layers {
                     run(layers[index], input: index == 0 ? input + image * layers[0].input.count : UnsafePointer(outputs(index - 1)),
