@@ -115,6 +115,31 @@ final class KernelTests: XCTestCase {
         }
     }
 
+    /// Setting how long OpenBLAS's workers spin restarts them: its value reads back, the
+    /// environment is left as it was, and a GEMM large enough to be threaded still multiplies right.
+    func testWorkerSpinRestartsOpenBLASThreads() {
+        let previous = BLAS.workerSpin
+        defer { BLAS.workerSpin = previous }
+        let environment = ProcessInfo.processInfo.environment["OPENBLAS_THREAD_TIMEOUT"]
+        for log2Cycles in [previous == 17 ? 18 : 17, 2] {
+            BLAS.workerSpin = log2Cycles
+            XCTAssertEqual(BLAS.workerSpin, max(log2Cycles, 4)) // OpenBLAS's least is 2^4
+            XCTAssertEqual(ProcessInfo.processInfo.environment["OPENBLAS_THREAD_TIMEOUT"], environment)
+            let (m, n, k) = (96, 300, 200)
+            let (a, b) = (randomArray(m * k), randomArray(k * n))
+            var c = [Float](repeating: .nan, count: m * n)
+            Kernels.gemm(m: m, n: n, k: k, a: a, b: b, c: &c)
+            var worst: Float = 0
+            for i in 0..<m {
+                for j in 0..<n {
+                    let expected = (0..<k).reduce(Float(0)) { $0 + a[i * k + $1] * b[$1 * n + j] }
+                    worst = max(worst, abs(c[i * n + j] - expected))
+                }
+            }
+            XCTAssertLessThan(worst, 1e-3, "spin 2^\(log2Cycles)")
+        }
+    }
+
     func testImagesShareAGEMMWithinTheBudget() throws {
         let small = try convolution(channels: 3, height: 9, width: 7, filters: 4, size: 3, padding: 1)
         XCTAssertEqual([1, 2, 3, 8].map { small.imagesPerGEMM(batch: $0) }, [1, 2, 3, 8])
