@@ -88,8 +88,9 @@ def main():
         best = lambda rounds: min(r["min_ms"] for r in rounds)
         rows.append((name, size, median(ours_rounds), median(direct_rounds), median(theirs_rounds), per_round,
                      os.path.getsize(weights), best(ours_rounds) / best(theirs_rounds)))
-    print("batch %d, median of %d alternating rounds of %d runs, OpenCV %s with %d threads, OPENBLAS_CORETYPE unset"
-          % (BATCH, ROUNDS, RUNS, rows[0][4]["opencv"], rows[0][4]["threads"]))
+    print("batch %d, median of %d alternating rounds of %d runs, OpenCV %s with %d threads, OPENBLAS_CORETYPE unset, "
+          "our OpenBLAS workers spin 2^%d cycles when idle"
+          % (BATCH, ROUNDS, RUNS, rows[0][4]["opencv"], rows[0][4]["threads"], rows[0][2]["worker_spin"]))
     print("| model | input | ours (ms) | ours, no Winograd (ms) | OpenCV (ms) | ours/OpenCV | rounds' ratios: median (quartiles) | best runs | our GFLOP/s | OpenBLAS core | threads |")
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     for name, size, ours, direct, theirs, per_round, _, best_ratio in rows:

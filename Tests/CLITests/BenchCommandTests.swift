@@ -23,6 +23,17 @@ final class BenchCommandTests: CLITestCase {
         XCTAssertGreaterThanOrEqual(json["context_bytes"] as? Int ?? 0, 2 * (8 * 676 + 4 * 676 + 4 * 169) * 4)
     }
 
+    /// The CLI shortens how long OpenBLAS's idle workers spin, unless the user chose it.
+    func testWorkerSpinIsTwentyUnlessTheUserSetsIt() throws {
+        let path = try temporaryFile("small.cfg", contents: Data(cfg.utf8))
+        for (variable, expected) in [(nil, 20), ("12", 12)] as [(String?, Int)] {
+            let result = try run(["bench", path, "--runs", "1", "--json"], environment: ["OPENBLAS_THREAD_TIMEOUT": variable])
+            XCTAssertEqual(result.status, 0, result.stderr)
+            let json = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+            XCTAssertEqual(json["worker_spin"] as? Int, expected, "OPENBLAS_THREAD_TIMEOUT=\(variable ?? "unset")")
+        }
+    }
+
     func testLayersMarksWinogradUnlessDisabled() throws {
         let path = try temporaryFile("small.cfg", contents: Data(cfg.utf8))
         for (extra, marked) in [([String](), true), (["--no-winograd"], false)] {
@@ -36,6 +47,7 @@ final class BenchCommandTests: CLITestCase {
             XCTAssertFalse(lines[2].hasSuffix("winograd"), lines[2])
             XCTAssertTrue(lines[3].hasPrefix("    2  maxpool"), lines[3])
             XCTAssertTrue(lines[4].hasPrefix("median ") && lines[4].contains("over 2 runs, batch 1"), lines[4])
+            XCTAssertTrue(lines[4].contains("(idle ones spin 2^"), lines[4])
         }
     }
 

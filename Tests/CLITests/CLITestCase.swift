@@ -18,10 +18,14 @@ class CLITestCase: XCTestCase {
         var stderr: String
     }
 
-    func run(_ arguments: [String]) throws -> Result {
+    /// - Parameter environment: variables to set (a nil value removes one) in this process's environment.
+    func run(_ arguments: [String], environment: [String: String?] = [:]) throws -> Result {
         let process = Process()
         process.executableURL = Self.binary
         process.arguments = arguments
+        var variables = ProcessInfo.processInfo.environment
+        for (name, value) in environment { variables[name] = value }
+        process.environment = variables
         process.currentDirectoryURL = Self.root
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
