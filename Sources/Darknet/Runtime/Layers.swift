@@ -129,13 +129,17 @@ enum Layers {
                 }
             }
         } else {
+            // Each input row widened s times into its first output row, which s − 1 rows copy.
             let (h, w) = (spec.input.height, spec.input.width)
             let outW = spec.output.width
-            for c in 0..<spec.input.channels {
-                for y in 0..<(h * s) {
-                    let source = input + (c * h + y / s) * w
-                    let line = output + (c * h * s + y) * outW
-                    for x in 0..<outW { line[x] = spec.scale * source[x / s] }
+            Parallel.forEach(spec.input.channels * h, work: spec.output.count) { rows in
+                for row in rows {
+                    let source = input + row * w, line = output + row * s * outW
+                    for x in 0..<w {
+                        let value = spec.scale * source[x]
+                        for k in 0..<s { line[x * s + k] = value }
+                    }
+                    for k in 1..<s { (line + k * outW).update(from: line, count: outW) }
                 }
             }
         }
@@ -166,11 +170,12 @@ enum Layers {
     /// `forward_yolo_layer` at inference: logistic on x, y, objectness and class scores.
     static func yolo(_ spec: Yolo, _ values: UnsafeMutablePointer<Float>, batch: Int) {
         let spatial = spec.output.height * spec.output.width
-        for b in 0..<batch {
-            for n in 0..<spec.mask.count {
-                let entry = values + b * spec.output.count + n * (spec.classes + 5) * spatial
-                Activation.logistic.apply(entry, count: 2 * spatial)
-                Activation.logistic.apply(entry + 4 * spatial, count: (1 + spec.classes) * spatial)
+        // Plane p is entry p % (classes + 5) of an anchor (tx, ty, tw, th, objectness, classes…).
+        let planes = batch * spec.mask.count * (spec.classes + 5)
+        Parallel.forEach(planes, work: planes * spatial) { range in
+            for plane in range {
+                let entry = plane % (spec.classes + 5)
+                if entry != 2 && entry != 3 { Activation.logistic.apply(values + plane * spatial, count: spatial) }
             }
         }
     }
