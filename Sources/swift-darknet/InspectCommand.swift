@@ -51,7 +51,7 @@ struct InspectCommand: Subcommand {
     }
 
     private func nonFinite(_ weights: NetworkWeights) -> String {
-        let count = weights.withFloats { $0.reduce(0) { $0 + ($1.isFinite ? 0 : 1) } }
+        let count = weights.nonFiniteCount
         return count == 0 ? "" : "; \(grouped(count)) of them not finite (NaN or ±inf)"
     }
 }

@@ -92,6 +92,18 @@ final class DamagedWeightsTests: XCTestCase {
         XCTAssertEqual(loaded.floats, (0..<233).map(Float.init))
     }
 
+    /// A file of the right length can still hold NaN or ±inf: counted wherever they sit —
+    /// inside a 4096-float block, at a block's end, in the last block's scalar tail.
+    func testNonFiniteFloatsAreCounted() throws {
+        let wide = try NetworkDefinition(cfg: CfgFile(text: "[net]\nwidth=1\nheight=1\nchannels=100\n[connected]\noutput=100\n", path: "wide.cfg"))
+        XCTAssertEqual(wide.storedFloats, 10_100)
+        var floats = (0..<10_100).map { Float($0) }
+        XCTAssertEqual(try NetworkWeights(contentsOf: try file(header() + floats.withUnsafeBytes { Array($0) }), for: wide).nonFiniteCount, 0)
+        for (index, value) in [(5, Float.nan), (8191, .infinity), (10_097, .nan), (10_099, -.infinity)] { floats[index] = value }
+        let damaged = try NetworkWeights(contentsOf: try file(header() + floats.withUnsafeBytes { Array($0) }), for: wide)
+        XCTAssertEqual(damaged.nonFiniteCount, 4)
+    }
+
     func testEmptyAndShortHeaders() throws {
         try assertError([], "W: error: the file is empty: expected a Darknet weights header (16 or 20 bytes)")
         try assertError(Array(header().prefix(10)), "W: error: the file is 10 bytes long: too short for a Darknet weights header (16 or 20 bytes)")

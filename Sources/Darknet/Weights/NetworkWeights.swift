@@ -18,6 +18,29 @@ public struct NetworkWeights: Sendable {
         try body(storage.buffer)
     }
 
+    /// How many of the floats are NaN or ±infinity: a damaged file can be the right length.
+    /// x − x is 0 for every finite x and NaN otherwise, so a block whose sum of x − x (eight
+    /// lanes at a time) is still 0 has none; only other blocks are counted one by one.
+    public var nonFiniteCount: Int {
+        withFloats { floats in
+            let raw = UnsafeRawPointer(floats.baseAddress!)
+            var count = 0
+            for block in stride(from: 0, to: floats.count, by: 4096) {
+                let end = min(block + 4096, floats.count)
+                var sum = SIMD8<Float>()
+                var i = block
+                while i + 8 <= end {
+                    let x = raw.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self)
+                    sum += x - x
+                    i += 8
+                }
+                if sum == SIMD8() && floats[i..<end].allSatisfy(\.isFinite) { continue }
+                count += floats[block..<end].reduce(0) { $0 + ($1.isFinite ? 0 : 1) }
+            }
+            return count
+        }
+    }
+
     init(header: WeightsHeader, storage: ParameterStore, definition: NetworkDefinition) {
         self.header = header
         self.storage = storage
