@@ -89,7 +89,7 @@ def main():
         rows.append((name, size, median(ours_rounds), median(direct_rounds), median(theirs_rounds), per_round,
                      os.path.getsize(weights), best(ours_rounds) / best(theirs_rounds)))
     print("batch %d, median of %d alternating rounds of %d runs, OpenCV %s with %d threads, OPENBLAS_CORETYPE unset, "
-          "our OpenBLAS workers spin 2^%d cycles when idle"
+          "our OpenBLAS workers spin 2^%s cycles when idle"
           % (BATCH, ROUNDS, RUNS, rows[0][4]["opencv"], rows[0][4]["threads"], rows[0][2]["worker_spin"]))
     print("| model | input | ours (ms) | ours, no Winograd (ms) | OpenCV (ms) | ours/OpenCV | rounds' ratios: median (quartiles) | best runs | our GFLOP/s | OpenBLAS core | threads |")
     print("|---|---|---|---|---|---|---|---|---|---|---|")

@@ -138,10 +138,11 @@ struct BenchCommand: Subcommand {
         let best = times.min()!
         let gflops = 2 * Double(spec.macs) * Double(batch) / (median / 1e3) / 1e9
         if json {
-            print(#"{"median_ms": \#(median), "min_ms": \#(best), "gflops": \#(gflops), "threads": \#(BLAS.threads), "blas_core": "\#(BLAS.coreName)", "worker_spin": \#(BLAS.workerSpin), "batch": \#(batch), "runs": \#(runs), "context_bytes": \#(context.bytes)}"#)
+            print(#"{"median_ms": \#(median), "min_ms": \#(best), "gflops": \#(gflops), "threads": \#(BLAS.threads), "blas_core": "\#(BLAS.coreName)", "worker_spin": \#(BLAS.workerSpin.map(String.init) ?? "null"), "batch": \#(batch), "runs": \#(runs), "context_bytes": \#(context.bytes)}"#)
         } else {
-            print(String(format: "median %.2f ms (best %.2f) over %d runs, batch %d, %.1f GFLOP/s, OpenBLAS %@ with %d threads (idle ones spin 2^%d cycles), %.1f MB of activations and workspace",
-                         median, best, runs, batch, gflops, BLAS.coreName, BLAS.threads, BLAS.workerSpin, Double(context.bytes) / 1e6))
+            let spin = BLAS.workerSpin.map { " (idle ones spin 2^\($0) cycles)" } ?? ""
+            print(String(format: "median %.2f ms (best %.2f) over %d runs, batch %d, %.1f GFLOP/s, OpenBLAS %@ with %d threads%@, %.1f MB of activations and workspace",
+                         median, best, runs, batch, gflops, BLAS.coreName, BLAS.threads, spin, Double(context.bytes) / 1e6))
         }
         return 0
     }

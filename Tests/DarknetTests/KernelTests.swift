@@ -117,8 +117,9 @@ final class KernelTests: XCTestCase {
 
     /// Setting how long OpenBLAS's workers spin restarts them: its value reads back, the
     /// environment is left as it was, and a GEMM large enough to be threaded still multiplies right.
-    func testWorkerSpinRestartsOpenBLASThreads() {
-        let previous = BLAS.workerSpin
+    func testWorkerSpinRestartsOpenBLASThreads() throws {
+        // Debian's default OpenBLAS (the one the set-up installs) is the threaded build.
+        let previous = try XCTUnwrap(BLAS.workerSpin, "OpenBLAS without threads")
         defer { BLAS.workerSpin = previous }
         let environment = ProcessInfo.processInfo.environment["OPENBLAS_THREAD_TIMEOUT"]
         for log2Cycles in [previous == 17 ? 18 : 17, 2] {

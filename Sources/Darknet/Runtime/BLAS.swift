@@ -19,19 +19,44 @@ public enum BLAS {
     /// calls sched_yield in a loop, and a network runs its own passes over the cores between
     /// GEMMs, so with the default the two compete for the cores (perf: 12–16 % of the samples of
     /// yolov3-tiny in sched_yield). Setting it restarts the workers: do it before any work, not
-    /// while other threads call OpenBLAS.
-    public static var workerSpin: Int {
+    /// while other threads call OpenBLAS. nil, and setting it does nothing, with an OpenBLAS
+    /// built without threads.
+    public static var workerSpin: Int? {
         get {
-            let log2Cycles = Int(openblas_thread_timeout())
+            guard let server = ThreadServer.entryPoints else { return nil }
+            let log2Cycles = Int(server.timeout())
             return log2Cycles > 0 ? min(max(log2Cycles, 4), 30) : defaultWorkerSpin
         }
         set {
+            guard let server = ThreadServer.entryPoints, let newValue else { return }
             let previous = ProcessInfo.processInfo.environment["OPENBLAS_THREAD_TIMEOUT"]
             setenv("OPENBLAS_THREAD_TIMEOUT", String(min(max(newValue, 4), 30)), 1)
-            openblas_read_env()
+            server.readEnvironment()
             // Leave the environment as it was, for the processes this one starts.
             if let previous { setenv("OPENBLAS_THREAD_TIMEOUT", previous, 1) } else { unsetenv("OPENBLAS_THREAD_TIMEOUT") }
-            _ = blas_thread_shutdown_()
+            _ = server.shutdown()
         }
+    }
+
+    /// Functions that libopenblas exports but declares in none of its headers: it reads its
+    /// OPENBLAS_* environment again (`openblas_read_env`), reports OPENBLAS_THREAD_TIMEOUT as
+    /// read (`openblas_thread_timeout`, 0 when unset) and stops its workers, which its next
+    /// threaded call starts again with the values read (`blas_thread_shutdown_`). Looked up at
+    /// run time, as a single-threaded build has no `blas_thread_shutdown_`: linking to it would
+    /// keep the program from starting there.
+    private struct ThreadServer {
+        let readEnvironment: @convention(c) () -> Void
+        let timeout: @convention(c) () -> Int32
+        let shutdown: @convention(c) () -> Int32
+
+        static let entryPoints: ThreadServer? = {
+            func lookUp<Function>(_ name: String, as type: Function.Type) -> Function? {
+                dlsym(nil, name).map { unsafeBitCast($0, to: type) } // nil handle: RTLD_DEFAULT, every loaded library
+            }
+            guard let read = lookUp("openblas_read_env", as: (@convention(c) () -> Void).self),
+                  let timeout = lookUp("openblas_thread_timeout", as: (@convention(c) () -> Int32).self),
+                  let shutdown = lookUp("blas_thread_shutdown_", as: (@convention(c) () -> Int32).self) else { return nil }
+            return ThreadServer(readEnvironment: read, timeout: timeout, shutdown: shutdown)
+        }()
     }
 }
