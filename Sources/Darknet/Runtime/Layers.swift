@@ -167,15 +167,18 @@ enum Layers {
         }
     }
 
-    /// `forward_yolo_layer` at inference: logistic on x, y, objectness and class scores.
-    static func yolo(_ spec: Yolo, _ values: UnsafeMutablePointer<Float>, batch: Int) {
+    /// `forward_yolo_layer` at inference: logistic on x, y, objectness and class scores. Each
+    /// plane is copied and finished by one core while in its cache, not in a pass of its own.
+    static func yolo(_ spec: Yolo, _ input: UnsafePointer<Float>, _ output: UnsafeMutablePointer<Float>, batch: Int) {
         let spatial = spec.output.height * spec.output.width
         // Plane p is entry p % (classes + 5) of an anchor (tx, ty, tw, th, objectness, classes…).
         let planes = batch * spec.mask.count * (spec.classes + 5)
         Parallel.forEach(planes, work: planes * spatial) { range in
             for plane in range {
+                let target = output + plane * spatial
+                target.update(from: input + plane * spatial, count: spatial)
                 let entry = plane % (spec.classes + 5)
-                if entry != 2 && entry != 3 { Activation.logistic.apply(values + plane * spatial, count: spatial) }
+                if entry != 2 && entry != 3 { Activation.logistic.apply(target, count: spatial) }
             }
         }
     }

@@ -279,8 +279,7 @@ public final class InferenceContext {
         case .upsample(let spec):
             for image in 0..<batch { Layers.upsample(spec, input + image * inCount, output + image * outCount) }
         case .yolo(let spec):
-            output.update(from: input, count: batch * outCount)
-            Layers.yolo(spec, output, batch: batch)
+            Layers.yolo(spec, input, output, batch: batch)
         case .region(let spec):
             output.update(from: input, count: batch * outCount)
             Layers.region(spec, output, batch: batch)
