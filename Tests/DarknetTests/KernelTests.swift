@@ -141,6 +141,25 @@ final class KernelTests: XCTestCase {
         }
     }
 
+    /// Large arrays start on a 2 MiB boundary and, where transparent huge pages are on, are
+    /// backed by them once written (the kernel's own count for the mapping, in smaps); every
+    /// float is ours to write and read.
+    func testLargeArraysAreOnHugePages() throws {
+        let memory = FloatMemory(count: 6 << 20)
+        for i in 0..<memory.count { memory.floats[i] = Float(i & 1023) }
+        XCTAssertEqual((0..<memory.count).reduce(0) { $0 + Int(memory.floats[$1]) }, (6 << 20) / 1024 * (1023 * 1024 / 2))
+        guard FloatMemory.hugePagesAvailable else { return }
+        let start = Int(bitPattern: memory.floats)
+        XCTAssertEqual(start % (1 << 21), 0)
+        // smaps lists each mapping as "start-end perms ..." followed by lines of counts.
+        // (Read to the end: String(contentsOfFile:) stops short on /proc files, which report size 0.)
+        let smaps = String(decoding: try XCTUnwrap(FileHandle(forReadingAtPath: "/proc/self/smaps")).readDataToEndOfFile(), as: UTF8.self)
+            .split(separator: "\n")
+        let header = try XCTUnwrap(smaps.firstIndex { $0.hasPrefix(String(start, radix: 16) + "-") })
+        let huge = try XCTUnwrap(smaps[(header + 1)...].first { $0.hasPrefix("AnonHugePages:") })
+        XCTAssertGreaterThan(Int(huge.split(separator: " ")[1]) ?? 0, 0, String(huge))
+    }
+
     func testImagesShareAGEMMWithinTheBudget() throws {
         let small = try convolution(channels: 3, height: 9, width: 7, filters: 4, size: 3, padding: 1)
         XCTAssertEqual([1, 2, 3, 8].map { small.imagesPerGEMM(batch: $0) }, [1, 2, 3, 8])

@@ -100,6 +100,8 @@ public final class InferenceContext {
     let buffers: [UnsafeMutablePointer<Float>]
     let workspace: UnsafeMutablePointer<Float>
     let workspaceFloats: Int
+    /// Where `buffers`, `single` and `workspace` live.
+    private let memory: FloatMemory
     /// Layers whose outputs survive a forward pass.
     public let keptLayers: Set<Int>
     let segments: [Segment]
@@ -136,19 +138,19 @@ public final class InferenceContext {
                 if !segment.imageByImage || segment.liveOut.contains(index) { batchFloats[buffer] = max(batchFloats[buffer], count) }
             }
         }
-        buffers = batchFloats.map { UnsafeMutablePointer<Float>.allocate(capacity: max($0 * batch, 1)) }
-        single = singleFloats.map { $0 > 0 ? UnsafeMutablePointer<Float>.allocate(capacity: $0) : nil }
-        allocatedFloats = batchFloats.reduce(0, +) * batch + singleFloats.reduce(0, +)
-        workspaceFloats = network.definition.layers.map { layer in
+        let workspaceFloats = network.definition.layers.map { layer in
             Self.workspaceFloats(layer, winograd: network.winograd.kernels(of: layer.index) != nil, batch: batch)
         }.max() ?? 0
-        workspace = .allocate(capacity: max(workspaceFloats, 1))
-    }
-
-    deinit {
-        buffers.forEach { $0.deallocate() }
-        single.forEach { $0?.deallocate() }
-        workspace.deallocate()
+        // One allocation carved into every buffer, each starting on a cache line.
+        let sizes = batchFloats.map { $0 * batch } + singleFloats + [workspaceFloats]
+        let offsets = sizes.reduce(into: [0]) { $0.append($0.last! + ($1 + 15) / 16 * 16) }
+        memory = FloatMemory(count: offsets.last!)
+        let base = memory.floats
+        buffers = batchFloats.indices.map { base + offsets[$0] }
+        single = singleFloats.indices.map { singleFloats[$0] > 0 ? base + offsets[batchFloats.count + $0] : nil }
+        workspace = base + offsets[sizes.count - 1]
+        allocatedFloats = batchFloats.reduce(0, +) * batch + singleFloats.reduce(0, +)
+        self.workspaceFloats = workspaceFloats
     }
 
     /// Bytes this context holds (layer buffers, one image's buffers for image-by-image runs, workspace).

@@ -1,0 +1,57 @@
+import Foundation
+
+/// Uninitialized floats. The tens of megabytes a model holds (its parameters, its context's
+/// buffers) are mapped on 2 MiB pages where the kernel's transparent huge pages allow it:
+/// filling yolov3's 248 MB then takes ~120 page faults instead of ~60,000, and the GEMMs
+/// walking it miss the TLB less. Smaller arrays come from malloc.
+final class FloatMemory: @unchecked Sendable {
+    let floats: UnsafeMutablePointer<Float>
+    let count: Int
+    /// Bytes mapped at `floats` (0: from malloc).
+    private let mappedBytes: Int
+
+    private static let mapThreshold = 1 << 24
+    private static let hugePage = 1 << 21
+
+    /// - Parameter populate: the caller is about to fill every float (a reader): where huge
+    ///   pages are off, have the kernel put all 4 KiB pages in with the mapping, not one fault each.
+    init(count: Int, populate: Bool = false) {
+        self.count = count
+        let bytes = count * MemoryLayout<Float>.stride
+        if bytes >= Self.mapThreshold, let (address, mapped) = Self.map(bytes: bytes, populate: populate) {
+            floats = address.bindMemory(to: Float.self, capacity: count)
+            mappedBytes = mapped
+        } else {
+            floats = .allocate(capacity: max(count, 1))
+            mappedBytes = 0
+        }
+    }
+
+    deinit {
+        if mappedBytes > 0 { munmap(floats, mappedBytes) } else { floats.deallocate() }
+    }
+
+    private static func map(bytes: Int, populate: Bool) -> (UnsafeMutableRawPointer, Int)? {
+        let protection = PROT_READ | PROT_WRITE
+        guard hugePagesAvailable else {
+            let flags = MAP_PRIVATE | MAP_ANONYMOUS | (populate ? MAP_POPULATE : 0)
+            guard let address = mmap(nil, bytes, protection, flags, -1, 0), address != MAP_FAILED else { return nil }
+            return (address, bytes)
+        }
+        // Whole huge pages from a huge-page boundary: map one page more, unmap the slack either side.
+        let size = (bytes + hugePage - 1) / hugePage * hugePage
+        guard let address = mmap(nil, size + hugePage, protection, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), address != MAP_FAILED else { return nil }
+        let head = (hugePage - Int(bitPattern: address) % hugePage) % hugePage
+        if head > 0 { munmap(address, head) }
+        munmap(address + head + size, hugePage - head)
+        // Advice only: if refused, the pages fault in 4 KiB at a time as they are first written.
+        _ = madvise(address + head, size, MADV_HUGEPAGE)
+        return (address + head, size)
+    }
+
+    /// False when transparent huge pages are switched off ("[never]") or absent from the kernel.
+    static let hugePagesAvailable: Bool = {
+        guard let setting = try? String(contentsOfFile: "/sys/kernel/mm/transparent_hugepage/enabled", encoding: .utf8) else { return false }
+        return !setting.contains("[never]")
+    }()
+}
