@@ -93,15 +93,19 @@ final class DamagedWeightsTests: XCTestCase {
     }
 
     /// A file of the right length can still hold NaN or ±inf: counted wherever they sit —
-    /// inside a 4096-float block, at a block's end, in the last block's scalar tail.
+    /// inside a 4096-float block, at a block's end, on either side of the boundary between two
+    /// of the megabyte pieces the reader checks as it goes, in the last block's scalar tail —
+    /// and the same when weights made from floats are scanned afterwards.
     func testNonFiniteFloatsAreCounted() throws {
-        let wide = try NetworkDefinition(cfg: CfgFile(text: "[net]\nwidth=1\nheight=1\nchannels=100\n[connected]\noutput=100\n", path: "wide.cfg"))
-        XCTAssertEqual(wide.storedFloats, 10_100)
-        var floats = (0..<10_100).map { Float($0) }
+        let wide = try NetworkDefinition(cfg: CfgFile(text: "[net]\nwidth=1\nheight=1\nchannels=600\n[connected]\noutput=600\n", path: "wide.cfg"))
+        XCTAssertEqual(wide.storedFloats, 360_600)
+        var floats = (0..<360_600).map { Float($0 % 1000) }
         XCTAssertEqual(try NetworkWeights(contentsOf: try file(header() + floats.withUnsafeBytes { Array($0) }), for: wide).nonFiniteCount, 0)
-        for (index, value) in [(5, Float.nan), (8191, .infinity), (10_097, .nan), (10_099, -.infinity)] { floats[index] = value }
+        let damage = [(5, Float.nan), (8191, .infinity), (262_143, .nan), (262_144, -.infinity), (360_597, .nan), (360_599, -.infinity)]
+        for (index, value) in damage { floats[index] = value }
         let damaged = try NetworkWeights(contentsOf: try file(header() + floats.withUnsafeBytes { Array($0) }), for: wide)
-        XCTAssertEqual(damaged.nonFiniteCount, 4)
+        XCTAssertEqual(damaged.nonFiniteCount, 6)
+        XCTAssertEqual(try NetworkWeights(header: damaged.header, floats: floats, for: wide).nonFiniteCount, 6)
     }
 
     func testEmptyAndShortHeaders() throws {

@@ -22,17 +22,22 @@ struct InputFile: ~Copyable {
 
     deinit { close(descriptor) }
 
-    /// Fills `buffer` from the current position; fails unless every byte arrives.
-    func read(into buffer: UnsafeMutableRawBufferPointer, at offset: Int) throws {
-        var done = 0
-        while done < buffer.count {
-            let chunk = min(buffer.count - done, 1 << 30)
-            let n = pread(descriptor, buffer.baseAddress! + done, chunk, off_t(offset + done))
-            if n < 0 && errno == EINTR { continue }
-            guard n > 0 else {
-                throw Diagnostic(at: .byte(file: path, offset: offset + done), "read failed: \(n == 0 ? "unexpected end of file" : String(cString: strerror(errno)))")
+    /// Fills `buffer` from the bytes at `offset`; fails unless every byte arrives. Each piece of
+    /// `pieceBytes` is handed to `filled` as soon as it is read, while it is still in cache.
+    func read(into buffer: UnsafeMutableRawBufferPointer, at offset: Int, pieceBytes: Int = 1 << 30,
+              filled: (UnsafeMutableRawBufferPointer) -> Void = { _ in }) throws {
+        for pieceStart in stride(from: 0, to: buffer.count, by: pieceBytes) {
+            let pieceEnd = min(pieceStart + pieceBytes, buffer.count)
+            var done = pieceStart
+            while done < pieceEnd {
+                let n = pread(descriptor, buffer.baseAddress! + done, pieceEnd - done, off_t(offset + done))
+                if n < 0 && errno == EINTR { continue }
+                guard n > 0 else {
+                    throw Diagnostic(at: .byte(file: path, offset: offset + done), "read failed: \(n == 0 ? "unexpected end of file" : String(cString: strerror(errno)))")
+                }
+                done += n
             }
-            done += n
+            filled(UnsafeMutableRawBufferPointer(rebasing: buffer[pieceStart..<pieceEnd]))
         }
     }
 }

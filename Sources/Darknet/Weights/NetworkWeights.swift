@@ -19,26 +19,32 @@ public struct NetworkWeights: Sendable {
     }
 
     /// How many of the floats are NaN or ±infinity: a damaged file can be the right length.
-    /// x − x is 0 for every finite x and NaN otherwise, so a block whose sum of x − x (eight
-    /// lanes at a time) is still 0 has none; only other blocks are counted one by one.
-    public var nonFiniteCount: Int {
-        withFloats { floats in
-            let raw = UnsafeRawPointer(floats.baseAddress!)
-            var count = 0
-            for block in stride(from: 0, to: floats.count, by: 4096) {
-                let end = min(block + 4096, floats.count)
-                var sum = SIMD8<Float>()
-                var i = block
-                while i + 8 <= end {
-                    let x = raw.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self)
-                    sum += x - x
-                    i += 8
-                }
-                if sum == SIMD8() && floats[i..<end].allSatisfy(\.isFinite) { continue }
-                count += floats[block..<end].reduce(0) { $0 + ($1.isFinite ? 0 : 1) }
-            }
-            return count
+    /// Counted as a file is read; weights made otherwise are scanned when asked.
+    public var nonFiniteCount: Int { countedNonFinite ?? withFloats(Self.countNonFinite) }
+    private var countedNonFinite: Int?
+
+    /// x − x is 0 for every finite x and NaN otherwise, so a block whose sum of x − x is still 0
+    /// has none; only other blocks are counted one by one. Four sums of eight lanes, so that
+    /// the additions do not wait for one another.
+    static func countNonFinite(_ floats: UnsafeBufferPointer<Float>) -> Int {
+        let raw = UnsafeRawPointer(floats.baseAddress!)
+        func lanes(_ i: Int) -> SIMD8<Float> {
+            let x = raw.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self)
+            return x - x
         }
+        var count = 0
+        for block in stride(from: 0, to: floats.count, by: 4096) {
+            let end = min(block + 4096, floats.count)
+            var (a, b, c, d) = (SIMD8<Float>(), SIMD8<Float>(), SIMD8<Float>(), SIMD8<Float>())
+            var i = block
+            while i + 32 <= end {
+                (a, b, c, d) = (a + lanes(i), b + lanes(i + 8), c + lanes(i + 16), d + lanes(i + 24))
+                i += 32
+            }
+            if (a + b) + (c + d) == SIMD8() && floats[i..<end].allSatisfy(\.isFinite) { continue }
+            count += floats[block..<end].reduce(0) { $0 + ($1.isFinite ? 0 : 1) }
+        }
+        return count
     }
 
     init(header: WeightsHeader, storage: ParameterStore, definition: NetworkDefinition) {
@@ -88,10 +94,17 @@ public struct NetworkWeights: Sendable {
         arrayRanges = Array(Self.ranges(definition.layers).prefix(layers))
         let count = Self.end(of: arrayRanges[...])
         storage = ParameterStore(uninitializedCount: count)
-        try file.read(into: UnsafeMutableRawBufferPointer(start: storage.pointer, count: count * 4), at: header.byteCount)
-        #if _endian(big)
-        for i in 0..<count { storage.pointer[i] = Float(bitPattern: UInt32(littleEndian: storage.pointer[i].bitPattern)) }
-        #endif
+        // Read a megabyte at a time, so that each is checked while it is still in cache.
+        var nonFinite = 0
+        try file.read(into: UnsafeMutableRawBufferPointer(start: storage.pointer, count: count * 4), at: header.byteCount,
+                      pieceBytes: 1 << 20) { piece in
+            let floats = piece.bindMemory(to: Float.self)
+            #if _endian(big)
+            for i in floats.indices { floats[i] = Float(bitPattern: UInt32(littleEndian: floats[i].bitPattern)) }
+            #endif
+            nonFinite += Self.countNonFinite(UnsafeBufferPointer(floats))
+        }
+        countedNonFinite = nonFinite
     }
 
     private init(header: WeightsHeader, storage: ParameterStore, arrayRanges: [[Range<Int>]]) {
