@@ -103,8 +103,10 @@ struct BenchCommand: Subcommand {
     func run() throws -> Int32 {
         if let threads { BLAS.threads = threads }
         let spec = try definition.load(cfg)
-        let parameters = try weights.map { try NetworkWeights(contentsOf: $0, for: spec) } ?? RandomWeights.make(for: spec)
-        let network = try Network(definition: spec, weights: parameters, winograd: winograd)
+        let loadStart = DispatchTime.now().uptimeNanoseconds
+        let loaded = try weights.map { try NetworkWeights(contentsOf: $0, for: spec) }
+        let loadMilliseconds = loaded.map { _ in Double(DispatchTime.now().uptimeNanoseconds - loadStart) / 1e6 }
+        let network = try Network(definition: spec, weights: loaded ?? RandomWeights.make(for: spec), winograd: winograd)
         let context = InferenceContext(network, batch: batch)
         let input = [Float](repeating: 0.5, count: spec.input.count * batch)
         var times: [Double] = []
@@ -138,11 +140,12 @@ struct BenchCommand: Subcommand {
         let best = times.min()!
         let gflops = 2 * Double(spec.macs) * Double(batch) / (median / 1e3) / 1e9
         if json {
-            print(#"{"median_ms": \#(median), "min_ms": \#(best), "gflops": \#(gflops), "threads": \#(BLAS.threads), "blas_core": "\#(BLAS.coreName)", "worker_spin": \#(BLAS.workerSpin.map(String.init) ?? "null"), "batch": \#(batch), "runs": \#(runs), "context_bytes": \#(context.bytes)}"#)
+            print(#"{"median_ms": \#(median), "min_ms": \#(best), "gflops": \#(gflops), "threads": \#(BLAS.threads), "blas_core": "\#(BLAS.coreName)", "worker_spin": \#(BLAS.workerSpin.map(String.init) ?? "null"), "batch": \#(batch), "runs": \#(runs), "context_bytes": \#(context.bytes), "load_ms": \#(loadMilliseconds.map { "\($0)" } ?? "null")}"#)
         } else {
             let spin = BLAS.workerSpin.map { " (idle ones spin 2^\($0) cycles)" } ?? ""
             print(String(format: "median %.2f ms (best %.2f) over %d runs, batch %d, %.1f GFLOP/s, OpenBLAS %@ with %d threads%@, %.1f MB of activations and workspace",
                          median, best, runs, batch, gflops, BLAS.coreName, BLAS.threads, spin, Double(context.bytes) / 1e6))
+            if let loadMilliseconds { print(String(format: "weights read and checked in %.1f ms", loadMilliseconds)) }
         }
         return 0
     }

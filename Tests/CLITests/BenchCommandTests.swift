@@ -23,6 +23,26 @@ final class BenchCommandTests: CLITestCase {
         XCTAssertGreaterThanOrEqual(json["context_bytes"] as? Int ?? 0, 2 * (8 * 676 + 4 * 676 + 4 * 169) * 4)
     }
 
+    /// With a weights file, how long reading and checking it took; without one, null.
+    func testLoadTimeIsReportedForAWeightsFile() throws {
+        let path = try temporaryFile("small.cfg", contents: Data(cfg.utf8))
+        // Version 0.2.0, 0 images seen, then layer 0's 8 biases and 8·64·9 weights, layer 1's 4 + 4·8.
+        let header: [Int32] = [0, 2, 0, 0, 0]
+        let count = 8 + 8 * 64 * 9 + 4 + 4 * 8
+        let floats: [Float] = (0..<count).map { index in Float(index % 7) / 70 }
+        let bytes = header.withUnsafeBytes { Array($0) } + floats.withUnsafeBytes { Array($0) }
+        let weights = try temporaryFile("small.weights", contents: Data(bytes))
+        let withWeights = try run(["bench", path, weights, "--runs", "1", "--json"])
+        XCTAssertEqual(withWeights.status, 0, withWeights.stderr)
+        let json = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(withWeights.stdout.utf8)) as? [String: Any])
+        XCTAssertGreaterThan(try XCTUnwrap(json["load_ms"] as? Double), 0)
+        let text = try run(["bench", path, weights, "--runs", "1"])
+        XCTAssertTrue(text.stdout.split(separator: "\n").last?.hasPrefix("weights read and checked in ") == true, text.stdout)
+        let random = try run(["bench", path, "--runs", "1", "--json"])
+        let randomJSON = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(random.stdout.utf8)) as? [String: Any])
+        XCTAssertTrue(randomJSON["load_ms"] is NSNull, random.stdout)
+    }
+
     /// The CLI shortens how long OpenBLAS's idle workers spin, unless the user chose it.
     func testWorkerSpinIsTwentyUnlessTheUserSetsIt() throws {
         let path = try temporaryFile("small.cfg", contents: Data(cfg.utf8))
