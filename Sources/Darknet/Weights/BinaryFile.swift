@@ -22,23 +22,36 @@ struct InputFile: ~Copyable {
 
     deinit { close(descriptor) }
 
-    /// Fills `buffer` from the bytes at `offset`; fails unless every byte arrives. Each piece of
-    /// `pieceBytes` is handed to `filled` as soon as it is read, while it is still in cache.
+    /// Fills `buffer` from the bytes at `offset`; fails unless every byte arrives. Large reads
+    /// go in pieces of `pieceBytes`, on all cores: the kernel's copying into fresh pages is most
+    /// of a load, and it runs on the thread that reads. Each piece is handed to `filled` with
+    /// its index as soon as it is read, while it is still in cache; `filled` must be safe to
+    /// call for different pieces at once. The error thrown is the first failing piece's.
     func read(into buffer: UnsafeMutableRawBufferPointer, at offset: Int, pieceBytes: Int = 1 << 30,
-              filled: (UnsafeMutableRawBufferPointer) -> Void = { _ in }) throws {
-        for pieceStart in stride(from: 0, to: buffer.count, by: pieceBytes) {
-            let pieceEnd = min(pieceStart + pieceBytes, buffer.count)
-            var done = pieceStart
-            while done < pieceEnd {
-                let n = pread(descriptor, buffer.baseAddress! + done, pieceEnd - done, off_t(offset + done))
-                if n < 0 && errno == EINTR { continue }
-                guard n > 0 else {
-                    throw Diagnostic(at: .byte(file: path, offset: offset + done), "read failed: \(n == 0 ? "unexpected end of file" : String(cString: strerror(errno)))")
+              filled: (_ piece: Int, UnsafeMutableRawBufferPointer) -> Void = { _, _ in }) throws {
+        let (descriptor, path) = (descriptor, path)
+        let pieces = (buffer.count + pieceBytes - 1) / pieceBytes
+        var failures = [Diagnostic?](repeating: nil, count: pieces)
+        failures.withUnsafeMutableBufferPointer { failures in
+            Parallel.forEach(pieces, work: buffer.count / 4) { range in
+                for piece in range {
+                    let (start, end) = (piece * pieceBytes, min((piece + 1) * pieceBytes, buffer.count))
+                    var done = start
+                    while done < end {
+                        let n = pread(descriptor, buffer.baseAddress! + done, end - done, off_t(offset + done))
+                        if n < 0 && errno == EINTR { continue }
+                        guard n > 0 else {
+                            let reason = n == 0 ? "unexpected end of file" : String(cString: strerror(errno))
+                            failures[piece] = Diagnostic(at: .byte(file: path, offset: offset + done), "read failed: \(reason)")
+                            return
+                        }
+                        done += n
+                    }
+                    filled(piece, UnsafeMutableRawBufferPointer(rebasing: buffer[start..<end]))
                 }
-                done += n
             }
-            filled(UnsafeMutableRawBufferPointer(rebasing: buffer[pieceStart..<pieceEnd]))
         }
+        if let failure = failures.lazy.compactMap({ $0 }).first { throw failure }
     }
 }
 

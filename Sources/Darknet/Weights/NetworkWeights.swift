@@ -95,16 +95,19 @@ public struct NetworkWeights: Sendable {
         let count = Self.end(of: arrayRanges[...])
         storage = ParameterStore(uninitializedCount: count)
         // Read a megabyte at a time, so that each is checked while it is still in cache.
-        var nonFinite = 0
-        try file.read(into: UnsafeMutableRawBufferPointer(start: storage.pointer, count: count * 4), at: header.byteCount,
-                      pieceBytes: 1 << 20) { piece in
-            let floats = piece.bindMemory(to: Float.self)
-            #if _endian(big)
-            for i in floats.indices { floats[i] = Float(bitPattern: UInt32(littleEndian: floats[i].bitPattern)) }
-            #endif
-            nonFinite += Self.countNonFinite(UnsafeBufferPointer(floats))
+        let pieceBytes = 1 << 20
+        var nonFinite = [Int](repeating: 0, count: (count * 4 + pieceBytes - 1) / pieceBytes)
+        try nonFinite.withUnsafeMutableBufferPointer { nonFinite in
+            try file.read(into: UnsafeMutableRawBufferPointer(start: storage.pointer, count: count * 4), at: header.byteCount,
+                          pieceBytes: pieceBytes) { index, piece in
+                let floats = piece.bindMemory(to: Float.self)
+                #if _endian(big)
+                for i in floats.indices { floats[i] = Float(bitPattern: UInt32(littleEndian: floats[i].bitPattern)) }
+                #endif
+                nonFinite[index] = Self.countNonFinite(UnsafeBufferPointer(floats))
+            }
         }
-        countedNonFinite = nonFinite
+        countedNonFinite = nonFinite.reduce(0, +)
     }
 
     private init(header: WeightsHeader, storage: ParameterStore, arrayRanges: [[Range<Int>]]) {
