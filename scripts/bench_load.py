@@ -2,6 +2,7 @@
 """Loading a ~250 MB weights file (yolov3, written by libdarknet) against `cat FILE > /dev/null`,
 both warm in the page cache, median of several runs. Prints the ratio, and what starting our
 process and parsing the cfg alone take (the floor under any loading)."""
+import json
 import os
 import statistics
 import subprocess
@@ -34,12 +35,18 @@ cat = median_seconds("cat %s > /dev/null" % weights)
 piped = median_seconds("cat %s | cat > /dev/null" % weights)
 numpy = median_seconds([sys.executable, "-c", "import numpy; numpy.fromfile(%r, dtype='<f4', offset=20)" % weights])
 load = median_seconds([binary, "inspect", cfg, weights])
+# The library's part alone: NetworkWeights(contentsOf:) as timed inside `bench` (at 32×32, one run).
+in_process = statistics.median(
+    json.loads(subprocess.run([binary, "bench", cfg, weights, "--runs", "1", "--width", "32", "--height", "32", "--json"],
+                              check=True, capture_output=True, text=True).stdout)["load_ms"] / 1e3 for _ in range(7))
 startup = median_seconds([binary, "summary", cfg])
 print("file: %.1f MB, warm page cache, median of 7" % (os.path.getsize(weights) / 1e6))
 print("cat FILE > /dev/null:        %7.1f ms  (read() again and again into one 128 KiB buffer that stays in cache)" % (cat * 1e3))
 print("cat FILE | cat > /dev/null:  %7.1f ms  (every byte copied through user space)" % (piped * 1e3))
 print("numpy.fromfile:              %7.1f ms  (one read into fresh memory: faulting its pages in is most of it)" % (numpy * 1e3))
 print("swift-darknet inspect:       %7.1f ms  (parse cfg, check counts, read every float, scan for NaN)" % (load * 1e3))
+print("NetworkWeights(contentsOf:) %7.1f ms  (the same inside the process: open, check counts, read, count NaN)" % (in_process * 1e3))
 print("swift-darknet summary:       %7.1f ms  (start the process and parse the cfg: no weights)" % (startup * 1e3))
-print("ratio: %.2f× cat > /dev/null, %.2f× cat | cat, %.2f× numpy.fromfile" % (load / cat, load / piped, load / numpy))
+print("ratio: %.2f× cat > /dev/null, %.2f× cat | cat, %.2f× numpy.fromfile; in the process %.2f× cat > /dev/null"
+      % (load / cat, load / piped, load / numpy, in_process / cat))
 os.unlink(weights)
