@@ -13,12 +13,14 @@ final class FloatMemory: @unchecked Sendable {
     private static let mapThreshold = 1 << 24
     private static let hugePage = 1 << 21
 
-    /// - Parameter populate: the caller is about to fill every float (a reader): where huge
-    ///   pages are off, have the kernel put all 4 KiB pages in with the mapping, not one fault each.
-    init(count: Int, populate: Bool = false) {
+    /// - Parameters:
+    ///   - populate: the caller is about to fill every float (a reader): without huge pages,
+    ///     have the kernel put all 4 KiB pages in with the mapping, not one fault each.
+    ///   - hugePages: whether to ask for them (tests turn them off to reach the other path).
+    init(count: Int, populate: Bool = false, hugePages: Bool = FloatMemory.hugePagesAvailable) {
         self.count = count
         let bytes = count * MemoryLayout<Float>.stride
-        if bytes >= Self.mapThreshold, let (address, mapped) = Self.map(bytes: bytes, populate: populate) {
+        if bytes >= Self.mapThreshold, let (address, mapped) = Self.map(bytes: bytes, populate: populate, hugePages: hugePages) {
             floats = address.bindMemory(to: Float.self, capacity: count)
             mappedBytes = mapped
         } else {
@@ -31,9 +33,9 @@ final class FloatMemory: @unchecked Sendable {
         if mappedBytes > 0 { munmap(floats, mappedBytes) } else { floats.deallocate() }
     }
 
-    private static func map(bytes: Int, populate: Bool) -> (UnsafeMutableRawPointer, Int)? {
+    private static func map(bytes: Int, populate: Bool, hugePages: Bool) -> (UnsafeMutableRawPointer, Int)? {
         let protection = PROT_READ | PROT_WRITE
-        guard hugePagesAvailable else {
+        guard hugePages else {
             let flags = MAP_PRIVATE | MAP_ANONYMOUS | (populate ? MAP_POPULATE : 0)
             guard let address = mmap(nil, bytes, protection, flags, -1, 0), address != MAP_FAILED else { return nil }
             return (address, bytes)
