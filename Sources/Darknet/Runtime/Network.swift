@@ -99,7 +99,6 @@ public final class InferenceContext {
     let plan: MemoryPlan
     let buffers: [UnsafeMutablePointer<Float>]
     let workspace: UnsafeMutablePointer<Float>
-    let workspaceFloats: Int
     /// Where `buffers`, `single` and `workspace` live.
     private let memory: FloatMemory
     /// Layers whose outputs survive a forward pass.
@@ -107,7 +106,6 @@ public final class InferenceContext {
     let segments: [Segment]
     /// One image's buffers, for the buffers that image-by-image segments use (nil elsewhere).
     let single: [UnsafeMutablePointer<Float>?]
-    let allocatedFloats: Int
 
     struct Segment {
         let layers: Range<Int>
@@ -149,12 +147,10 @@ public final class InferenceContext {
         buffers = batchFloats.indices.map { base + offsets[$0] }
         single = singleFloats.indices.map { singleFloats[$0] > 0 ? base + offsets[batchFloats.count + $0] : nil }
         workspace = base + offsets[sizes.count - 1]
-        allocatedFloats = batchFloats.reduce(0, +) * batch + singleFloats.reduce(0, +)
-        self.workspaceFloats = workspaceFloats
     }
 
     /// Bytes this context holds (layer buffers, one image's buffers for image-by-image runs, workspace).
-    public var bytes: Int { (allocatedFloats + workspaceFloats) * 4 }
+    public var bytes: Int { memory.count * 4 }
 
     /// Consecutive layers grouped by whether they need the whole batch at once.
     static func segments(_ network: Network, batch: Int) -> [(layers: Range<Int>, imageByImage: Bool)] {
