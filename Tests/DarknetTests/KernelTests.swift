@@ -42,7 +42,7 @@ final class KernelTests: XCTestCase {
 
     func assertClose(_ a: [Float], _ b: [Float], _ message: String, file: StaticString = #filePath, line: UInt = #line) {
         XCTAssertEqual(a.count, b.count, message, file: file, line: line)
-        let worst = zip(a, b).map { abs($0 - $1) }.max() ?? 0
+        let worst = largestDifference(a, b)
         let scale = b.map(abs).max() ?? 0
         XCTAssertLessThanOrEqual(worst, 1e-5 + 1e-5 * scale, message, file: file, line: line)
     }

@@ -86,7 +86,7 @@ final class NetworkTests: XCTestCase {
             for (layer, tensor) in single {
                 let count = tensor.data.count
                 let slice = Array(batch[layer]!.data[(image * count)..<((image + 1) * count)])
-                XCTAssertEqual(zip(slice, tensor.data).map { abs($0 - $1) }.max()!, 0, accuracy: 1e-5, "layer \(layer)")
+                XCTAssertEqual(largestDifference(slice, tensor.data), 0, accuracy: 1e-5, "layer \(layer)")
             }
         }
     }
@@ -109,7 +109,7 @@ final class NetworkTests: XCTestCase {
         let batch = try network.forward(Tensor(shape: [3, 3, 8, 8], data: images))[3]!.data
         for image in 0..<3 {
             let single = try network.forward(Tensor(shape: [3, 8, 8], data: Array(images[(image * 192)..<((image + 1) * 192)])))[3]!.data
-            XCTAssertEqual(zip(batch[(image * 512)..<((image + 1) * 512)], single).map { abs($0 - $1) }.max()!, 0, accuracy: 1e-5, "image \(image)")
+            XCTAssertEqual(largestDifference(batch[(image * 512)..<((image + 1) * 512)], single), 0, accuracy: 1e-5, "image \(image)")
         }
     }
 
