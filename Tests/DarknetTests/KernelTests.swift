@@ -115,6 +115,26 @@ final class KernelTests: XCTestCase {
         }
     }
 
+    /// Few channels on a large output: each core unrolls and multiplies bands of rows itself, the
+    /// last band shorter, with OpenBLAS single-threaded meanwhile and as threaded as before after.
+    func testFewChannelLargeOutputsRunInBandsOnEachCore() throws {
+        let threads = BLAS.threads
+        // channels, height, width, filters, stride: 9-row bands of 64 (the last has 1), 7-row of 65 (the last 2)
+        for (c, h, w, n, stride, rows) in [(3, 64, 64, 5, 1, 9), (4, 130, 130, 3, 2, 7)] {
+            let spec = try convolution(channels: c, height: h, width: w, filters: n, size: 3, stride: stride, padding: 1)
+            XCTAssertTrue(spec.runsInCoreBands)
+            XCTAssertEqual(spec.coreBandRows, rows)
+            XCTAssertEqual(spec.columnFloats, Parallel.cores * c * 9 * spec.output.width * rows)
+            assertMatchesNaive(spec, winograd: false, batch: 2, "core bands c\(c) \(h)×\(w) s\(stride)")
+            XCTAssertEqual(BLAS.threads, threads)
+        }
+        // Too many channels (k = 1152), too small an output, a 1×1 (no columns), groups.
+        XCTAssertFalse(try convolution(channels: 128, height: 64, width: 64, filters: 4, size: 3, padding: 1).runsInCoreBands)
+        XCTAssertFalse(try convolution(channels: 3, height: 32, width: 64, filters: 4, size: 3, padding: 1).runsInCoreBands)
+        XCTAssertFalse(try convolution(channels: 3, height: 64, width: 64, filters: 4, size: 1, padding: 0).runsInCoreBands)
+        XCTAssertFalse(try convolution(channels: 4, height: 64, width: 64, filters: 4, size: 3, padding: 1, groups: 2).runsInCoreBands)
+    }
+
     /// Setting how long OpenBLAS's workers spin restarts them: its value reads back, the
     /// environment is left as it was, and a GEMM large enough to be threaded still multiplies right.
     func testWorkerSpinRestartsOpenBLASThreads() throws {

@@ -11,6 +11,16 @@ public enum BLAS {
         set { openblas_set_num_threads(Int32(newValue)) }
     }
 
+    /// Runs `body` with OpenBLAS single-threaded, for callers that split the work over the cores
+    /// themselves and call it from each. Lowering the count only sets it; the workers stay.
+    static func singleThreaded(_ body: () -> Void) {
+        let previous = threads
+        guard previous > 1 else { return body() }
+        threads = 1
+        defer { threads = previous }
+        body()
+    }
+
     /// OpenBLAS's default: its idle workers spin for 2^28 CPU cycles (about 0.1 s) before they sleep.
     public static let defaultWorkerSpin = 28
 

@@ -69,6 +69,7 @@ struct Convolution {
         if let winogradKernels {
             return Winograd.convolve(spec, kernels: winogradKernels, input, output, workspace: workspace)
         }
+        if spec.runsInCoreBands { return multiplyInCoreBands(input, output, workspace: workspace) }
         let groups = spec.groups
         let inChannels = spec.input.channels / groups
         let outChannels = spec.filters / groups
@@ -90,6 +91,31 @@ struct Convolution {
                 unroll(source, channels: inChannels, rows: rows, into: workspace, rowLength: columns)
                 Kernels.gemm(m: outChannels, n: columns, k: k, a: weights + group * outChannels * k, b: workspace,
                              c: target + first * spec.output.width, ldc: spatial)
+            }
+        }
+    }
+
+    /// `runsInCoreBands`: each core takes its share of the output rows and unrolls and multiplies
+    /// them `coreBandRows` at a time with a single-threaded sgemm, so that a band's columns stay in
+    /// the core's own cache from im2col to sgemm. Threaded sgemm over larger bands leaves them to go
+    /// through memory in between.
+    private func multiplyInCoreBands(_ input: UnsafePointer<Float>, _ output: UnsafeMutablePointer<Float>,
+                                     workspace: UnsafeMutablePointer<Float>) {
+        let (outHeight, outWidth) = (spec.output.height, spec.output.width)
+        let k = spec.input.channels * spec.size * spec.size
+        let rowsPerBand = spec.coreBandRows
+        let bands = (outHeight + rowsPerBand - 1) / rowsPerBand
+        BLAS.singleThreaded {
+            Parallel.forEach(bands, work: spec.output.count * k) { core, bands in
+                let columns = workspace + core * k * rowsPerBand * outWidth
+                for band in bands {
+                    let rows = (band * rowsPerBand)..<min((band + 1) * rowsPerBand, outHeight)
+                    Kernels.im2col(input, channels: spec.input.channels, height: spec.input.height, width: spec.input.width,
+                                   size: spec.size, stride: spec.stride, padding: spec.padding, dilation: spec.dilation,
+                                   rows: rows, outWidth: outWidth, into: columns, rowLength: rows.count * outWidth)
+                    Kernels.gemm(m: spec.filters, n: rows.count * outWidth, k: k, a: weights, b: columns,
+                                 c: output + rows.lowerBound * outWidth, ldc: outHeight * outWidth)
+                }
             }
         }
     }
@@ -174,9 +200,24 @@ extension Convolutional {
         return max(1, min(output.height, Self.columnBudget / max(perRow, 1)))
     }
 
-    /// im2col floats for one band of one image and group.
+    /// Few input channels on a large output: im2col makes a float of columns for every
+    /// `filters` multiply-adds, and even in `bandRows` bands they go through memory. yolov3-tiny's
+    /// first three layers (k = 27, 144, 288: 2.3 → 1.1, 2.5 → 1.4, 1.55 → 1.5 ms), yolov3's first
+    /// five but the 1×1. With k = 1152 (yolov3's layer 12, 2.7 M columns) a band's sgemm repacks
+    /// too many kernels for its few columns: 2 % slower.
+    var runsInCoreBands: Bool {
+        groups == 1 && needsColumns && input.channels * size * size <= 600
+            && output.height >= 4 * Parallel.cores && output.height * output.width >= 1 << 12
+    }
+
+    /// Output rows a core unrolls and multiplies at a time (`runsInCoreBands`): as many as fit in
+    /// 64 KiB of columns, at least one. 16 KiB and 256 KiB were as fast or slower.
+    var coreBandRows: Int { max(1, (1 << 14) / (input.channels * size * size * output.width)) }
+
+    /// im2col floats for one band of one image and group, or one band on each core.
     var columnFloats: Int {
-        needsColumns && !isDepthwise ? input.channels / groups * size * size * output.width * bandRows : 0
+        if runsInCoreBands { return Parallel.cores * input.channels * size * size * output.width * coreBandRows }
+        return needsColumns && !isDepthwise ? input.channels / groups * size * size * output.width * bandRows : 0
     }
 
     /// Images a batch runs through one GEMM. A small output makes a narrow GEMM, which OpenBLAS
