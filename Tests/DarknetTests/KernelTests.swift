@@ -135,6 +135,43 @@ final class KernelTests: XCTestCase {
         XCTAssertFalse(try convolution(channels: 4, height: 64, width: 64, filters: 4, size: 3, padding: 1, groups: 2).runsInCoreBands)
     }
 
+    /// `forward_maxpool_layer` read literally: the window starts at −padding/2, outside is −FLT_MAX.
+    func naiveMaxPool(_ spec: MaxPool, _ input: [Float]) -> [Float] {
+        let (h, w) = (spec.input.height, spec.input.width)
+        var output: [Float] = []
+        for c in 0..<spec.input.channels {
+            for oy in 0..<spec.output.height {
+                for ox in 0..<spec.output.width {
+                    var best = -Float.greatestFiniteMagnitude
+                    for ky in 0..<spec.size {
+                        for kx in 0..<spec.size {
+                            let (y, x) = (oy * spec.stride - spec.padding / 2 + ky, ox * spec.stride - spec.padding / 2 + kx)
+                            if y >= 0 && y < h && x >= 0 && x < w && input[(c * h + y) * w + x] > best { best = input[(c * h + y) * w + x] }
+                        }
+                    }
+                    output.append(best)
+                }
+            }
+        }
+        return output
+    }
+
+    func testMaxPoolMatchesItsDefinition() throws {
+        // size, stride, padding (nil: Darknet's default size − 1), height, width: 2×2/2 on even and odd
+        // widths (four outputs at a time, then the rest), 2×2/1 (yolov3-tiny's last), 3×3/2, 5×5/1 (SPP).
+        let cases: [(Int, Int, Int?, Int, Int)] = [(2, 2, nil, 6, 20), (2, 2, nil, 7, 19), (2, 2, 0, 9, 13), (2, 1, nil, 5, 13),
+                                                   (3, 2, nil, 9, 11), (5, 1, nil, 8, 10), (2, 2, nil, 1, 1), (3, 3, 2, 10, 10)]
+        for (size, stride, padding, h, w) in cases {
+            let d = try definition("[net]\nwidth=\(w)\nheight=\(h)\nchannels=3\n[maxpool]\nsize=\(size)\nstride=\(stride)\n"
+                                   + (padding.map { "padding=\($0)\n" } ?? ""))
+            guard case .maxpool(let spec) = d.layers[0].spec else { return XCTFail() }
+            let input = randomArray(spec.input.count)
+            var output = [Float](repeating: .nan, count: spec.output.count)
+            Layers.maxpool(spec, input, &output)
+            XCTAssertEqual(largestDifference(output, naiveMaxPool(spec, input)), 0, "\(size)×\(size)/\(stride) p\(padding ?? size - 1) \(h)×\(w)")
+        }
+    }
+
     /// Setting how long OpenBLAS's workers spin restarts them: its value reads back, the
     /// environment is left as it was, and a GEMM large enough to be threaded still multiplies right.
     func testWorkerSpinRestartsOpenBLASThreads() throws {

@@ -31,7 +31,8 @@ enum Layers {
         let offset = -spec.padding / 2
         // Output columns [firstX, lastX) have windows entirely inside the image horizontally.
         let firstX = min(outW, max(0, (-offset + stride - 1) / stride))
-        let lastX = max(firstX, min(outW, (w - size - offset) / stride + 1))
+        // (A window wider than the image leaves none inside: no division, which truncates −1/2 to 0.)
+        let lastX = w - size - offset < 0 ? firstX : max(firstX, min(outW, (w - size - offset) / stride + 1))
         Parallel.forEach(spec.input.channels, work: spec.output.count * size * size) { channels in
             for c in channels {
                 let plane = input + c * h * w
