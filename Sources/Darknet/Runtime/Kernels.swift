@@ -123,7 +123,8 @@ enum Kernels {
     @inline(__always)
     static func exp(_ x: SIMD8<Float>) -> SIMD8<Float> {
         // n = 127 at most: 2^128 has no exponent bits, and e^88.37 is still below Float.greatestFiniteMagnitude.
-        let x = pointwiseMax(pointwiseMin(x, SIMD8(repeating: 88.37)), SIMD8(repeating: -87.33))
+        // (`replacing`: the stdlib's pointwiseMin/Max are calls here, not inlined.)
+        let x = x.replacing(with: 88.37, where: x .> 88.37).replacing(with: -87.33, where: x .< -87.33)
         // Adding 1.5·2^23 rounds x·log2(e) to an integer n, which lands in the low mantissa bits.
         let magic = SIMD8<Float>(repeating: 12_582_912)
         let shifted = x * 1.442_695_04 + magic
