@@ -24,6 +24,19 @@ enum Layers {
 
     /// `forward_maxpool_layer`: windows start at −padding/2; outside the image counts as −FLT_MAX.
     /// Rows and columns whose windows lie inside the image take a loop without bounds checks.
+    /// values[i] = max(values[i], other[i]), eight at a time (stride-1 pools: SPP's, yolov3-tiny's last).
+    private static func maximize(_ values: UnsafeMutablePointer<Float>, with other: UnsafePointer<Float>, count: Int) {
+        let (target, source) = (UnsafeMutableRawPointer(values), UnsafeRawPointer(other))
+        var i = 0
+        while i + 8 <= count {
+            let (a, b) = (target.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self),
+                          source.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self))
+            target.storeBytes(of: a.replacing(with: b, where: a .< b), toByteOffset: 4 * i, as: SIMD8<Float>.self)
+            i += 8
+        }
+        for i in i..<count { values[i] = max(values[i], other[i]) }
+    }
+
     static func maxpool(_ spec: MaxPool, _ input: UnsafePointer<Float>, _ output: UnsafeMutablePointer<Float>) {
         let (h, w) = (spec.input.height, spec.input.width)
         let (outH, outW) = (spec.output.height, spec.output.width)
@@ -73,7 +86,10 @@ enum Layers {
                     for ox in firstX..<lastX { out[ox] = plane[rows.lowerBound * w + offset + ox * stride] }
                     for y in rows {
                         let line = plane + y * w + offset
-                        for kx in 0..<size {
+                        for kx in 0..<size where stride == 1 {
+                            maximize(out + firstX, with: line + firstX + kx, count: lastX - firstX)
+                        }
+                        for kx in 0..<size where stride > 1 {
                             for ox in firstX..<lastX { out[ox] = max(out[ox], line[ox * stride + kx]) }
                         }
                     }
