@@ -23,8 +23,43 @@ enum Layers {
     }
 
     /// `forward_maxpool_layer`: windows start at −padding/2; outside the image counts as −FLT_MAX.
-    /// Rows and columns whose windows lie inside the image take a loop without bounds checks.
-    /// values[i] = max(values[i], other[i]), eight at a time (stride-1 pools: SPP's, yolov3-tiny's last).
+    /// A window's maximum is the maximum along the row of its columns' maxima: for each output row,
+    /// one pass down the window's rows, one along the result, 2·size comparisons an output instead
+    /// of size². yolov3-spp's 13×13, 9×9 and 5×5 pools: 11.9 → 0.9, 4.0 → 0.7, 1.2 → 0.5 ms.
+    static func maxpool(_ spec: MaxPool, _ input: UnsafePointer<Float>, _ output: UnsafeMutablePointer<Float>) {
+        let (h, w) = (spec.input.height, spec.input.width)
+        let (outH, outW) = (spec.output.height, spec.output.width)
+        let (size, stride) = (spec.size, spec.stride)
+        let offset = -spec.padding / 2
+        // Output columns [firstX, lastX) have windows entirely inside the image horizontally.
+        let firstX = min(outW, max(0, (-offset + stride - 1) / stride))
+        // (A window wider than the image leaves none inside: no division, which truncates −1/2 to 0.)
+        let lastX = w - size - offset < 0 ? firstX : max(firstX, min(outW, (w - size - offset) / stride + 1))
+        Parallel.forEach(spec.input.channels, work: spec.output.count * size * size) { channels in
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: w) { scratch in
+                let columnMaxima = scratch.baseAddress!
+                for c in channels {
+                    let plane = input + c * h * w
+                    for oy in 0..<outH {
+                        let top = offset + oy * stride
+                        let rows = max(0, top)..<min(h, top + size)
+                        let out = output + (c * outH + oy) * outW
+                        guard let first = rows.first else { out.update(repeating: -.greatestFiniteMagnitude, count: outW); continue }
+                        var line = plane + first * w
+                        if rows.count > 1 {
+                            columnMaxima.update(from: line, count: w)
+                            for y in rows.dropFirst() { maximize(columnMaxima, with: plane + y * w, count: w) }
+                            line = UnsafePointer(columnMaxima)
+                        }
+                        maximaAlongRow(line, width: w, size: size, stride: stride, offset: offset,
+                                       inside: firstX..<lastX, into: out, count: outW)
+                    }
+                }
+            }
+        }
+    }
+
+    /// values[i] = max(values[i], other[i]), eight at a time (`replacing`: pointwiseMax is a call here, not inlined).
     private static func maximize(_ values: UnsafeMutablePointer<Float>, with other: UnsafePointer<Float>, count: Int) {
         let (target, source) = (UnsafeMutableRawPointer(values), UnsafeRawPointer(other))
         var i = 0
@@ -37,64 +72,36 @@ enum Layers {
         for i in i..<count { values[i] = max(values[i], other[i]) }
     }
 
-    static func maxpool(_ spec: MaxPool, _ input: UnsafePointer<Float>, _ output: UnsafeMutablePointer<Float>) {
-        let (h, w) = (spec.input.height, spec.input.width)
-        let (outH, outW) = (spec.output.height, spec.output.width)
-        let (size, stride) = (spec.size, spec.stride)
-        let offset = -spec.padding / 2
-        // Output columns [firstX, lastX) have windows entirely inside the image horizontally.
-        let firstX = min(outW, max(0, (-offset + stride - 1) / stride))
-        // (A window wider than the image leaves none inside: no division, which truncates −1/2 to 0.)
-        let lastX = w - size - offset < 0 ? firstX : max(firstX, min(outW, (w - size - offset) / stride + 1))
-        Parallel.forEach(spec.input.channels, work: spec.output.count * size * size) { channels in
-            for c in channels {
-                let plane = input + c * h * w
-                let target = output + c * outH * outW
-                for oy in 0..<outH {
-                    let top = offset + oy * stride
-                    let rows = max(0, top)..<min(h, top + size)
-                    let out = target + oy * outW
-                    func window(_ ox: Int) -> Float {
-                        let left = offset + ox * stride
-                        var best = -Float.greatestFiniteMagnitude
-                        for y in rows {
-                            for x in max(0, left)..<min(w, left + size) { best = max(best, plane[y * w + x]) }
-                        }
-                        return best
-                    }
-                    for ox in 0..<firstX { out[ox] = window(ox) }
-                    for ox in lastX..<outW { out[ox] = window(ox) }
-                    guard !rows.isEmpty else { continue }
-                    if size == 2 && stride == 2 && rows.count == 2 {
-                        // The common 2×2/2 pool: two rows, pairs of neighbours, four outputs at a time
-                        // (`replacing` where `pointwiseMax`, not inlined here, was slower than scalar).
-                        let a = plane + rows.lowerBound * w + offset, b = a + w
-                        var ox = firstX
-                        while ox + 4 <= lastX {
-                            let top = UnsafeRawPointer(a + 2 * ox).loadUnaligned(as: SIMD8<Float>.self)
-                            let bottom = UnsafeRawPointer(b + 2 * ox).loadUnaligned(as: SIMD8<Float>.self)
-                            let pairs = top.replacing(with: bottom, where: top .< bottom)
-                            let (left, right) = (pairs.evenHalf, pairs.oddHalf)
-                            UnsafeMutableRawPointer(out + ox).storeBytes(of: left.replacing(with: right, where: left .< right), as: SIMD4<Float>.self)
-                            ox += 4
-                        }
-                        for ox in ox..<lastX {
-                            out[ox] = max(max(a[2 * ox], a[2 * ox + 1]), max(b[2 * ox], b[2 * ox + 1]))
-                        }
-                        continue
-                    }
-                    for ox in firstX..<lastX { out[ox] = plane[rows.lowerBound * w + offset + ox * stride] }
-                    for y in rows {
-                        let line = plane + y * w + offset
-                        for kx in 0..<size where stride == 1 {
-                            maximize(out + firstX, with: line + firstX + kx, count: lastX - firstX)
-                        }
-                        for kx in 0..<size where stride > 1 {
-                            for ox in firstX..<lastX { out[ox] = max(out[ox], line[ox * stride + kx]) }
-                        }
-                    }
-                }
+    /// The maximum of each window along one row; `inside`, the windows wholly within it, without bounds checks.
+    private static func maximaAlongRow(_ line: UnsafePointer<Float>, width w: Int, size: Int, stride: Int, offset: Int,
+                                       inside: Range<Int>, into maxima: UnsafeMutablePointer<Float>, count: Int) {
+        func window(_ ox: Int) -> Float {
+            let left = offset + ox * stride
+            var best = -Float.greatestFiniteMagnitude
+            for x in max(0, left)..<min(w, left + size) { best = max(best, line[x]) }
+            return best
+        }
+        for ox in 0..<inside.lowerBound { maxima[ox] = window(ox) }
+        for ox in inside.upperBound..<count { maxima[ox] = window(ox) }
+        let start = line + offset
+        if stride == 1 {
+            (maxima + inside.lowerBound).update(from: start + inside.lowerBound, count: inside.count)
+            for kx in 1..<size { maximize(maxima + inside.lowerBound, with: start + inside.lowerBound + kx, count: inside.count) }
+            return
+        }
+        var ox = inside.lowerBound
+        if size == 2 && stride == 2 { // the common 2×2/2 pool: neighbours in pairs, four at a time
+            while ox + 4 <= inside.upperBound {
+                let pairs = UnsafeRawPointer(start + 2 * ox).loadUnaligned(as: SIMD8<Float>.self)
+                let (left, right) = (pairs.evenHalf, pairs.oddHalf)
+                UnsafeMutableRawPointer(maxima + ox).storeBytes(of: left.replacing(with: right, where: left .< right), as: SIMD4<Float>.self)
+                ox += 4
             }
+        }
+        for ox in ox..<inside.upperBound {
+            var best = start[ox * stride]
+            for kx in 1..<size { best = max(best, start[ox * stride + kx]) }
+            maxima[ox] = best
         }
     }
 
