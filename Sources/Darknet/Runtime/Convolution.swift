@@ -200,11 +200,12 @@ extension Convolutional {
         return max(1, min(output.height, Self.columnBudget / max(perRow, 1)))
     }
 
-    /// Few input channels on a large output: im2col makes a float of columns for every
-    /// `filters` multiply-adds, and even in `bandRows` bands they go through memory. yolov3-tiny's
-    /// first three layers (k = 27, 144, 288: 2.3 → 1.1, 2.5 → 1.4, 1.55 → 1.5 ms), yolov3's first
-    /// five but the 1×1. With k = 1152 (yolov3's layer 12, 2.7 M columns) a band's sgemm repacks
-    /// too many kernels for its few columns: 2 % slower.
+    /// Few input channels on a large output: each float of columns serves only `filters`
+    /// multiply-adds, and in `bandRows` bands (up to 8 MiB) the columns go through memory between
+    /// im2col and sgemm. In 7 and 4 alternating rounds: yolov3-tiny's first three layers (k = 27, 144, 288)
+    /// 3.0 → 1.4, 3.1 → 1.6, 1.9 → 1.7 ms; yolov3's first four 3×3 layers 3.9 → 1.9, 8.1 → 6.6,
+    /// 6.4 → 5.6, 7.0 → 5.8 ms. With k = 1152 (yolov3's layer 12) each band's sgemm repacks too
+    /// many kernels for its few columns: 2 % slower.
     var runsInCoreBands: Bool {
         groups == 1 && needsColumns && input.channels * size * size <= 600
             && output.height >= 4 * Parallel.cores && output.height * output.width >= 1 << 12
