@@ -260,8 +260,9 @@ final class KernelTests: XCTestCase {
 
     func testWinogradMatchesDirectConvolution() throws {
         // channels, height, width, filters: odd and even sizes (the last tile row and column
-        // stick out of odd ones), a 1×1 image, and one in two bands of tile rows.
-        for (c, h, w, n) in [(3, 9, 7, 4), (5, 6, 8, 7), (2, 1, 1, 3), (4, 2, 5, 2), (256, 40, 64, 4)] {
+        // stick out of odd ones), a 1×1 image, one in two bands of tile rows, and 10 tiles across
+        // (two groups of four at a time, one alone, one sticking out).
+        for (c, h, w, n) in [(3, 9, 7, 4), (5, 6, 8, 7), (2, 1, 1, 3), (4, 2, 5, 2), (256, 40, 64, 4), (3, 11, 19, 5)] {
             let spec = try convolution(channels: c, height: h, width: w, filters: n, size: 3, padding: 1)
             XCTAssertTrue(Winograd.applies(to: spec))
             if c == 256 { XCTAssertEqual(Winograd.bandTileRows(spec), 10) }

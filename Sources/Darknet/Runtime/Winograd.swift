@@ -113,7 +113,18 @@ enum Winograd {
                         let s = t + i * padded
                         let v0 = v + ((4 * i) * count + c) * tiles + tile
                         let v1 = v0 + count * tiles, v2 = v1 + count * tiles, v3 = v2 + count * tiles
-                        for tx in 0..<across {
+                        var tx = 0
+                        while tx + 4 <= across { // four tiles at a time: their a, b and e, f are the evens and odds of 8 floats
+                            let p = UnsafeRawPointer(s + 2 * tx).loadUnaligned(as: SIMD8<Float>.self)
+                            let q = UnsafeRawPointer(s + 2 * tx + 2).loadUnaligned(as: SIMD8<Float>.self)
+                            let (a, b, e, f) = (p.evenHalf, p.oddHalf, q.evenHalf, q.oddHalf)
+                            UnsafeMutableRawPointer(v0 + tx).storeBytes(of: a - e, as: SIMD4<Float>.self)
+                            UnsafeMutableRawPointer(v1 + tx).storeBytes(of: b + e, as: SIMD4<Float>.self)
+                            UnsafeMutableRawPointer(v2 + tx).storeBytes(of: e - b, as: SIMD4<Float>.self)
+                            UnsafeMutableRawPointer(v3 + tx).storeBytes(of: b - f, as: SIMD4<Float>.self)
+                            tx += 4
+                        }
+                        for tx in tx..<across {
                             let (a, b, e, f) = (s[2 * tx], s[2 * tx + 1], s[2 * tx + 2], s[2 * tx + 3])
                             v0[tx] = a - e
                             v1[tx] = b + e
@@ -150,16 +161,35 @@ enum Winograd {
                 }
                 let top = plane + 2 * ty * w
                 let full = w / 2 // tiles whose two columns are both inside
+                // Four tiles at a time, the same arithmetic on four lanes; their outputs interleaved.
+                var first = 0
+                while first + 4 <= full {
+                    @inline(__always) func column(_ j: Int) -> (SIMD4<Float>, SIMD4<Float>) {
+                        @inline(__always) func load(_ k: Int) -> SIMD4<Float> {
+                            UnsafeRawPointer(mt + k * stride + first).loadUnaligned(as: SIMD4<Float>.self)
+                        }
+                        let (m0, m1, m2, m3) = (load(j), load(4 + j), load(8 + j), load(12 + j))
+                        return (m0 + m1 + m2, m1 - m2 - m3)
+                    }
+                    let (a0, b0) = column(0), (a1, b1) = column(1), (a2, b2) = column(2), (a3, b3) = column(3)
+                    @inline(__always) func store(_ left: SIMD4<Float>, _ right: SIMD4<Float>, _ row: UnsafeMutablePointer<Float>) {
+                        let pairs = SIMD8(left[0], right[0], left[1], right[1], left[2], right[2], left[3], right[3])
+                        UnsafeMutableRawPointer(row + 2 * first).storeBytes(of: pairs, as: SIMD8<Float>.self)
+                    }
+                    store(a0 + a1 + a2, a1 - a2 - a3, top)
+                    if 2 * ty + 1 < h { store(b0 + b1 + b2, b1 - b2 - b3, top + w) }
+                    first += 4
+                }
                 if 2 * ty + 1 < h {
                     let bottom = top + w
-                    for tx in 0..<full {
+                    for tx in first..<full {
                         let (y00, y01, y10, y11) = outputs(tx)
                         top[2 * tx] = y00; top[2 * tx + 1] = y01
                         bottom[2 * tx] = y10; bottom[2 * tx + 1] = y11
                     }
                     if full < across { let y = outputs(full); top[2 * full] = y.0; bottom[2 * full] = y.2 }
                 } else {
-                    for tx in 0..<full {
+                    for tx in first..<full {
                         let (y00, y01, _, _) = outputs(tx)
                         top[2 * tx] = y00; top[2 * tx + 1] = y01
                     }
