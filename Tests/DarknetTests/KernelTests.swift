@@ -135,6 +135,23 @@ final class KernelTests: XCTestCase {
         XCTAssertFalse(try convolution(channels: 4, height: 64, width: 64, filters: 4, size: 3, padding: 1, groups: 2).runsInCoreBands)
     }
 
+    /// Sections with OpenBLAS single-threaded overlap when contexts run on several threads: each
+    /// sees one thread inside, and the count is restored once all have left (restoring each its own
+    /// "previous" left it at 1).
+    func testOverlappingSingleThreadedSectionsRestoreTheThreadCount() {
+        let threads = BLAS.threads
+        defer { BLAS.threads = threads }
+        BLAS.threads = 2
+        // Each worker writes its own 200 slots.
+        nonisolated(unsafe) let inside = UnsafeMutablePointer<Int>.allocate(capacity: 8 * 200)
+        defer { inside.deallocate() }
+        DispatchQueue.concurrentPerform(iterations: 8) { worker in
+            for round in 0..<200 { BLAS.singleThreaded { inside[worker * 200 + round] = BLAS.threads } }
+        }
+        XCTAssertEqual(Set(UnsafeBufferPointer(start: inside, count: 8 * 200)), [1])
+        XCTAssertEqual(BLAS.threads, 2)
+    }
+
     /// `forward_maxpool_layer` read literally: the window starts at −padding/2, outside is −FLT_MAX.
     func naiveMaxPool(_ spec: MaxPool, _ input: [Float]) -> [Float] {
         let (h, w) = (spec.input.height, spec.input.width)

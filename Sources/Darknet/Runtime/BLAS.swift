@@ -12,14 +12,29 @@ public enum BLAS {
     }
 
     /// Runs `body` with OpenBLAS single-threaded, for callers that split the work over the cores
-    /// themselves and call it from each. Lowering the count only sets it; the workers stay.
+    /// themselves and call it from each. Lowering the count only sets it; the workers stay. Contexts
+    /// on several threads may be in such sections at once (the thread count is the process's):
+    /// the first to enter lowers it, the last to leave restores it.
     static func singleThreaded(_ body: () -> Void) {
-        let previous = threads
-        guard previous > 1 else { return body() }
-        threads = 1
-        defer { threads = previous }
+        sections.lock.withLock {
+            if sections.active == 0 { (sections.restore, threads) = (threads, 1) }
+            sections.active += 1
+        }
+        defer {
+            sections.lock.withLock {
+                sections.active -= 1
+                if sections.active == 0 { threads = sections.restore }
+            }
+        }
         body()
     }
+
+    private final class Sections: @unchecked Sendable { // guarded by `lock`
+        let lock = NSLock()
+        var active = 0
+        var restore = 1
+    }
+    private static let sections = Sections()
 
     /// OpenBLAS's default: its idle workers spin for 2^28 CPU cycles (about 0.1 s) before they sleep.
     public static let defaultWorkerSpin = 28
