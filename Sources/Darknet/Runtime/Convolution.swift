@@ -106,9 +106,9 @@ struct Convolution {
         let rowsPerBand = spec.coreBandRows
         let bands = (outHeight + rowsPerBand - 1) / rowsPerBand
         BLAS.singleThreaded {
-            Parallel.forEach(bands, work: spec.output.count * k) { core, bands in
+            Parallel.forEach(bands, work: spec.output.count * k) { core, coreBands in
                 let columns = workspace + core * k * rowsPerBand * outWidth
-                for band in bands {
+                for band in coreBands {
                     let rows = (band * rowsPerBand)..<min((band + 1) * rowsPerBand, outHeight)
                     Kernels.im2col(input, channels: spec.input.channels, height: spec.input.height, width: spec.input.width,
                                    size: spec.size, stride: spec.stride, padding: spec.padding, dilation: spec.dilation,
@@ -202,10 +202,10 @@ extension Convolutional {
 
     /// Few input channels on a large output: each float of columns serves only `filters`
     /// multiply-adds, and in `bandRows` bands (up to 8 MiB) the columns go through memory between
-    /// im2col and sgemm. In 7 and 4 alternating rounds: yolov3-tiny's first three layers (k = 27, 144, 288)
-    /// 3.0 → 1.4, 3.1 → 1.6, 1.9 → 1.7 ms; yolov3's first four 3×3 layers 3.9 → 1.9, 8.1 → 6.6,
-    /// 6.4 → 5.6, 7.0 → 5.8 ms. With k = 1152 (yolov3's layer 12) each band's sgemm repacks too
-    /// many kernels for its few columns: 2 % slower.
+    /// im2col and sgemm. In 7 and 4 alternating rounds: yolov3-tiny's first three layers (k = 27,
+    /// 144, 288) 3.0 → 1.4, 3.1 → 1.6, 1.9 → 1.7 ms; yolov3's first four 3×3 layers 3.9 → 1.9,
+    /// 8.1 → 6.6, 6.4 → 5.6, 7.0 → 5.8 ms. With k = 1152 (yolov3's layer 12) each band's sgemm
+    /// repacks too many kernels for its few columns: 2 % slower.
     var runsInCoreBands: Bool {
         groups == 1 && needsColumns && input.channels * size * size <= 600
             && output.height >= 4 * Parallel.cores && output.height * output.width >= 1 << 12
