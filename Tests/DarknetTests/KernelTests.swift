@@ -119,13 +119,15 @@ final class KernelTests: XCTestCase {
     /// last band shorter, with OpenBLAS single-threaded meanwhile and as threaded as before after.
     func testFewChannelLargeOutputsRunInBandsOnEachCore() throws {
         let threads = BLAS.threads
-        // channels, height, width, filters, stride: 9-row bands of 64 (the last has 1), 7-row of 65 (the last 2)
-        for (c, h, w, n, stride, rows) in [(3, 64, 64, 5, 1, 9), (4, 130, 130, 3, 2, 7)] {
-            let spec = try convolution(channels: c, height: h, width: w, filters: n, size: 3, stride: stride, padding: 1)
+        // channels, height, width, filters, stride, dilation (= padding), rows a band: 9-row bands
+        // of 64 (the last has 1), 7-row of 65 (the last 2), and a dilated 3×3.
+        for (c, h, w, n, stride, dilation, rows) in [(3, 64, 64, 5, 1, 1, 9), (4, 130, 130, 3, 2, 1, 7), (3, 64, 64, 4, 1, 2, 9)] {
+            let spec = try convolution(channels: c, height: h, width: w, filters: n, size: 3, stride: stride,
+                                       padding: dilation, dilation: dilation)
             XCTAssertTrue(spec.runsInCoreBands)
             XCTAssertEqual(spec.coreBandRows, rows)
             XCTAssertEqual(spec.columnFloats, Parallel.cores * c * 9 * spec.output.width * rows)
-            assertMatchesNaive(spec, winograd: false, batch: 2, "core bands c\(c) \(h)×\(w) s\(stride)")
+            assertMatchesNaive(spec, winograd: false, batch: 2, "core bands c\(c) \(h)×\(w) s\(stride) d\(dilation)")
             XCTAssertEqual(BLAS.threads, threads)
         }
         // Too many channels (k = 1152), too small an output, a 1×1 (no columns), groups.
