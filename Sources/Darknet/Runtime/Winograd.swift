@@ -138,8 +138,9 @@ enum Winograd {
     }
 
     /// Y = Aᵀ m A for each filter and tile, Aᵀ = [1 1 1 0; 0 1 −1 −1], written to its 2×2 outputs.
-    /// The loops run along a row of tiles, reading each of the 16 matrices contiguously; an odd
-    /// output's last tile column and row are written apart, as they stick out.
+    /// The loops run along a row of tiles, reading each of the 16 matrices contiguously, four
+    /// tiles at a time; the rest, and an odd output's last tile column and row, which stick out,
+    /// one at a time through the same arithmetic.
     private static func transformOutput(_ spec: Convolutional, _ m: UnsafePointer<Float>, filters: Range<Int>,
                                         tileRows: Range<Int>, tiles: Int, into output: UnsafeMutablePointer<Float>) {
         let (h, w) = (spec.output.height, spec.output.width)
@@ -149,54 +150,46 @@ enum Winograd {
             let plane = output + f * h * w
             for ty in tileRows {
                 let mt = m + f * tiles + (ty - tileRows.lowerBound) * across
-                /// The 2×2 outputs of tile tx: top-left, top-right, bottom-left, bottom-right.
-                @inline(__always) func outputs(_ tx: Int) -> (Float, Float, Float, Float) {
-                    @inline(__always) func column(_ j: Int) -> (Float, Float) { // (Aᵀ m)[·][j]
-                        let (m0, m1, m2, m3) = (mt[j * stride + tx], mt[(4 + j) * stride + tx],
-                                                mt[(8 + j) * stride + tx], mt[(12 + j) * stride + tx])
-                        return (m0 + m1 + m2, m1 - m2 - m3)
-                    }
-                    let (a0, b0) = column(0), (a1, b1) = column(1), (a2, b2) = column(2), (a3, b3) = column(3)
-                    return (a0 + a1 + a2, a1 - a2 - a3, b0 + b1 + b2, b1 - b2 - b3)
-                }
-                let top = plane + 2 * ty * w
+                let top = plane + 2 * ty * w, bottom = 2 * ty + 1 < h ? top + w : nil
                 let full = w / 2 // tiles whose two columns are both inside
-                // Four tiles at a time, the same arithmetic on four lanes; their outputs interleaved.
+                // Four tiles at a time, their outputs interleaved into the rows.
                 var first = 0
                 while first + 4 <= full {
-                    @inline(__always) func column(_ j: Int) -> (SIMD4<Float>, SIMD4<Float>) {
-                        @inline(__always) func load(_ k: Int) -> SIMD4<Float> {
-                            UnsafeRawPointer(mt + k * stride + first).loadUnaligned(as: SIMD4<Float>.self)
-                        }
-                        let (m0, m1, m2, m3) = (load(j), load(4 + j), load(8 + j), load(12 + j))
-                        return (m0 + m1 + m2, m1 - m2 - m3)
-                    }
-                    let (a0, b0) = column(0), (a1, b1) = column(1), (a2, b2) = column(2), (a3, b3) = column(3)
+                    let y = outputs { k in UnsafeRawPointer(mt + k * stride + first).loadUnaligned(as: SIMD4<Float>.self) }
                     @inline(__always) func store(_ left: SIMD4<Float>, _ right: SIMD4<Float>, _ row: UnsafeMutablePointer<Float>) {
                         let pairs = SIMD8(left[0], right[0], left[1], right[1], left[2], right[2], left[3], right[3])
                         UnsafeMutableRawPointer(row + 2 * first).storeBytes(of: pairs, as: SIMD8<Float>.self)
                     }
-                    store(a0 + a1 + a2, a1 - a2 - a3, top)
-                    if 2 * ty + 1 < h { store(b0 + b1 + b2, b1 - b2 - b3, top + w) }
+                    store(y.0, y.1, top)
+                    if let bottom { store(y.2, y.3, bottom) }
                     first += 4
                 }
-                if 2 * ty + 1 < h {
-                    let bottom = top + w
-                    for tx in first..<full {
-                        let (y00, y01, y10, y11) = outputs(tx)
-                        top[2 * tx] = y00; top[2 * tx + 1] = y01
-                        bottom[2 * tx] = y10; bottom[2 * tx + 1] = y11
+                // The rest one at a time, in lane 0; the last tile of an odd width sticks out by a column.
+                for tx in first..<across {
+                    let y = outputs { k in SIMD4(mt[k * stride + tx], 0, 0, 0) }
+                    let inside = 2 * tx + 1 < w
+                    top[2 * tx] = y.0[0]
+                    if inside { top[2 * tx + 1] = y.1[0] }
+                    if let bottom {
+                        bottom[2 * tx] = y.2[0]
+                        if inside { bottom[2 * tx + 1] = y.3[0] }
                     }
-                    if full < across { let y = outputs(full); top[2 * full] = y.0; bottom[2 * full] = y.2 }
-                } else {
-                    for tx in first..<full {
-                        let (y00, y01, _, _) = outputs(tx)
-                        top[2 * tx] = y00; top[2 * tx + 1] = y01
-                    }
-                    if full < across { top[2 * full] = outputs(full).0 }
                 }
             }
         }
+    }
+
+    /// Aᵀ m A, Aᵀ = [1 1 1 0; 0 1 −1 −1], for four tiles at once, a lane each (`load(k)`: the
+    /// values of the k-th of the 16 matrices): their top-left, top-right, bottom-left and
+    /// bottom-right outputs.
+    @inline(__always)
+    private static func outputs(_ load: (Int) -> SIMD4<Float>) -> (SIMD4<Float>, SIMD4<Float>, SIMD4<Float>, SIMD4<Float>) {
+        @inline(__always) func column(_ j: Int) -> (SIMD4<Float>, SIMD4<Float>) { // (Aᵀ m)[·][j]
+            let (m0, m1, m2, m3) = (load(j), load(4 + j), load(8 + j), load(12 + j))
+            return (m0 + m1 + m2, m1 - m2 - m3)
+        }
+        let (a0, b0) = column(0), (a1, b1) = column(1), (a2, b2) = column(2), (a3, b3) = column(3)
+        return (a0 + a1 + a2, a1 - a2 - a3, b0 + b1 + b2, b1 - b2 - b3)
     }
 }
 
