@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Loading a ~250 MB weights file (yolov3, written by libdarknet) against `cat FILE > /dev/null`,
-both warm in the page cache, median of several runs. Prints the ratio, and what starting our
-process and parsing the cfg alone take (the floor under any loading)."""
+both warm in the page cache, in alternating rounds (ROUNDS, default 11). Prints the rounds' ratios,
+and what starting our process and parsing the cfg alone take (the floor under the whole command)."""
 import json
 import os
 import statistics
@@ -22,32 +22,56 @@ subprocess.run([sys.executable, "-c", "import sys; sys.path.insert(0, %r); impor
                check=True, capture_output=True)
 
 
-def median_seconds(command, runs=7):
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, shell=isinstance(command, str))
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+ROUNDS = int(os.environ.get("ROUNDS", "11"))
 
 
-# Started without a shell, as every command below is (a shell would add ~1.5 ms to cat's time alone).
-cat = median_seconds(["cat", weights])
-piped = median_seconds("cat %s | cat > /dev/null" % weights)
-numpy = median_seconds([sys.executable, "-c", "import numpy; numpy.fromfile(%r, dtype='<f4', offset=20)" % weights])
-load = median_seconds([binary, "inspect", cfg, weights])
-# The library's part alone: NetworkWeights(contentsOf:) as timed inside `bench` (at 32×32, one run).
-in_process = statistics.median(
-    json.loads(subprocess.run([binary, "bench", cfg, weights, "--runs", "1", "--width", "32", "--height", "32", "--json"],
-                              check=True, capture_output=True, text=True).stdout)["load_ms"] / 1e3 for _ in range(7))
-startup = median_seconds([binary, "summary", cfg])
-print("file: %.1f MB, warm page cache, median of 7" % (os.path.getsize(weights) / 1e6))
-print("cat FILE > /dev/null:        %7.1f ms  (read() again and again into one 128 KiB buffer that stays in cache)" % (cat * 1e3))
-print("cat FILE | cat > /dev/null:  %7.1f ms  (every byte copied through user space)" % (piped * 1e3))
-print("numpy.fromfile:              %7.1f ms  (one read into fresh memory: faulting its pages in is most of it)" % (numpy * 1e3))
-print("swift-darknet inspect:       %7.1f ms  (parse cfg, check counts, read every float, scan for NaN)" % (load * 1e3))
-print("NetworkWeights(contentsOf:) %7.1f ms  (the same inside the process: open, check counts, read, count NaN)" % (in_process * 1e3))
-print("swift-darknet summary:       %7.1f ms  (start the process and parse the cfg: no weights)" % (startup * 1e3))
-print("ratio: %.2f× cat > /dev/null, %.2f× cat | cat, %.2f× numpy.fromfile; in the process %.2f× cat > /dev/null"
-      % (load / cat, load / piped, load / numpy, in_process / cat))
+def seconds(command):
+    start = time.perf_counter()
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, shell=isinstance(command, str))
+    return time.perf_counter() - start
+
+
+def in_process_seconds():
+    """The library's part alone: NetworkWeights(contentsOf:) as timed inside `bench` (at 32×32, one run)."""
+    report = subprocess.run([binary, "bench", cfg, weights, "--runs", "1", "--width", "32", "--height", "32", "--json"],
+                            check=True, capture_output=True, text=True).stdout
+    return json.loads(report)["load_ms"] / 1e3
+
+
+# Every command once per round, one after another, so that each round's ratios compare runs made
+# under about the same load from the machine's other tenants. Started without a shell, as cat is
+# (a shell would add ~1.5 ms to cat's time alone), except the pipe.
+commands = {
+    "cat": lambda: seconds(["cat", weights]),
+    "piped": lambda: seconds("cat %s | cat > /dev/null" % weights),
+    "numpy": lambda: seconds([sys.executable, "-c", "import numpy; numpy.fromfile(%r, dtype='<f4', offset=20)" % weights]),
+    "inspect": lambda: seconds([binary, "inspect", cfg, weights]),
+    "in_process": in_process_seconds,
+    "startup": lambda: seconds([binary, "summary", cfg]),
+}
+times = {name: [] for name in commands}
+for _ in range(ROUNDS):
+    for name, run in commands.items():
+        times[name].append(run())
+
+
+def ms(name):
+    return "%7.1f ms" % (statistics.median(times[name]) * 1e3)
+
+
+def ratio(name):
+    """The median of the rounds' ratios to cat, with its quartiles."""
+    ratios = sorted(ours / cat for ours, cat in zip(times[name], times["cat"]))
+    low, median, high = statistics.quantiles(ratios, n=4) if len(ratios) > 1 else ratios * 3
+    return "%.2f× (quartiles %.2f–%.2f)" % (median, low, high)
+
+
+print("file: %.1f MB, warm page cache, medians of %d alternating rounds" % (os.path.getsize(weights) / 1e6, ROUNDS))
+print("cat FILE > /dev/null:        %s  (read() again and again into one 128 KiB buffer that stays in cache)" % ms("cat"))
+print("cat FILE | cat > /dev/null:  %s  (every byte copied through user space)" % ms("piped"))
+print("numpy.fromfile:              %s  (one read into fresh memory: faulting its pages in is most of it)" % ms("numpy"))
+print("swift-darknet inspect:       %s  (parse cfg, check counts, read every float, scan for NaN)" % ms("inspect"))
+print("NetworkWeights(contentsOf:)  %s  (the same inside the process: open, check counts, read, count NaN)" % ms("in_process"))
+print("swift-darknet summary:       %s  (start the process and parse the cfg: no weights)" % ms("startup"))
+print("against cat FILE > /dev/null, rounds' ratios: in the process %s; inspect %s" % (ratio("in_process"), ratio("inspect")))
 os.unlink(weights)
