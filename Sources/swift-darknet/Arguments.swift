@@ -1,4 +1,5 @@
 import Darknet
+import Glibc
 
 /// A mistake in how the command was called (exit status 2), as opposed to bad input (status 1).
 struct UsageError: Error, CustomStringConvertible {
@@ -122,7 +123,22 @@ struct DefinitionArguments {
 }
 
 func printError(_ text: String) {
-    FileHandle.standardError.write((text + "\n").data(using: .utf8)!)
+    writeStandardError(text + "\n")
 }
 
-import Foundation
+func writeStandardError(_ text: String) {
+    var bytes = Array(text.utf8)[...]
+    while !bytes.isEmpty {
+        let written = bytes.withUnsafeBytes { write(STDERR_FILENO, $0.baseAddress, $0.count) }
+        if written < 0 && errno == EINTR { continue }
+        guard written > 0 else { return } // stderr is gone: nowhere left to say so
+        bytes = bytes.dropFirst(written)
+    }
+}
+
+/// `name` in `directory` (NSString's appendingPathComponent, which FoundationEssentials lacks).
+func path(_ directory: String, _ name: String) -> String {
+    directory.isEmpty ? name : directory.hasSuffix("/") ? directory + name : directory + "/" + name
+}
+
+import Glibc

@@ -1,5 +1,7 @@
 import Darknet
-import Foundation
+import Dispatch
+import FoundationEssentials
+import Glibc
 
 struct DetectCommand: Subcommand {
     static let name = "detect"
@@ -36,11 +38,11 @@ struct DetectCommand: Subcommand {
     /// The images named, with folders expanded to their JPEG and PNG files in name order.
     func imagePaths() throws -> [String] {
         try inputs.flatMap { path -> [String] in
-            var isDirectory: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue else { return [path] }
+            var status = stat()
+            guard stat(path, &status) == 0, status.st_mode & S_IFMT == S_IFDIR else { return [path] }
             let names = try FileManager.default.contentsOfDirectory(atPath: path).sorted()
-            return names.filter { ["jpg", "jpeg", "png"].contains(($0 as NSString).pathExtension.lowercased()) }
-                .map { (path as NSString).appendingPathComponent($0) }
+            return names.filter { ["jpg", "jpeg", "png"].contains(URL(filePath: $0).pathExtension.lowercased()) }
+                .map { swift_darknet.path(path, $0) }
         }
     }
 
@@ -68,32 +70,32 @@ struct DetectCommand: Subcommand {
             for ((path, image), detections) in zip(images, results) {
                 var annotated = image
                 annotated.annotate(detections, classes: names.count)
-                let name = ((path as NSString).lastPathComponent as NSString).deletingPathExtension + ".png"
-                try annotated.writePNG(to: (outputDirectory as NSString).appendingPathComponent(name))
+                let name = URL(filePath: path).deletingPathExtension().lastPathComponent + ".png"
+                try annotated.writePNG(to: swift_darknet.path(outputDirectory, name))
                 if json {
                     reports.append(Self.json(path: path, detections))
                 } else {
                     print("\(path): \(detections.count) object\(detections.count == 1 ? "" : "s")")
                     for d in detections {
-                        print(String(format: "  %@ %.3f [%.1f, %.1f, %.1f, %.1f]", d.className, d.probability, d.left, d.top, d.right, d.bottom))
+                        print("  \(d.className) " + String(printf: "%.3f [%.1f, %.1f, %.1f, %.1f]", d.probability, d.left, d.top, d.right, d.bottom))
                     }
                 }
             }
             done += images.count
-            if streaming { FileHandle.standardError.write("\r[\(done)/\(paths.count)]".data(using: .utf8)!) }
+            if streaming { writeStandardError("\r[\(done)/\(paths.count)]") }
         }
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         if json { print("[" + reports.joined(separator: ",\n") + "]") }
         if paths.count > 1 {
-            printError((streaming ? "\n" : "") + String(format: "%d images in %.2f s: %.2f images/s", done, seconds, Double(done) / seconds))
+            printError((streaming ? "\n" : "") + String(printf: "%d images in %.2f s: %.2f images/s", done, seconds, Double(done) / seconds))
         }
         return failures == 0 ? 0 : 1
     }
 
     static func json(path: String, _ detections: [Detection]) -> String {
         func quoted(_ text: String) -> String {
-            let data = try! JSONSerialization.data(withJSONObject: [text], options: [.fragmentsAllowed])
-            return String(decoding: data, as: UTF8.self).dropFirst().dropLast().description
+            // A string always encodes.
+            String(decoding: try! JSONEncoder().encode(text), as: UTF8.self)
         }
         let items = detections.map { d in
             "{\"class_id\": \(d.classID), \"class\": \(quoted(d.className)), \"prob\": \(d.probability), \"box\": [\(d.left), \(d.top), \(d.right), \(d.bottom)]}"

@@ -1,5 +1,5 @@
 import Darknet
-import Foundation
+import Glibc
 
 struct InspectCommand: Subcommand {
     static let name = "inspect"

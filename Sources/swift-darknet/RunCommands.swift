@@ -1,5 +1,6 @@
 import Darknet
-import Foundation
+import Dispatch
+import FoundationEssentials
 
 struct InitCommand: Subcommand {
     static let name = "init"
@@ -64,8 +65,7 @@ struct RunCommand: Subcommand {
         let context = InferenceContext(network, batch: batch, keepAll: allLayers)
         tensor.data.withUnsafeBufferPointer { _ = context.forward($0.baseAddress!) }
         for layer in context.keptLayers.sorted() {
-            let name = String(format: "layer_%03d.npy", layer)
-            try NPYFile.write(context.tensor(of: layer), to: (outputDirectory as NSString).appendingPathComponent(name))
+            try NPYFile.write(context.tensor(of: layer), to: path(outputDirectory, String(printf: "layer_%03d.npy", layer)))
         }
         return 0
     }
@@ -130,9 +130,9 @@ struct BenchCommand: Subcommand {
             print("layer  type                  ms   GFLOP/s")
             for (layer, samples) in zip(spec.layers, layerTimes) {
                 let seconds = samples.sorted()[samples.count / 2]
-                let rate = layer.macs > 0 ? String(format: "%9.1f", 2 * Double(layer.macs * batch) / seconds / 1e9) : ""
+                let rate = layer.macs > 0 ? String(printf: "%9.1f", 2 * Double(layer.macs * batch) / seconds / 1e9) : ""
                 let method = winogradLayers.contains(layer.index) ? "  winograd" : ""
-                print(pad(String(layer.index), 5) + "  " + pad(layer.typeName, -14) + String(format: " %9.3f ", seconds * 1e3) + rate + method)
+                print(pad(String(layer.index), 5) + "  " + pad(layer.typeName, -14) + String(printf: " %9.3f ", seconds * 1e3) + rate + method)
             }
         }
         let median = times.sorted()[times.count / 2]
@@ -143,9 +143,9 @@ struct BenchCommand: Subcommand {
             print(#"{"median_ms": \#(median), "min_ms": \#(best), "gflops": \#(gflops), "threads": \#(BLAS.threads), "blas_core": "\#(BLAS.coreName)", "worker_spin": \#(BLAS.workerSpin.map(String.init) ?? "null"), "batch": \#(batch), "runs": \#(runs), "context_bytes": \#(context.bytes), "load_ms": \#(loadMilliseconds.map { "\($0)" } ?? "null")}"#)
         } else {
             let spin = BLAS.workerSpin.map { " (idle ones spin 2^\($0) cycles)" } ?? ""
-            print(String(format: "median %.2f ms (best %.2f) over %d runs, batch %d, %.1f GFLOP/s, OpenBLAS %@ with %d threads%@, %.1f MB of activations and workspace",
-                         median, best, runs, batch, gflops, BLAS.coreName, BLAS.threads, spin, Double(context.bytes) / 1e6))
-            if let loadMilliseconds { print(String(format: "weights read and checked in %.1f ms", loadMilliseconds)) }
+            print(String(printf: "median %.2f ms (best %.2f) over %d runs, batch %d, %.1f GFLOP/s, ", median, best, runs, batch, gflops)
+                  + "OpenBLAS \(BLAS.coreName) with \(BLAS.threads) threads\(spin), " + String(printf: "%.1f MB of activations and workspace", Double(context.bytes) / 1e6))
+            if let loadMilliseconds { print(String(printf: "weights read and checked in %.1f ms", loadMilliseconds)) }
         }
         return 0
     }

@@ -1,5 +1,5 @@
 import Darknet
-import Foundation
+import FoundationEssentials
 
 struct SummaryCommand: Subcommand {
     static let name = "summary"

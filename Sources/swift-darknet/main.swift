@@ -1,5 +1,6 @@
 import Darknet
-import Foundation
+import FoundationEssentials
+import Glibc
 
 enum CLI {
     static var subcommands: [any Subcommand.Type] { [

@@ -65,4 +65,28 @@ final class DetectCommandTests: CLITestCase {
         XCTAssertEqual(noNames.status, 1)
         XCTAssertEqual(noNames.stderr, "\(cfg): error: the network predicts 2 classes but 1 names are given\n")
     }
+
+    func testAFolderRunsItsJPEGAndPNGFilesInNameOrder() throws {
+        let cfg = try temporaryFile("detect.cfg", contents: Data(Self.cfg.utf8))
+        let weights = cfg + ".weights"
+        XCTAssertEqual(try run(["init", cfg, weights]).status, 0)
+        let folder = (cfg as NSString).deletingLastPathComponent + "/images"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        let fixtures = Self.root.appendingPathComponent("Tests/DarknetTests/Fixtures")
+        for (fixture, name) in [("gradient.png", "b.PNG"), ("gradient.jpg", "a.jpeg"), ("gradient.jpg", "jpg"), ("gradient.png", "c.png.txt")] {
+            try FileManager.default.copyItem(at: fixtures.appendingPathComponent(fixture), to: URL(fileURLWithPath: folder + "/" + name))
+        }
+        let names = try temporaryFile("two.names", contents: Data(" cat \r\n\ndog\t\n".utf8))
+        let out = (cfg as NSString).deletingLastPathComponent + "/annotated-folder"
+        for input in [folder, folder + "/"] {
+            let result = try run(["detect", cfg, weights, input, "--names", names, "--thresh", "0.3", "--json", "--out", out])
+            XCTAssertEqual(result.status, 0, result.stderr)
+            let json = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as! [[String: Any]]
+            XCTAssertEqual(json.map { $0["image"] as! String }, [folder + "/a.jpeg", folder + "/b.PNG"])
+            let classes = json.flatMap { $0["detections"] as! [[String: Any]] }.map { $0["class"] as! String }
+            XCTAssertFalse(classes.isEmpty)
+            XCTAssertTrue(Set(classes).isSubset(of: ["cat", "dog"]), "\(Set(classes))")
+            XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: out).sorted(), ["a.png", "b.png"])
+        }
+    }
 }

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// One `key=value` line of a cfg section.
 public struct CfgEntry: Sendable, Equatable {

@@ -1,4 +1,4 @@
-import Foundation
+import Glibc
 
 /// A box as Darknet holds one: centre and size, relative to the image (0…1).
 public struct Box: Sendable, Equatable {
@@ -92,8 +92,8 @@ enum BoxDecoder {
     static func decode(_ entry: UnsafePointer<Float>, spatial: Int, cell: (Int, Int), grid: (Int, Int),
                        anchor: (Float, Float), unit: (Int, Int)) -> Box {
         Box(x: (Float(cell.0) + entry[0]) / Float(grid.0), y: (Float(cell.1) + entry[spatial]) / Float(grid.1),
-            w: Foundation.exp(entry[2 * spatial]) * anchor.0 / Float(unit.0),
-            h: Foundation.exp(entry[3 * spatial]) * anchor.1 / Float(unit.1))
+            w: Glibc.exp(entry[2 * spatial]) * anchor.0 / Float(unit.0),
+            h: Glibc.exp(entry[3 * spatial]) * anchor.1 / Float(unit.1))
     }
 
     /// Undoes the letterbox: from network-input coordinates to the original image's (relative).

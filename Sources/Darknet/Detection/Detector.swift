@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// Thresholds of a detection run, with Darknet's defaults.
 public struct DetectionOptions: Sendable {
@@ -58,7 +58,7 @@ public final class Detector {
             throw Diagnostic(at: .file(path), "cannot read the names file")
         }
         return String(decoding: data, as: UTF8.self).split(whereSeparator: \.isNewline)
-            .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            .map { String($0.trimmingWhitespace) }.filter { !$0.isEmpty }
     }
 
     public func detect(_ image: Image, options: DetectionOptions = .init()) -> [Detection] {

@@ -96,7 +96,7 @@ extension Image {
         }
         for key in order {
             let group = boxes[key]!.sorted { $0.probability > $1.probability }
-            let label = group.map { "\($0.className) \(String(format: "%.2f", $0.probability))" }.joined(separator: ", ")
+            let label = group.map { "\($0.className) \(String(printf: "%.2f", $0.probability))" }.joined(separator: ", ")
             drawBox(left: Int(key[0]), top: Int(key[1]), right: Int(key[2]), bottom: Int(key[3]), label: label,
                     color: Self.color(forClass: group[0].classID, of: classes))
         }
@@ -128,5 +128,3 @@ extension Image {
         return (channel(2), channel(1), channel(0))
     }
 }
-
-import Foundation

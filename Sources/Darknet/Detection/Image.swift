@@ -1,6 +1,5 @@
 import CPNG
 import CTurboJPEG
-import Foundation
 
 /// An RGB image as Darknet holds one: planar (C, H, W) floats in [0, 1].
 public struct Image: Sendable, Equatable {

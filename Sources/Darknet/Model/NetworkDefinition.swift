@@ -1,5 +1,3 @@
-import Foundation
-
 /// Choices a caller makes when reading a cfg.
 public struct DefinitionOptions: Sendable {
     /// Overrides of `[net]` (Darknet's own yolov3.cfg says 608; 416 is the usual run size).

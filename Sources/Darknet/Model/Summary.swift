@@ -1,5 +1,3 @@
-import Foundation
-
 /// Darknet's layer table plus the totals thop and torchsummaryX print, for people and scripts.
 public struct NetworkSummary: Codable, Sendable {
     public struct Row: Codable, Sendable {
@@ -57,7 +55,7 @@ public struct NetworkSummary: Codable, Sendable {
         text += "\nparameters without BN:  \(grouped(totals.params_without_bn))"
         text += "\nfloats in weights file: \(grouped(totals.stored_floats))"
         text += "\nmultiply-adds:          \(grouped(totals.macs))"
-        text += "\nBFLOPs:                 \(String(format: "%.3f", totals.bflops))\n"
+        text += "\nBFLOPs:                 \(String(printf: "%.3f", totals.bflops))\n"
         return text
     }
 }

@@ -1,5 +1,3 @@
-import Foundation
-
 /// NumPy's `.npy` format (version 1.0 written; 1.0–3.0 read) for little-endian float32 arrays
 /// in C order: the way tensors leave and enter `swift-darknet run`.
 public enum NPYFile {
@@ -44,10 +42,10 @@ public enum NPYFile {
         try headerBytes.withUnsafeMutableBytes { try file.read(into: $0, at: headerStart) }
         let header = String(decoding: headerBytes, as: UTF8.self).filter { $0 != " " }
         guard header.contains("'descr':'<f4'") else {
-            throw fail("only little-endian float32 ('<f4') arrays are read; the header is \(header.trimmingCharacters(in: .whitespacesAndNewlines))", at: headerStart)
+            throw fail("only little-endian float32 ('<f4') arrays are read; the header is \(header.trimmingWhitespace)", at: headerStart)
         }
         guard header.contains("'fortran_order':False") else { throw fail("Fortran-order arrays are not read; save in C order", at: headerStart) }
-        guard let open = header.range(of: "'shape':("), let close = header[open.upperBound...].firstIndex(of: ")") else {
+        guard let open = header.firstRange(of: "'shape':("), let close = header[open.upperBound...].firstIndex(of: ")") else {
             throw fail("the header has no shape", at: headerStart)
         }
         let dims = header[open.upperBound..<close].split(separator: ",").map { Int($0) }

@@ -1,4 +1,4 @@
-import Foundation
+import Glibc
 
 extension Activation {
     /// Darknet's formulas (activations.h); tanh uses the C library's, which does not overflow to NaN.
@@ -7,13 +7,13 @@ extension Activation {
         switch self {
         case .linear: return x
         case .leaky: return x > 0 ? x : 0.1 * x
-        case .logistic: return 1 / (1 + Foundation.exp(-x))
+        case .logistic: return 1 / (1 + Glibc.exp(-x))
         case .relu: return x > 0 ? x : 0
-        case .elu: return x >= 0 ? x : Foundation.exp(x) - 1
-        case .selu: return x >= 0 ? 1.0507 * x : 1.0507 * 1.6732 * (Foundation.exp(x) - 1)
+        case .elu: return x >= 0 ? x : Glibc.exp(x) - 1
+        case .selu: return x >= 0 ? 1.0507 * x : 1.0507 * 1.6732 * (Glibc.exp(x) - 1)
         case .relie: return x > 0 ? x : 0.01 * x
         case .ramp: return (x > 0 ? x : 0) + 0.1 * x
-        case .tanh: return Foundation.tanh(x)
+        case .tanh: return Glibc.tanh(x)
         case .plse:
             if x < -4 { return 0.01 * (x + 4) }
             if x > 4 { return 0.01 * (x - 4) + 1 }
@@ -26,12 +26,12 @@ extension Activation {
             if x < 0 { return 0.001 * x }
             if x > 1 { return 0.001 * (x - 1) + 1 }
             return x
-        case .loggy: return 2 / (1 + Foundation.exp(-x)) - 1
+        case .loggy: return 2 / (1 + Glibc.exp(-x)) - 1
         case .relu6: return min(max(x, 0), 6)
-        case .swish: return x / (1 + Foundation.exp(-x))
+        case .swish: return x / (1 + Glibc.exp(-x))
         case .mish:
-            let softplus = x > 20 ? x : Foundation.log1p(Foundation.exp(x))
-            return x * Foundation.tanh(softplus)
+            let softplus = x > 20 ? x : Glibc.log1p(Glibc.exp(x))
+            return x * Glibc.tanh(softplus)
         }
     }
 

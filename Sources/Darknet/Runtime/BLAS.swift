@@ -1,5 +1,7 @@
 import COpenBLAS
-import Foundation
+import FoundationEssentials
+import Glibc
+import Synchronization
 
 /// The OpenBLAS this process runs with: benchmarks print its core and thread count.
 public enum BLAS {
@@ -16,12 +18,12 @@ public enum BLAS {
     /// on several threads may be in such sections at once (the thread count is the process's):
     /// the first to enter lowers it, the last to leave restores it.
     static func singleThreaded(_ body: () -> Void) {
-        sections.lock.withLock {
+        sections.withLock { sections in
             if sections.active == 0 { (sections.restore, threads) = (threads, 1) }
             sections.active += 1
         }
         defer {
-            sections.lock.withLock {
+            sections.withLock { sections in
                 sections.active -= 1
                 if sections.active == 0 { threads = sections.restore }
             }
@@ -29,12 +31,11 @@ public enum BLAS {
         body()
     }
 
-    private final class Sections: @unchecked Sendable { // guarded by `lock`
-        let lock = NSLock()
+    private struct Sections {
         var active = 0
         var restore = 1
     }
-    private static let sections = Sections()
+    private static let sections = Mutex(Sections())
 
     /// OpenBLAS's default: its idle workers spin for 2^28 CPU cycles (about 0.1 s) before they sleep.
     public static let defaultWorkerSpin = 28

@@ -1,4 +1,5 @@
 import COpenBLAS
+import Glibc
 
 /// The fast kernels: im2col + OpenBLAS sgemm for convolutions, and the per-channel passes
 /// around them. `KernelTests` compares each with a naive twin written from the definition.
@@ -117,7 +118,7 @@ enum Kernels {
 
     /// e^x on eight lanes, with SSE arithmetic only (no libm call per element): x = n·ln2 + r,
     /// |r| ≤ ln2/2, e^r from Cephes' expf polynomial, 2^n written into the exponent bits. Within
-    /// 2e-7 relative of Foundation.exp on [−87, 88] (KernelTests); x is clamped to [−87.33, 88.37], so
+    /// 2e-7 relative of libm's exp on [−87, 88] (KernelTests); x is clamped to [−87.33, 88.37], so
     /// the result stays finite: logistic(−100) is 3e-39 here, 0 in Darknet. yolov3's last yolo
     /// layer (673k logistics): 1.38 → 0.99 ms on one core.
     @inline(__always)
@@ -172,7 +173,7 @@ enum Kernels {
         for i in 0..<n { largest = max(largest, input[i * stride]) }
         var sum: Float = 0
         for i in 0..<n {
-            let e = Foundation.exp(input[i * stride] / temperature - largest / temperature)
+            let e = Glibc.exp(input[i * stride] / temperature - largest / temperature)
             sum += e
             output[i * stride] = e
         }
@@ -180,4 +181,4 @@ enum Kernels {
     }
 }
 
-import Foundation
+import Glibc

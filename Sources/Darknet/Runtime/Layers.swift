@@ -1,5 +1,3 @@
-import Foundation
-
 /// The forward passes of the layers without a kernel of their own, each as Darknet computes it.
 /// Pointers are to one image unless a `batch` is passed.
 enum Layers {

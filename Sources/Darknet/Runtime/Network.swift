@@ -1,4 +1,4 @@
-import Foundation
+import Dispatch
 
 /// A checked definition bound to its weights, ready to run on the CPU. Immutable: one network
 /// can serve many threads, each with its own `InferenceContext`.

@@ -1,4 +1,5 @@
-import Foundation
+import Dispatch
+import FoundationEssentials
 
 /// Splits element-wise work over the cores while OpenBLAS threads the GEMMs. Work too small to
 /// repay a dispatch (about 10 µs) runs on the calling thread.

@@ -1,5 +1,3 @@
-import Foundation
-
 /// SplitMix64: small, fast, and the same sequence on every platform.
 struct SplitMix64 {
     var state: UInt64

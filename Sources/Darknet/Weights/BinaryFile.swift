@@ -1,4 +1,4 @@
-import Foundation
+import Glibc
 
 /// An open file read with plain POSIX calls: no intermediate copies, every count checked.
 struct InputFile: ~Copyable {
@@ -57,8 +57,10 @@ struct InputFile: ~Copyable {
 
 /// Writes a file whole or not at all: into a temporary file beside it, then renamed into place.
 func writeAtomically(to path: String, _ body: (_ write: (UnsafeRawBufferPointer) throws -> Void) throws -> Void) throws {
-    let directory = (path as NSString).deletingLastPathComponent
-    var template = Array(((directory.isEmpty ? "." : directory) + "/.\((path as NSString).lastPathComponent).XXXXXX").utf8CString)
+    let slash = path.lastIndex(of: "/")
+    let directory = slash.map { path[...$0] } ?? "./"
+    let name = slash.map { path[path.index(after: $0)...] } ?? path[...]
+    var template = Array("\(directory).\(name).XXXXXX".utf8CString)
     let descriptor = mkstemp(&template)
     guard descriptor >= 0 else {
         throw Diagnostic(at: .file(path), "cannot create a temporary file beside it: \(String(cString: strerror(errno)))")
@@ -72,7 +74,7 @@ func writeAtomically(to path: String, _ body: (_ write: (UnsafeRawBufferPointer)
     try body { bytes in
         var done = 0
         while done < bytes.count {
-            let n = Foundation.write(descriptor, bytes.baseAddress! + done, min(bytes.count - done, 1 << 30))
+            let n = Glibc.write(descriptor, bytes.baseAddress! + done, min(bytes.count - done, 1 << 30))
             if n < 0 && errno == EINTR { continue }
             guard n > 0 else { throw Diagnostic(at: .file(path), "write failed: \(String(cString: strerror(errno)))") }
             done += n

@@ -1,4 +1,4 @@
-import Foundation
+import Glibc
 
 /// Uninitialized floats. The tens of megabytes a model holds (its parameters, its context's
 /// buffers) are mapped on 2 MiB pages where the kernel's transparent huge pages allow it:
