@@ -13,7 +13,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import darknet_ref
 
 root = darknet_ref.ROOT
-subprocess.run(["swift", "build", "-c", "release", "--product", "swift-darknet"], cwd=root, check=True, capture_output=True)
+subprocess.run(["swift", "build", "-c", "release", "--static-swift-stdlib", "--product", "swift-darknet"], cwd=root, check=True, capture_output=True)
 binary = os.path.join(root, ".build", "release", "swift-darknet")
 cfg = os.path.join(root, "cfg", "yolov3.cfg")
 weights = os.path.join(darknet_ref.scratch_directory("bench-load-"), "yolov3.weights")

@@ -5,7 +5,7 @@ machine; ours also with --no-winograd, to show what Winograd brings. Prints a ta
 and ratios, the ratio within each round (the machine's load drifts between rounds), our
 GFLOP/s, OpenBLAS's core and threads, and peak RSS for yolov3. Also the ratio of the two fastest
 runs: on a machine shared with other tenants, the run least disturbed. Build first: swift build -c
-release. MODELS=yolov3,… picks models."""
+release --static-swift-stdlib --product swift-darknet. MODELS=yolov3,… picks models."""
 import json
 import os
 import resource

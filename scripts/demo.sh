@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/setup.sh
-swift build -c release --product swift-darknet
+swift build -c release --static-swift-stdlib --product swift-darknet
 bin=.build/release/swift-darknet
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

@@ -22,7 +22,7 @@ step() {
 
 step "swift test" swift test
 # The cross-checks run whole networks: they use the release build.
-step "release build" swift build -c release --product swift-darknet
+step "release build" swift build -c release --static-swift-stdlib --product swift-darknet
 step "shapes against libdarknet" python3 scripts/check_shapes.py .build/release/swift-darknet
 step "weights against libdarknet and OpenCV" python3 scripts/check_weights.py .build/release/swift-darknet
 step "every layer against libdarknet" python3 scripts/check_inference.py .build/release/swift-darknet
