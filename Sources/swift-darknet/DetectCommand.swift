@@ -5,7 +5,7 @@ import Glibc
 
 struct DetectCommand: Subcommand {
     static let name = "detect"
-    static let usage = "detect CFG WEIGHTS IMAGE|FOLDER… [--thresh T] [--nms N] [--names FILE] [--json] [--out DIR] [--batch B] [--width W --height H]"
+    static let usage = "detect CFG WEIGHTS IMAGE|FOLDER… [--thresh T] [--nms N] [--names FILE] [--json] [--out DIR] [--batch B] [--mmap] [--width W --height H]"
 
     let cfg: String
     let weights: String
@@ -15,10 +15,11 @@ struct DetectCommand: Subcommand {
     let json: Bool
     let outputDirectory: String
     let batch: Int
+    let mapped: Bool
     let definition: DefinitionArguments
 
     init(_ arguments: [String]) throws {
-        let args = try Arguments(arguments, flags: DefinitionArguments.flags.union(["json"]),
+        let args = try Arguments(arguments, flags: DefinitionArguments.flags.union(["json", "mmap"]),
                                  options: DefinitionArguments.options.union(["thresh", "nms", "names", "out", "batch"]))
         let paths = try args.positionals(atLeast: 3, "CFG", "WEIGHTS", "IMAGE…")
         (cfg, weights, inputs) = (paths[0], paths[1], Array(paths.dropFirst(2)))
@@ -32,6 +33,7 @@ struct DetectCommand: Subcommand {
         json = args.flag("json")
         outputDirectory = args.string("out") ?? "detections"
         batch = try args.int("batch", in: 1...256) ?? 1
+        mapped = args.flag("mmap")
         definition = try DefinitionArguments(args)
     }
 
@@ -48,7 +50,7 @@ struct DetectCommand: Subcommand {
 
     func run() throws -> Int32 {
         let spec = try definition.load(cfg)
-        let network = try Network(definition: spec, weights: try NetworkWeights(contentsOf: weights, for: spec))
+        let network = try Network(definition: spec, weights: try NetworkWeights(contentsOf: weights, for: spec, mapped: mapped))
         let names = try namesFile.map(Detector.names(contentsOf:)) ?? Detector.cocoNames
         let detector = try Detector(network: network, names: names)
         let paths = try imagePaths()

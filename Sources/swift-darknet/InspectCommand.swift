@@ -3,17 +3,19 @@ import Glibc
 
 struct InspectCommand: Subcommand {
     static let name = "inspect"
-    static let usage = "inspect CFG WEIGHTS [--prefix] [--width W --height H] [--strict]"
+    static let usage = "inspect CFG WEIGHTS [--prefix] [--mmap] [--width W --height H] [--strict]"
 
     let cfg: String
     let weights: String
     let allowPrefix: Bool
+    let mapped: Bool
     let definition: DefinitionArguments
 
     init(_ arguments: [String]) throws {
-        let args = try Arguments(arguments, flags: DefinitionArguments.flags.union(["prefix"]), options: DefinitionArguments.options)
+        let args = try Arguments(arguments, flags: DefinitionArguments.flags.union(["prefix", "mmap"]), options: DefinitionArguments.options)
         (cfg, weights) = try args.positionals("CFG", "WEIGHTS").pair
         allowPrefix = args.flag("prefix")
+        mapped = args.flag("mmap")
         definition = try DefinitionArguments(args)
     }
 
@@ -30,13 +32,13 @@ struct InspectCommand: Subcommand {
         }
         switch fit.verdict {
         case .exact:
-            let loaded = try NetworkWeights(contentsOf: weights, for: network)
+            let loaded = try NetworkWeights(contentsOf: weights, for: network, mapped: mapped)
             print("verdict: exact fit, \(grouped(fit.neededFloats)) floats\(nonFinite(loaded))")
             return 0
         case .short(let missing, let layer):
             if let prefix = fit.prefixLayers {
                 if allowPrefix {
-                    let loaded = try NetworkWeights(contentsOf: weights, for: network, allowPrefix: true)
+                    let loaded = try NetworkWeights(contentsOf: weights, for: network, allowPrefix: true, mapped: mapped)
                     print("verdict: prefix fit, layers 0..<\(prefix) (\(grouped(fit.availableFloats)) floats)\(nonFinite(loaded))")
                     return 0
                 }

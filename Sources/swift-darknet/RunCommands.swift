@@ -28,7 +28,7 @@ struct InitCommand: Subcommand {
 
 struct RunCommand: Subcommand {
     static let name = "run"
-    static let usage = "run CFG WEIGHTS --input FILE.npy [--layers all|outputs] --out DIR [--no-winograd] [--width W --height H] [--strict]"
+    static let usage = "run CFG WEIGHTS --input FILE.npy [--layers all|outputs] --out DIR [--no-winograd] [--mmap] [--width W --height H] [--strict]"
 
     let cfg: String
     let weights: String
@@ -36,10 +36,11 @@ struct RunCommand: Subcommand {
     let allLayers: Bool
     let outputDirectory: String
     let winograd: Bool
+    let mapped: Bool
     let definition: DefinitionArguments
 
     init(_ arguments: [String]) throws {
-        let args = try Arguments(arguments, flags: DefinitionArguments.flags.union(["no-winograd"]),
+        let args = try Arguments(arguments, flags: DefinitionArguments.flags.union(["no-winograd", "mmap"]),
                                  options: DefinitionArguments.options.union(["input", "layers", "out"]))
         let paths = try args.positionals("CFG", "WEIGHTS")
         (cfg, weights) = (paths[0], paths[1])
@@ -53,12 +54,13 @@ struct RunCommand: Subcommand {
         case let other: throw UsageError("--layers \(other): expected all or outputs")
         }
         winograd = !args.flag("no-winograd")
+        mapped = args.flag("mmap")
         definition = try DefinitionArguments(args)
     }
 
     func run() throws -> Int32 {
         let spec = try definition.load(cfg)
-        let network = try Network(definition: spec, weights: try NetworkWeights(contentsOf: weights, for: spec), winograd: winograd)
+        let network = try Network(definition: spec, weights: try NetworkWeights(contentsOf: weights, for: spec, mapped: mapped), winograd: winograd)
         let tensor = try NPYFile.read(input)
         let batch = try network.checkInput(tensor)
         try FileManager.default.createDirectory(atPath: outputDirectory, withIntermediateDirectories: true)
@@ -73,7 +75,7 @@ struct RunCommand: Subcommand {
 
 struct BenchCommand: Subcommand {
     static let name = "bench"
-    static let usage = "bench CFG [WEIGHTS] [--runs N] [--batch B] [--threads T] [--json] [--layers] [--no-winograd] [--width W --height H]"
+    static let usage = "bench CFG [WEIGHTS] [--runs N] [--batch B] [--threads T] [--json] [--layers] [--no-winograd] [--mmap] [--width W --height H]"
 
     let cfg: String
     let weights: String?
@@ -83,10 +85,11 @@ struct BenchCommand: Subcommand {
     let json: Bool
     let perLayer: Bool
     let winograd: Bool
+    let mapped: Bool
     let definition: DefinitionArguments
 
     init(_ arguments: [String]) throws {
-        let args = try Arguments(arguments, flags: DefinitionArguments.flags.union(["json", "layers", "no-winograd"]),
+        let args = try Arguments(arguments, flags: DefinitionArguments.flags.union(["json", "layers", "no-winograd", "mmap"]),
                                  options: DefinitionArguments.options.union(["runs", "batch", "threads"]))
         let paths = try args.positionals(optional: "CFG", "[WEIGHTS]")
         cfg = paths[0]
@@ -97,6 +100,7 @@ struct BenchCommand: Subcommand {
         json = args.flag("json")
         perLayer = args.flag("layers")
         winograd = !args.flag("no-winograd")
+        mapped = args.flag("mmap")
         definition = try DefinitionArguments(args)
     }
 
@@ -104,7 +108,7 @@ struct BenchCommand: Subcommand {
         if let threads { BLAS.threads = threads }
         let spec = try definition.load(cfg)
         let loadStart = DispatchTime.now().uptimeNanoseconds
-        let loaded = try weights.map { try NetworkWeights(contentsOf: $0, for: spec) }
+        let loaded = try weights.map { try NetworkWeights(contentsOf: $0, for: spec, mapped: mapped) }
         let loadMilliseconds = loaded.map { _ in Double(DispatchTime.now().uptimeNanoseconds - loadStart) / 1e6 }
         let network = try Network(definition: spec, weights: loaded ?? RandomWeights.make(for: spec), winograd: winograd)
         let context = InferenceContext(network, batch: batch)

@@ -15,17 +15,23 @@ final class WeightsCommandTests: CLITestCase {
     func testInspectExactFit() throws {
         let cfg = try temporaryFile("small.cfg", contents: Data(Self.cfg.utf8))
         let file = try temporaryFile("exact.weights", contents: weights(floats: 134))
-        let result = try run(["inspect", cfg, file])
-        XCTAssertEqual(result.status, 0, result.stderr)
-        XCTAssertEqual(result.stdout, """
-            header: version 0.2.0, seen 5, 20-byte header
-            layer  type            float offset      floats
-                0  convolutional              0         124
-                1  maxpool                  124           0
-                2  convolutional            124          10
-            verdict: exact fit, 134 floats
+        for mapping in [[], ["--mmap"]] {
+            let result = try run(["inspect", cfg, file] + mapping)
+            XCTAssertEqual(result.status, 0, result.stderr)
+            XCTAssertEqual(result.stdout, """
+                header: version 0.2.0, seen 5, 20-byte header
+                layer  type            float offset      floats
+                    0  convolutional              0         124
+                    1  maxpool                  124           0
+                    2  convolutional            124          10
+                verdict: exact fit, 134 floats
 
-            """)
+                """)
+        }
+        var damaged = weights(floats: 134)
+        damaged.replaceSubrange(24..<28, with: [Float.nan].withUnsafeBytes { Data($0) })
+        let nan = try run(["inspect", cfg, try temporaryFile("nan.weights", contents: damaged), "--mmap"])
+        XCTAssertTrue(nan.stdout.hasSuffix("verdict: exact fit, 134 floats; 1 of them not finite (NaN or ±inf)\n"), nan.stdout)
     }
 
     func testInspectVerdicts() throws {

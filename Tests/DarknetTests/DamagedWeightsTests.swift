@@ -58,12 +58,14 @@ final class DamagedWeightsTests: XCTestCase {
     func assertError(_ bytes: [UInt8], _ expected: String, allowPrefix: Bool = false,
                      file line: StaticString = #filePath, line number: UInt = #line) throws {
         let path = try file(bytes)
-        do {
-            let weights = try NetworkWeights(contentsOf: path, for: definition, allowPrefix: allowPrefix)
-            XCTFail("loaded \(weights.floats.count) floats from a damaged file", file: line, line: number)
-        } catch let error as Diagnostic {
-            XCTAssertEqual(error.description, expected.replacingOccurrences(of: "W", with: path, range: expected.range(of: "W")),
-                           file: line, line: number)
+        for mapped in [false, true] {
+            do {
+                let weights = try NetworkWeights(contentsOf: path, for: definition, allowPrefix: allowPrefix, mapped: mapped)
+                XCTFail("loaded \(weights.floats.count) floats from a damaged file (mapped: \(mapped))", file: line, line: number)
+            } catch let error as Diagnostic {
+                XCTAssertEqual(error.description, expected.replacingOccurrences(of: "W", with: path, range: expected.range(of: "W")),
+                               file: line, line: number)
+            }
         }
     }
 
@@ -84,12 +86,48 @@ final class DamagedWeightsTests: XCTestCase {
     }
 
     func testLoadedWeightsDoNotChangeWhenTheFileDoes() throws {
-        // Weights are copied in, not mapped: a file rewritten or truncated in place (a new
-        // download over the old one) must neither change a loaded network nor crash it.
+        // Weights are copied in unless mapping is asked for: a file rewritten or truncated in
+        // place (a new download over the old one) must neither change a loaded network nor crash it.
         let path = try file(header() + body(233))
         let loaded = try NetworkWeights(contentsOf: path, for: definition)
         try Data(header(minor: 1) + body(10)).write(to: URL(fileURLWithPath: path))
         XCTAssertEqual(loaded.floats, (0..<233).map(Float.init))
+    }
+
+    func testMappedWeightsAreTheFilesFloatsInPlace() throws {
+        for bytes in [header() + body(233), header(minor: 1, seen: 9) + body(233)] {
+            let path = try file(bytes)
+            let read = try NetworkWeights(contentsOf: path, for: definition)
+            let mapped = try NetworkWeights(contentsOf: path, for: definition, mapped: true)
+            XCTAssertEqual(mapped.header, read.header)
+            XCTAssertEqual(mapped.floats, read.floats)
+            XCTAssertEqual(mapped.arrayRanges, read.arrayRanges)
+            XCTAssertEqual(mapped.nonFiniteCount, 0)
+            let input = Tensor(shape: [3, 8, 8], data: (0..<192).map { Float($0 % 7) / 7 })
+            let outputs = try [read, mapped].map { try Network(definition: definition, weights: $0).forward(input)[3]!.data }
+            XCTAssertEqual(outputs[1], outputs[0])
+            XCTAssertFalse(outputs[0].isEmpty)
+            // Written back over its own file: the new file is renamed into place, and the mapping
+            // keeps the old one's pages.
+            try mapped.write(to: path)
+            XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: path)), Data(bytes))
+            try Data(header() + body(233).reversed()).write(to: URL(fileURLWithPath: path), options: .atomic)
+            XCTAssertEqual(mapped.floats, read.floats)
+        }
+        // The hazard the option documents, and the proof that it maps: a file rewritten in place
+        // shows through (a read copy does not change).
+        let path = try file(header() + body(233), name: "in-place.weights")
+        let (read, mapped) = (try NetworkWeights(contentsOf: path, for: definition), try NetworkWeights(contentsOf: path, for: definition, mapped: true))
+        let handle = try FileHandle(forUpdating: URL(fileURLWithPath: path))
+        try handle.seek(toOffset: 20 + 4 * 5)
+        try handle.write(contentsOf: Data([Float(-1)].withUnsafeBytes { Array($0) }))
+        try handle.close()
+        XCTAssertEqual(read.floats[5], 5)
+        XCTAssertEqual(mapped.floats[5], -1)
+
+        let prefix = try NetworkWeights(contentsOf: try file(header() + body(134)), for: definition, allowPrefix: true, mapped: true)
+        XCTAssertEqual(prefix.coveredLayers, 3)
+        XCTAssertEqual(prefix.floats, (0..<134).map(Float.init))
     }
 
     /// A file of the right length can still hold NaN or ±inf: counted wherever they sit —
@@ -105,6 +143,7 @@ final class DamagedWeightsTests: XCTestCase {
         for (index, value) in damage { floats[index] = value }
         let damaged = try NetworkWeights(contentsOf: try file(header() + floats.withUnsafeBytes { Array($0) }), for: wide)
         XCTAssertEqual(damaged.nonFiniteCount, 6)
+        XCTAssertEqual(try NetworkWeights(contentsOf: try file(header() + floats.withUnsafeBytes { Array($0) }), for: wide, mapped: true).nonFiniteCount, 6)
         XCTAssertEqual(try NetworkWeights(header: damaged.header, floats: floats, for: wide).nonFiniteCount, 6)
     }
 

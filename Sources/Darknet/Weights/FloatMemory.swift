@@ -7,8 +7,8 @@ import Glibc
 final class FloatMemory: @unchecked Sendable {
     let floats: UnsafeMutablePointer<Float>
     let count: Int
-    /// Bytes mapped at `floats` (0: from malloc).
-    private let mappedBytes: Int
+    /// The mapping that holds `floats`, nil when they come from malloc.
+    private let mapping: UnsafeMutableRawBufferPointer?
 
     private static let mapThreshold = 1 << 24
     private static let hugePage = 1 << 21
@@ -22,15 +22,33 @@ final class FloatMemory: @unchecked Sendable {
         let bytes = count * MemoryLayout<Float>.stride
         if bytes >= Self.mapThreshold, let (address, mapped) = Self.map(bytes: bytes, populate: populate, hugePages: hugePages) {
             floats = address.bindMemory(to: Float.self, capacity: count)
-            mappedBytes = mapped
+            mapping = UnsafeMutableRawBufferPointer(start: address, count: mapped)
         } else {
             floats = .allocate(capacity: max(count, 1))
-            mappedBytes = 0
+            mapping = nil
         }
     }
 
+    /// `count` floats of an open file from `byteOffset` on, mapped read-only and private: the
+    /// pages are the page cache's own, so nothing is copied or zeroed, and writing to them faults.
+    /// nil if the kernel refuses the mapping (errno says why) or the file is now shorter than
+    /// `bytes` (errno 0): reading past its end would be SIGBUS.
+    init?(mapping descriptor: Int32, byteOffset: Int, count: Int) {
+        let bytes = byteOffset + count * MemoryLayout<Float>.stride
+        errno = 0
+        guard let address = mmap(nil, bytes, PROT_READ, MAP_PRIVATE, descriptor, 0), address != MAP_FAILED else { return nil }
+        var status = stat()
+        guard fstat(descriptor, &status) == 0, Int(status.st_size) >= bytes else {
+            munmap(address, bytes)
+            return nil
+        }
+        self.count = count
+        floats = (address + byteOffset).bindMemory(to: Float.self, capacity: count)
+        mapping = UnsafeMutableRawBufferPointer(start: address, count: bytes)
+    }
+
     deinit {
-        if mappedBytes > 0 { munmap(floats, mappedBytes) } else { floats.deallocate() }
+        if let mapping { munmap(mapping.baseAddress, mapping.count) } else { floats.deallocate() }
     }
 
     private static func map(bytes: Int, populate: Bool, hugePages: Bool) -> (UnsafeMutableRawPointer, Int)? {

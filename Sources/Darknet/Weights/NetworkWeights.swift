@@ -1,3 +1,5 @@
+import Glibc
+
 /// The parameters of a network as its weights file stores them: the header, then every layer's
 /// float arrays in cfg order (see `Layer.weightArrays`), kept exactly as read so that writing
 /// them back reproduces the file byte for byte.
@@ -66,7 +68,15 @@ public struct NetworkWeights: Sendable {
     /// before anything is allocated; on any error nothing is returned half-loaded.
     /// With `allowPrefix`, a file that stops at a layer boundary (darknet53.conv.74) is accepted
     /// and covers only the layers before it.
-    public init(contentsOf path: String, for definition: NetworkDefinition, allowPrefix: Bool = false) throws {
+    ///
+    /// With `mapped`, the floats are not read but mapped: the weights are the page cache's pages
+    /// (shared by every process that maps the file, none copied, no fresh memory to fault in —
+    /// on a virtual machine whose host takes back free memory, that is most of a copy's time).
+    /// The file must then stay as it is while these weights (or a network built from them) live:
+    /// a file rewritten in place changes them, and one truncated (Darknet's training saves
+    /// `_last.weights` so: `fopen(…, "wb")`) makes the next access to a page past its new end
+    /// kill the process with SIGBUS. Files replaced by a rename (as `write(to:)` does) are safe.
+    public init(contentsOf path: String, for definition: NetworkDefinition, allowPrefix: Bool = false, mapped: Bool = false) throws {
         let file = try InputFile(path: path)
         header = try WeightsHeader(file)
         let fit = WeightsFit(header: header, fileSize: file.size, definition: definition)
@@ -93,11 +103,31 @@ public struct NetworkWeights: Sendable {
 
         arrayRanges = Array(Self.ranges(definition.layers).prefix(layers))
         let count = Self.end(of: arrayRanges[...])
-        storage = ParameterStore(uninitializedCount: count)
-        // Read a megabyte at a time, so that each is checked while it is still in cache.
+        // A megabyte at a time on all cores: each piece read and checked while still in cache,
+        // or, mapped, checked (which faults the mapping's pages in).
         let pieceBytes = 1 << 20
-        var nonFinite = [Int](repeating: 0, count: (count * 4 + pieceBytes - 1) / pieceBytes)
+        let pieces = (count * 4 + pieceBytes - 1) / pieceBytes
+        var nonFinite = [Int](repeating: 0, count: pieces)
+        #if _endian(little)
+        let mapping = mapped ? FloatMemory(mapping: file.descriptor, byteOffset: header.byteCount, count: count) : nil
+        if mapped && mapping == nil {
+            throw Diagnostic(at: .file(path), "cannot map the file: \(errno == 0 ? "it became shorter while being read" : String(cString: strerror(errno)))")
+        }
+        #else
+        let mapping: FloatMemory? = nil // the file's little-endian floats must be swapped: read them
+        #endif
+        storage = mapping.map(ParameterStore.init(memory:)) ?? ParameterStore(uninitializedCount: count)
+        let storage = storage
         try nonFinite.withUnsafeMutableBufferPointer { nonFinite in
+            if mapping != nil {
+                Parallel.forEach(pieces, work: count) { range in
+                    for index in range {
+                        let piece = storage.buffer[(index * pieceBytes / 4)..<min((index + 1) * pieceBytes / 4, count)]
+                        nonFinite[index] = Self.countNonFinite(UnsafeBufferPointer(rebasing: piece))
+                    }
+                }
+                return
+            }
             try file.read(into: UnsafeMutableRawBufferPointer(start: storage.pointer, count: count * 4), at: header.byteCount,
                           pieceBytes: pieceBytes) { index, piece in
                 let floats = piece.bindMemory(to: Float.self)
