@@ -1,7 +1,7 @@
 import COpenBLAS
 import FoundationEssentials
+import Dispatch
 import Glibc
-import Synchronization
 
 /// The OpenBLAS this process runs with: benchmarks print its core and thread count.
 public enum BLAS {
@@ -18,12 +18,12 @@ public enum BLAS {
     /// on several threads may be in such sections at once (the thread count is the process's):
     /// the first to enter lowers it, the last to leave restores it.
     static func singleThreaded(_ body: () -> Void) {
-        sections.withLock { sections in
+        sectionsQueue.sync {
             if sections.active == 0 { (sections.restore, threads) = (threads, 1) }
             sections.active += 1
         }
         defer {
-            sections.withLock { sections in
+            sectionsQueue.sync {
                 sections.active -= 1
                 if sections.active == 0 { threads = sections.restore }
             }
@@ -31,11 +31,10 @@ public enum BLAS {
         body()
     }
 
-    private struct Sections {
-        var active = 0
-        var restore = 1
-    }
-    private static let sections = Mutex(Sections())
+    // Guarded by a serial queue rather than Synchronization's Mutex: the standard library is not
+    // built for ThreadSanitizer, which then reports every use of a Mutex as a race.
+    private static let sectionsQueue = DispatchQueue(label: "BLAS.singleThreaded")
+    nonisolated(unsafe) private static var sections = (active: 0, restore: 1)
 
     /// OpenBLAS's default: its idle workers spin for 2^28 CPU cycles (about 0.1 s) before they sleep.
     public static let defaultWorkerSpin = 28

@@ -126,15 +126,15 @@ public struct NetworkWeights: Sendable {
                         nonFinite[index] = Self.countNonFinite(UnsafeBufferPointer(rebasing: piece))
                     }
                 }
-                return
-            }
-            try file.read(into: UnsafeMutableRawBufferPointer(start: storage.pointer, count: count * 4), at: header.byteCount,
-                          pieceBytes: pieceBytes) { index, piece in
-                let floats = piece.bindMemory(to: Float.self)
-                #if _endian(big)
-                for i in floats.indices { floats[i] = Float(bitPattern: UInt32(littleEndian: floats[i].bitPattern)) }
-                #endif
-                nonFinite[index] = Self.countNonFinite(UnsafeBufferPointer(floats))
+            } else {
+                try file.read(into: UnsafeMutableRawBufferPointer(start: storage.pointer, count: count * 4), at: header.byteCount,
+                              pieceBytes: pieceBytes) { index, piece in
+                    let floats = piece.bindMemory(to: Float.self)
+                    #if _endian(big)
+                    for i in floats.indices { floats[i] = Float(bitPattern: UInt32(littleEndian: floats[i].bitPattern)) }
+                    #endif
+                    nonFinite[index] = Self.countNonFinite(UnsafeBufferPointer(floats))
+                }
             }
         }
         countedNonFinite = nonFinite.reduce(0, +)
