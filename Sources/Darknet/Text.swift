@@ -21,7 +21,7 @@ extension String {
 
 extension StringProtocol {
     /// Without the whitespace (newlines included) at either end.
-    public var trimmingWhitespace: SubSequence {
+    var trimmingWhitespace: SubSequence {
         let start = firstIndex { !$0.isWhitespace } ?? endIndex
         let end = lastIndex { !$0.isWhitespace }.map(index(after:)) ?? start
         return self[start..<end]

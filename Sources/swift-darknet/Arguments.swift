@@ -137,7 +137,7 @@ func writeStandardError(_ text: String) {
 }
 
 /// `name` in `directory` (NSString's appendingPathComponent, which FoundationEssentials lacks).
-func path(_ directory: String, _ name: String) -> String {
+func joinedPath(_ directory: String, _ name: String) -> String {
     directory.isEmpty ? name : directory.hasSuffix("/") ? directory + name : directory + "/" + name
 }
 

@@ -44,7 +44,7 @@ struct DetectCommand: Subcommand {
             guard stat(path, &status) == 0, status.st_mode & S_IFMT == S_IFDIR else { return [path] }
             let names = try FileManager.default.contentsOfDirectory(atPath: path).sorted()
             return names.filter { ["jpg", "jpeg", "png"].contains(URL(filePath: $0).pathExtension.lowercased()) }
-                .map { swift_darknet.path(path, $0) }
+                .map { joinedPath(path, $0) }
         }
     }
 
@@ -73,7 +73,7 @@ struct DetectCommand: Subcommand {
                 var annotated = image
                 annotated.annotate(detections, classes: names.count)
                 let name = URL(filePath: path).deletingPathExtension().lastPathComponent + ".png"
-                try annotated.writePNG(to: swift_darknet.path(outputDirectory, name))
+                try annotated.writePNG(to: joinedPath(outputDirectory, name))
                 if json {
                     reports.append(Self.json(path: path, detections))
                 } else {

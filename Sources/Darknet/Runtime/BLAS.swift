@@ -1,6 +1,6 @@
 import COpenBLAS
-import FoundationEssentials
 import Dispatch
+import FoundationEssentials
 import Glibc
 
 /// The OpenBLAS this process runs with: benchmarks print its core and thread count.

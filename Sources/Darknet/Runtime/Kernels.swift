@@ -180,5 +180,3 @@ enum Kernels {
         for i in 0..<n { output[i * stride] /= sum }
     }
 }
-
-import Glibc
