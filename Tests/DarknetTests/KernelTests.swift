@@ -165,7 +165,9 @@ final class KernelTests: XCTestCase {
                     for ky in 0..<spec.size {
                         for kx in 0..<spec.size {
                             let (y, x) = (oy * spec.stride - spec.padding / 2 + ky, ox * spec.stride - spec.padding / 2 + kx)
-                            if y >= 0 && y < h && x >= 0 && x < w && input[(c * h + y) * w + x] > best { best = input[(c * h + y) * w + x] }
+                            guard y >= 0 && y < h && x >= 0 && x < w else { continue }
+                            let value = input[(c * h + y) * w + x]
+                            if value > best || value.isNaN { best = value } // a NaN stays: nothing is > NaN
                         }
                     }
                     output.append(best)
@@ -186,10 +188,19 @@ final class KernelTests: XCTestCase {
             let d = try definition("[net]\nwidth=\(w)\nheight=\(h)\nchannels=3\n[maxpool]\nsize=\(size)\nstride=\(stride)\n"
                                    + (padding.map { "padding=\($0)\n" } ?? ""))
             guard case .maxpool(let spec) = d.layers[0].spec else { return XCTFail() }
-            let input = randomArray(spec.input.count)
+            var input = randomArray(spec.input.count)
             var output = [Float](repeating: .nan, count: spec.output.count)
             Layers.maxpool(spec, input, &output)
             XCTAssertEqual(largestDifference(output, naiveMaxPool(spec, input)), 0, "\(size)×\(size)/\(stride) p\(padding ?? size - 1) \(h)×\(w)")
+
+            // Every 7th input NaN (at every place in a window across the outputs): a window
+            // holding one gives NaN, the others their maximum.
+            for i in Swift.stride(from: 3, to: input.count, by: 7) { input[i] = .nan }
+            output = [Float](repeating: 0, count: spec.output.count)
+            Layers.maxpool(spec, input, &output)
+            let expected = naiveMaxPool(spec, input)
+            XCTAssert(expected.contains(where: \.isNaN) || input.count < 4, "\(h)×\(w)")
+            XCTAssert(zip(output, expected).allSatisfy { $0.isNaN ? $1.isNaN : $0 == $1 }, "NaN, \(size)×\(size)/\(stride) \(h)×\(w)")
         }
     }
 
