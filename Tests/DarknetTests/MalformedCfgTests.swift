@@ -68,7 +68,10 @@ final class MalformedCfgTests: XCTestCase {
         assertError(Self.net + "[convolutional]\nfilters=0\n", "bad.cfg:6: error: [convolutional] filters=0: expected a value ≥ 1")
         assertError(Self.net + "[convolutional]\nsize=-1\n", "bad.cfg:6: error: [convolutional] size=-1: expected a value ≥ 1")
         assertError(Self.net + "[convolutional]\nstride=0\n", "bad.cfg:6: error: [convolutional] stride=0: expected a value ≥ 1")
-        assertError(Self.net + "[convolutional]\nfilters=99999999999\n", "bad.cfg:6: error: [convolutional] filters=99999999999: expected an integer")
+        assertError(Self.net + "[convolutional]\nfilters=99999999999\n", "bad.cfg:6: error: [convolutional] filters=99999999999: expected an integer in -2147483648...2147483647")
+        assertError(Self.net + "[convolutional]\nfilters=-99999999999999999999\n", "bad.cfg:6: error: [convolutional] filters=-99999999999999999999: expected an integer in -2147483648...2147483647")
+        assertError(Self.net + "[convolutional]\nfilters=1.5\n", "bad.cfg:6: error: [convolutional] filters=1.5: expected an integer")
+        assertError(Self.net + Self.conv + "[route]\nlayers=-1,4294967296\n", "bad.cfg:13: error: [route] layers=-1,4294967296: expected a comma-separated list of integers in -2147483648...2147483647")
         assertError(Self.net + "[convolutional]\nfilters=10\ngroups=2\n", "bad.cfg:7: error: [convolutional] groups=2: does not divide the 3 input channels")
         assertError(Self.net + "[convolutional]\nactivation=leakyy\n",
                     "bad.cfg:6: error: [convolutional] activation=leakyy: unknown activation; expected one of linear, leaky, logistic, relu, elu, selu, relie, ramp, tanh, plse, stair, hardtan, lhtan, loggy, relu6, swish, mish")

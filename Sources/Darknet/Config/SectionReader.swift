@@ -47,7 +47,7 @@ struct SectionReader {
             guard let fallback else { throw error(key, "missing: this key is required") }
             return fallback
         }
-        guard let value = Int32(text) else { throw error(key, "expected an integer") }
+        guard let value = Int32(text) else { throw error(key, "expected an integer" + Self.intRangeHint(text)) }
         try check(key, Int(value), in: range)
         return Int(value)
     }
@@ -58,6 +58,14 @@ struct SectionReader {
         return value
     }
 
+    /// Darknet reads integers with atoi into a C int: for text that is all digits but failed to
+    /// parse, the range it missed.
+    private static func intRangeHint(_ text: some StringProtocol) -> String {
+        let digits = text.first == "-" || text.first == "+" ? text.dropFirst() : text[...]
+        let isInteger = !digits.isEmpty && digits.allSatisfy { $0.isASCII && $0.isNumber }
+        return isInteger ? " in \(Int32.min)...\(Int32.max)" : ""
+    }
+
     mutating func bool(_ key: String, default fallback: Bool = false) throws -> Bool {
         try int(key, default: fallback ? 1 : 0, in: 0...1) == 1
     }
@@ -66,7 +74,7 @@ struct SectionReader {
     mutating func ints(_ key: String) throws -> [Int]? {
         guard let text = string(key) else { return nil }
         return try text.split(separator: ",", omittingEmptySubsequences: false).map {
-            guard let value = Int32($0) else { throw error(key, "expected a comma-separated list of integers") }
+            guard let value = Int32($0) else { throw error(key, "expected a comma-separated list of integers" + Self.intRangeHint($0)) }
             return Int(value)
         }
     }
