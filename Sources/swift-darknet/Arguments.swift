@@ -122,6 +122,19 @@ struct DefinitionArguments {
     }
 }
 
+/// Reads WEIGHTS for `spec` to run them. Floats that are NaN or ±inf (counted as the file is
+/// read) make a warning, not an error: the file is whole, but what depends on them will be NaN.
+func readWeights(_ path: String, for spec: NetworkDefinition, mapped: Bool) throws -> NetworkWeights {
+    let weights = try NetworkWeights(contentsOf: path, for: spec, mapped: mapped)
+    let count = weights.nonFiniteCount
+    guard count > 0, let first = weights.withFloats({ $0.firstIndex { !$0.isFinite } }),
+          let layer = weights.arrayRanges.firstIndex(where: { $0.contains { $0.contains(first) } }) else { return weights }
+    printError(Diagnostic(.warning, at: .byte(file: path, offset: weights.header.byteCount + 4 * first),
+                          "\(grouped(count)) floats are NaN or ±inf, the first in layer \(layer) [\(spec.layers[layer].typeName)]: "
+                          + "what depends on them will be NaN").description)
+    return weights
+}
+
 func printError(_ text: String) {
     writeStandardError(text + "\n")
 }
@@ -140,5 +153,3 @@ func writeStandardError(_ text: String) {
 func joinedPath(_ directory: String, _ name: String) -> String {
     directory.isEmpty ? name : directory.hasSuffix("/") ? directory + name : directory + "/" + name
 }
-
-import Glibc

@@ -50,7 +50,7 @@ struct DetectCommand: Subcommand {
 
     func run() throws -> Int32 {
         let spec = try definition.load(cfg)
-        let network = try Network(definition: spec, weights: try NetworkWeights(contentsOf: weights, for: spec, mapped: mapped))
+        let network = try Network(definition: spec, weights: try readWeights(weights, for: spec, mapped: mapped))
         let names = try namesFile.map(Detector.names(contentsOf:)) ?? Detector.cocoNames
         let detector = try Detector(network: network, names: names)
         let paths = try imagePaths()

@@ -60,7 +60,7 @@ struct RunCommand: Subcommand {
 
     func run() throws -> Int32 {
         let spec = try definition.load(cfg)
-        let network = try Network(definition: spec, weights: try NetworkWeights(contentsOf: weights, for: spec, mapped: mapped), winograd: winograd)
+        let network = try Network(definition: spec, weights: try readWeights(weights, for: spec, mapped: mapped), winograd: winograd)
         let tensor = try NPYFile.read(input)
         let batch = try network.checkInput(tensor)
         try FileManager.default.createDirectory(atPath: outputDirectory, withIntermediateDirectories: true)
@@ -108,7 +108,7 @@ struct BenchCommand: Subcommand {
         if let threads { BLAS.threads = threads }
         let spec = try definition.load(cfg)
         let loadStart = DispatchTime.now().uptimeNanoseconds
-        let loaded = try weights.map { try NetworkWeights(contentsOf: $0, for: spec, mapped: mapped) }
+        let loaded = try weights.map { try readWeights($0, for: spec, mapped: mapped) }
         let loadMilliseconds = loaded.map { _ in Double(DispatchTime.now().uptimeNanoseconds - loadStart) / 1e6 }
         let network = try Network(definition: spec, weights: loaded ?? RandomWeights.make(for: spec), winograd: winograd)
         let context = InferenceContext(network, batch: batch)

@@ -49,6 +49,28 @@ final class DetectCommandTests: CLITestCase {
         XCTAssertTrue(FileManager.default.fileExists(atPath: out + "/gradient.png"))
     }
 
+    /// NaN weights put NaN in every box's x: detect warns where the first NaN is, finds nothing
+    /// and draws nothing (it trapped converting a NaN coordinate to a pixel).
+    func testNaNWeightsWarnAndGiveNoBoxes() throws {
+        let cfg = try temporaryFile("detect.cfg", contents: Data(Self.cfg.utf8))
+        let weights = cfg + ".nan.weights"
+        XCTAssertEqual(try run(["init", cfg, weights, "--seed", "2"]).status, 0)
+        // Layer 0 stores 248 floats (8 biases, scales, means, variances, 216 weights); layer 1's
+        // biases follow: x of the first mask entry at 248, of the second at 248 + 7.
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: weights))
+        for float in [248, 255] { bytes.replaceSubrange((20 + 4 * float)..<(24 + 4 * float), with: withUnsafeBytes(of: Float.nan.bitPattern.littleEndian) { Data($0) }) }
+        try bytes.write(to: URL(fileURLWithPath: weights))
+        let image = Self.root.appendingPathComponent("Tests/DarknetTests/Fixtures/gradient.jpg").path
+        let out = (cfg as NSString).deletingLastPathComponent + "/annotated-nan"
+        let names = try temporaryFile("two.names", contents: Data("cat\ndog\n".utf8))
+        let result = try run(["detect", cfg, weights, image, "--names", names, "--thresh", "0.01", "--json", "--out", out])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertEqual(result.stderr, "\(weights): byte 1012: warning: 2 floats are NaN or ±inf, the first in layer 1 [convolutional]: what depends on them will be NaN\n")
+        let json = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as! [[String: Any]]
+        XCTAssertEqual((json[0]["detections"] as! [Any]).count, 0)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: out + "/gradient.png"))
+    }
+
     func testBadImagesAreNamedAndTheRestStillRun() throws {
         let cfg = try temporaryFile("detect.cfg", contents: Data(Self.cfg.utf8))
         let weights = cfg + ".weights"

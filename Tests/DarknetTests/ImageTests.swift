@@ -122,4 +122,17 @@ final class ImageTests: XCTestCase {
         XCTAssertTrue(strip.contains(expected))
         XCTAssertTrue(strip.contains([0, 0, 0]))
     }
+
+    /// Detections are public values: ones with NaN coordinates are skipped, ones far outside the
+    /// image (past an Int's range) clamped to it, where converting them to pixels trapped.
+    func testAnnotatingNonFiniteOrHugeBoxesDoesNotTrap() {
+        var image = Image(width: 40, height: 30, fill: 0.25)
+        let color = Image.color(forClass: 1, of: 2)
+        image.annotate([Detection(classID: 0, className: "nan", probability: 0.9, left: .nan, top: 2, right: 10, bottom: 10),
+                        Detection(classID: 1, className: "huge", probability: 0.8, left: -1e30, top: -.infinity, right: 1e30, bottom: 29)],
+                       classes: 2)
+        XCTAssertEqual(pixel(image, 0, 29), [color.0, color.1, color.2], "the huge box's edges are the image's")
+        XCTAssertEqual(pixel(image, 39, 15), [color.0, color.1, color.2])
+        XCTAssertEqual(pixel(image, 20, 15), [0.25, 0.25, 0.25])
+    }
 }

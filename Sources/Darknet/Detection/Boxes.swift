@@ -112,9 +112,10 @@ enum BoxDecoder {
 
     /// Darknet's `do_nms_sort`: drops candidates without objectness, then per class sorts by
     /// that class's probability and zeroes the class in every later box overlapping by more
-    /// than `threshold`.
+    /// than `threshold`. Also drops boxes with a NaN coordinate (damaged weights or input):
+    /// Darknet draws those at wherever its int conversion lands; they locate nothing.
     static func nonMaximumSuppression(_ candidates: [Candidate], classes: Int, threshold: Float) -> [Candidate] {
-        var kept = candidates.filter { $0.objectness != 0 }
+        var kept = candidates.filter { $0.objectness != 0 && ![$0.box.x, $0.box.y, $0.box.w, $0.box.h].contains(where: \.isNaN) }
         for k in 0..<classes {
             kept.sort { $0.probabilities[k] > $1.probabilities[k] }
             for i in kept.indices where kept[i].probabilities[k] != 0 {

@@ -91,13 +91,16 @@ extension Image {
         var order: [[Float]] = []
         for detection in detections {
             let key = [detection.left, detection.top, detection.right, detection.bottom]
+            guard !key.contains(where: \.isNaN) else { continue } // nowhere to draw it
             if boxes[key] == nil { order.append(key) }
             boxes[key, default: []].append(detection)
         }
         for key in order {
             let group = boxes[key]!.sorted { $0.probability > $1.probability }
             let label = group.map { "\($0.className) \(String(printf: "%.2f", $0.probability))" }.joined(separator: ", ")
-            drawBox(left: Int(key[0]), top: Int(key[1]), right: Int(key[2]), bottom: Int(key[3]), label: label,
+            // Clamped to the image as Darknet's draw_detections does (which also keeps Int from overflowing).
+            func pixel(_ value: Float, _ size: Int) -> Int { Int(min(max(value, 0), Float(size - 1))) }
+            drawBox(left: pixel(key[0], width), top: pixel(key[1], height), right: pixel(key[2], width), bottom: pixel(key[3], height), label: label,
                     color: Self.color(forClass: group[0].classID, of: classes))
         }
     }
