@@ -107,6 +107,10 @@ final class MalformedCfgTests: XCTestCase {
                     "bad.cfg:15: error: [yolo] anchors=10,13: has 2 numbers; num=9 needs 18 (a width and a height per anchor)")
         assertError(head + "[region]\nclasses=80\nnum=5\n",
                     "bad.cfg:11: error: [region] input has 255 channels; 5 anchors × (80 classes + 4 coords + 1) need 425")
+        assertError(head + "[yolo]\nmask=0,1,2\nclasses=80\nnum=3\nanchors=10,13,-16,30,33,23\n",
+                    "bad.cfg:15: error: [yolo] anchors=10,13,-16,30,33,23: -16 is not a width or height: expected numbers > 0")
+        assertError(head + "[region]\nclasses=46\nnum=5\nanchors=1,1,2,2,3,0,4,4,5,5\n",
+                    "bad.cfg:14: error: [region] anchors=1,1,2,2,3,0,4,4,5,5: 0 is not a width or height: expected numbers > 0")
     }
 
     func testRes2Net() {

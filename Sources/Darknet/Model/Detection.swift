@@ -21,6 +21,7 @@ public struct Yolo: LayerKind, Equatable {
         guard anchors.count == 2 * total else {
             throw r.error("anchors", "has \(anchors.count) numbers; num=\(total) needs \(2 * total) (a width and a height per anchor)")
         }
+        try Self.checkPositive(anchors, r)
         r.ignore(["jitter", "ignore_thresh", "truth_thresh", "random", "max", "counters_per_class", "label_smooth_eps",
                   "scale_x_y", "iou_normalizer", "cls_normalizer", "iou_loss", "nms_kind", "beta_nms", "map"])
         output = context.input
@@ -31,6 +32,14 @@ public struct Yolo: LayerKind, Equatable {
     }
 
     var summaryFilters: String { "\(classes)" }
+
+    /// Anchors are box widths and heights, which Darknet reads with atof and never checks: a
+    /// negative one draws boxes whose right edge is left of their left one.
+    static func checkPositive(_ anchors: [Float], _ r: SectionReader) throws {
+        if let bad = anchors.first(where: { $0 <= 0 }) {
+            throw r.error("anchors", "\(String(printf: "%g", Double(bad))) is not a width or height: expected numbers > 0")
+        }
+    }
 }
 
 /// `[region]`: YOLOv2's detection output (logistic on x, y and objectness; softmax over classes).
@@ -53,6 +62,7 @@ public struct Region: LayerKind, Equatable {
         guard anchors.isEmpty || anchors.count == 2 * count else {
             throw r.error("anchors", "has \(anchors.count) numbers; num=\(count) needs \(2 * count)")
         }
+        try Yolo.checkPositive(anchors, r)
         softmax = try r.bool("softmax")
         tree = r.string("tree")
         if try r.bool("background") { throw r.error("background", "region with background is not supported") }
