@@ -123,8 +123,10 @@ class Network:
         return outputs
 
     def detect(self, image, thresh, nms=0.45, max_rows=200000):
-        """Darknet's detector: [(class, prob, left, top, right, bottom)] in pixels, clamped as
-        draw_detections clamps, for every box and class above `thresh` after do_nms_sort."""
+        """Darknet's detector: [(class, prob, left, top, right, bottom)] in pixels, for every
+        box and class above `thresh` after do_nms_sort, each corner clamped to the image as
+        draw_detections clamps them, but on both sides as ours are (draw_detections leaves a box
+        wholly off the image with left > right)."""
         rows = np.zeros(6 * max_rows, dtype=np.float32)
         size = (ctypes.c_int * 2)()
         count = self.lib.probe_detect(self.net, image.encode(), thresh, nms,
@@ -132,8 +134,10 @@ class Network:
         w, h = size[0], size[1]
         result = []
         for c, p, x, y, bw, bh in rows[:6 * min(count, max_rows)].reshape(-1, 6):
-            result.append((int(c), float(p), float(max((x - bw / 2) * w, 0)), float(max((y - bh / 2) * h, 0)),
-                           float(min((x + bw / 2) * w, w - 1)), float(min((y + bh / 2) * h, h - 1))))
+            def clamped(value, size):
+                return float(min(max(value, 0), size - 1))
+            result.append((int(c), float(p), clamped((x - bw / 2) * w, w), clamped((y - bh / 2) * h, h),
+                           clamped((x + bw / 2) * w, w), clamped((y + bh / 2) * h, h)))
         return result
 
     def save(self, path, cutoff=None, seen=None):

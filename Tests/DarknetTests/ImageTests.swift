@@ -123,6 +123,29 @@ final class ImageTests: XCTestCase {
         XCTAssertTrue(strip.contains([0, 0, 0]))
     }
 
+    /// An image over 416 times wider than tall (or taller than wide) keeps one pixel row (column)
+    /// in the letterbox, where Darknet's integer division leaves none; its boxes came out NaN.
+    func testExtremeAspectRatiosGiveFiniteBoxesOnTheImage() throws {
+        let wide = Image.letterboxSize(imageWidth: 3000, imageHeight: 1, width: 416, height: 416)
+        XCTAssertEqual([wide.width, wide.height], [416, 1])
+        let tall = Image.letterboxSize(imageWidth: 2, imageHeight: 3000, width: 416, height: 416)
+        XCTAssertEqual([tall.width, tall.height], [1, 416])
+        let cfg = "[net]\nwidth=32\nheight=32\nchannels=3\n[convolutional]\nfilters=14\nsize=3\nstride=2\npad=1\nactivation=linear\n"
+            + "[yolo]\nmask=0,1\nclasses=2\nnum=2\nanchors=8,8,16,24\n"
+        let definition = try NetworkDefinition(cfg: CfgFile(text: cfg, path: "wide.cfg"))
+        let detector = try Detector(network: try Network(definition: definition, weights: try RandomWeights.make(for: definition, seed: 3)),
+                                    names: ["a", "b"])
+        for (width, height) in [(3000, 1), (2, 3000), (1, 1)] {
+            let found = detector.detect(Image(width: width, height: height, fill: 0.7), options: DetectionOptions(threshold: 0.05))
+            XCTAssertFalse(found.isEmpty, "\(width)×\(height)")
+            for d in found {
+                let box = [d.left, d.top, d.right, d.bottom]
+                XCTAssert(box.allSatisfy(\.isFinite) && d.left <= d.right && d.top <= d.bottom
+                          && d.right <= Float(width - 1) && d.bottom <= Float(height - 1) && d.left >= 0 && d.top >= 0, "\(width)×\(height): \(box)")
+            }
+        }
+    }
+
     /// Detections are public values: ones with NaN coordinates are skipped, ones far outside the
     /// image (past an Int's range) clamped to it, where converting them to pixels trapped.
     func testAnnotatingNonFiniteOrHugeBoxesDoesNotTrap() {

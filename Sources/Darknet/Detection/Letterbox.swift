@@ -37,12 +37,14 @@ extension Image {
     }
 
     /// The size an image is scaled to inside a network input of `width`×`height`, keeping its
-    /// aspect ratio (Darknet's `letterbox_image` and `correct_yolo_boxes` share this rule).
+    /// aspect ratio (Darknet's `letterbox_image` and `correct_yolo_boxes` share this rule), and
+    /// at least a pixel: for an image over 416 times wider than tall Darknet's division gives a
+    /// height of 0, and its boxes then divide by it.
     static func letterboxSize(imageWidth: Int, imageHeight: Int, width: Int, height: Int) -> (width: Int, height: Int) {
         if Float(width) / Float(imageWidth) < Float(height) / Float(imageHeight) {
-            return (width, imageHeight * width / imageWidth)
+            return (width, max(1, imageHeight * width / imageWidth))
         }
-        return (imageWidth * height / imageHeight, height)
+        return (max(1, imageWidth * height / imageHeight), height)
     }
 
     /// Darknet's `letterbox_image`: resized to fit, centred on a canvas of 0.5.
