@@ -149,6 +149,37 @@ func writeStandardError(_ text: String) {
     }
 }
 
+/// Creates the folder `path` and any missing parents, as `mkdir -p`; a failure names the
+/// folder and says why (FileManager's errors print as a CocoaError's fields).
+func createDirectory(_ path: String) throws {
+    var prefix = path.hasPrefix("/") ? "/" : ""
+    for component in path.split(separator: "/") {
+        prefix += component
+        if mkdir(prefix, 0o755) != 0 && errno != EEXIST {
+            throw Diagnostic(at: .file(path), "cannot create the folder: \(String(cString: strerror(errno)))")
+        }
+        prefix += "/"
+    }
+    var status = stat()
+    guard stat(path, &status) == 0, status.st_mode & S_IFMT == S_IFDIR else {
+        throw Diagnostic(at: .file(path), "cannot create the folder: a file of that name is in the way")
+    }
+}
+
+/// The names in the folder `path`, without `.` and `..`, in no particular order.
+func folderEntries(_ path: String) throws -> [String] {
+    guard let folder = opendir(path) else {
+        throw Diagnostic(at: .file(path), "cannot read the folder: \(String(cString: strerror(errno)))")
+    }
+    defer { closedir(folder) }
+    var names: [String] = []
+    while let entry = readdir(folder) {
+        let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+        if name != "." && name != ".." { names.append(name) }
+    }
+    return names
+}
+
 /// `name` in `directory` (NSString's appendingPathComponent, which FoundationEssentials lacks).
 func joinedPath(_ directory: String, _ name: String) -> String {
     directory.isEmpty ? name : directory.hasSuffix("/") ? directory + name : directory + "/" + name

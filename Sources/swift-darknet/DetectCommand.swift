@@ -42,7 +42,7 @@ struct DetectCommand: Subcommand {
         try inputs.flatMap { path -> [String] in
             var status = stat()
             guard stat(path, &status) == 0, status.st_mode & S_IFMT == S_IFDIR else { return [path] }
-            let names = try FileManager.default.contentsOfDirectory(atPath: path).sorted()
+            let names = try folderEntries(path).sorted()
             return names.filter { ["jpg", "jpeg", "png"].contains(URL(filePath: $0).pathExtension.lowercased()) }
                 .map { joinedPath(path, $0) }
         }
@@ -54,7 +54,7 @@ struct DetectCommand: Subcommand {
         let names = try namesFile.map(Detector.names(contentsOf:)) ?? Detector.cocoNames
         let detector = try Detector(network: network, names: names)
         let paths = try imagePaths()
-        try FileManager.default.createDirectory(atPath: outputDirectory, withIntermediateDirectories: true)
+        try createDirectory(outputDirectory)
         let streaming = paths.count > 1 && isatty(STDERR_FILENO) != 0
         let start = DispatchTime.now().uptimeNanoseconds
         var failures = 0, done = 0

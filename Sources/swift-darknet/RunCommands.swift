@@ -63,7 +63,7 @@ struct RunCommand: Subcommand {
         let network = try Network(definition: spec, weights: try readWeights(weights, for: spec, mapped: mapped), winograd: winograd)
         let tensor = try NPYFile.read(input)
         let batch = try network.checkInput(tensor)
-        try FileManager.default.createDirectory(atPath: outputDirectory, withIntermediateDirectories: true)
+        try createDirectory(outputDirectory)
         let context = InferenceContext(network, batch: batch, keepAll: allLayers)
         tensor.data.withUnsafeBufferPointer { _ = context.forward($0.baseAddress!) }
         for layer in context.keptLayers.sorted() {

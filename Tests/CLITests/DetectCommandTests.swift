@@ -71,6 +71,23 @@ final class DetectCommandTests: CLITestCase {
         XCTAssertTrue(FileManager.default.fileExists(atPath: out + "/gradient.png"))
     }
 
+    /// An output folder that cannot be made is a one-line error naming it (it printed a
+    /// CocoaError's fields), before any image is read.
+    func testAnOutputFolderInTheWayIsNamed() throws {
+        let cfg = try temporaryFile("detect.cfg", contents: Data(Self.cfg.utf8))
+        let weights = cfg + ".weights"
+        XCTAssertEqual(try run(["init", cfg, weights]).status, 0)
+        let file = try temporaryFile("in-the-way", contents: Data())
+        let names = try temporaryFile("two.names", contents: Data("cat\ndog\n".utf8))
+        let image = Self.root.appendingPathComponent("Tests/DarknetTests/Fixtures/gradient.png").path
+        for (out, reason) in [(file, "a file of that name is in the way"), (file + "/sub", "Not a directory")] {
+            let result = try run(["detect", cfg, weights, image, "--names", names, "--out", out])
+            XCTAssertEqual(result.status, 1)
+            XCTAssertEqual(result.stderr, "\(out): error: cannot create the folder: \(reason)\n")
+            XCTAssertEqual(result.stdout, "")
+        }
+    }
+
     func testBadImagesAreNamedAndTheRestStillRun() throws {
         let cfg = try temporaryFile("detect.cfg", contents: Data(Self.cfg.utf8))
         let weights = cfg + ".weights"
