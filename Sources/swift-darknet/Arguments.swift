@@ -161,7 +161,10 @@ func createDirectory(_ path: String) throws {
         prefix += "/"
     }
     var status = stat()
-    guard stat(path, &status) == 0, status.st_mode & S_IFMT == S_IFDIR else {
+    guard stat(path, &status) == 0 else {
+        throw Diagnostic(at: .file(path), "cannot create the folder: \(String(cString: strerror(errno)))")
+    }
+    guard status.st_mode & S_IFMT == S_IFDIR else {
         throw Diagnostic(at: .file(path), "cannot create the folder: a file of that name is in the way")
     }
 }
