@@ -4,6 +4,8 @@ import Glibc
 public struct Box: Sendable, Equatable {
     public var x, y, w, h: Float
 
+    var hasNaN: Bool { x.isNaN || y.isNaN || w.isNaN || h.isNaN }
+
     /// Darknet's `box_iou`: intersection over union of two centre-size boxes.
     func iou(_ other: Box) -> Float {
         func overlap(_ x1: Float, _ w1: Float, _ x2: Float, _ w2: Float) -> Float {
@@ -31,6 +33,11 @@ public struct Detection: Sendable, Equatable, Codable {
     public var probability: Float
     /// left, top, right, bottom in pixels, clamped to the image.
     public var left, top, right, bottom: Float
+
+    /// A coordinate clamped to an image `size` pixels across: Darknet's draw_detections clamps
+    /// left and top below 0 and right and bottom past the edge; this clamps every side of every
+    /// corner, so that a box wholly off the image does not end left of where it starts.
+    static func clamped(_ value: Float, to size: Int) -> Float { min(max(value, 0), Float(size - 1)) }
 }
 
 enum BoxDecoder {
@@ -115,7 +122,7 @@ enum BoxDecoder {
     /// than `threshold`. Also drops boxes with a NaN coordinate (damaged weights or input):
     /// Darknet draws those at wherever its int conversion lands; they locate nothing.
     static func nonMaximumSuppression(_ candidates: [Candidate], classes: Int, threshold: Float) -> [Candidate] {
-        var kept = candidates.filter { $0.objectness != 0 && ![$0.box.x, $0.box.y, $0.box.w, $0.box.h].contains(where: \.isNaN) }
+        var kept = candidates.filter { $0.objectness != 0 && !$0.box.hasNaN }
         for k in 0..<classes {
             kept.sort { $0.probabilities[k] > $1.probabilities[k] }
             for i in kept.indices where kept[i].probabilities[k] != 0 {

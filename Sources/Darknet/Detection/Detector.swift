@@ -102,12 +102,11 @@ public final class Detector {
         for candidate in kept {
             let b = candidate.box
             for (classID, probability) in candidate.probabilities.enumerated() where probability > options.threshold {
-                // Clamped to the image as Darknet's draw_detections does, but on both sides: it
-                // leaves a box wholly off the image with its left edge right of its right one.
-                func clamped(_ value: Float, _ size: Float) -> Float { min(max(value, 0), size - 1) }
                 detections.append(Detection(classID: classID, className: names[classID], probability: probability,
-                                            left: clamped((b.x - b.w / 2) * w, w), top: clamped((b.y - b.h / 2) * h, h),
-                                            right: clamped((b.x + b.w / 2) * w, w), bottom: clamped((b.y + b.h / 2) * h, h)))
+                                            left: Detection.clamped((b.x - b.w / 2) * w, to: size.width),
+                                            top: Detection.clamped((b.y - b.h / 2) * h, to: size.height),
+                                            right: Detection.clamped((b.x + b.w / 2) * w, to: size.width),
+                                            bottom: Detection.clamped((b.y + b.h / 2) * h, to: size.height)))
             }
         }
         return detections.sorted { $0.probability > $1.probability }

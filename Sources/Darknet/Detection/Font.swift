@@ -98,8 +98,8 @@ extension Image {
         for key in order {
             let group = boxes[key]!.sorted { $0.probability > $1.probability }
             let label = group.map { "\($0.className) \(String(printf: "%.2f", $0.probability))" }.joined(separator: ", ")
-            // Clamped to the image as Darknet's draw_detections does (which also keeps Int from overflowing).
-            func pixel(_ value: Float, _ size: Int) -> Int { Int(min(max(value, 0), Float(size - 1))) }
+            // Detections made elsewhere may lie off the image, as far as Int cannot hold.
+            func pixel(_ value: Float, _ size: Int) -> Int { Int(Detection.clamped(value, to: size)) }
             drawBox(left: pixel(key[0], width), top: pixel(key[1], height), right: pixel(key[2], width), bottom: pixel(key[3], height), label: label,
                     color: Self.color(forClass: group[0].classID, of: classes))
         }
