@@ -26,7 +26,9 @@ let package = Package(
             pkgConfig: "libpng",
             providers: [.apt(["libpng-dev"])]
         ),
-        .target(name: "Darknet", dependencies: ["COpenBLAS", "CTurboJPEG", "CPNG"]),
+        // GNU declarations of the C library that Swift's Glibc module leaves out (mremap, leases).
+        .systemLibrary(name: "CLinux", path: "Sources/CLinux"),
+        .target(name: "Darknet", dependencies: ["COpenBLAS", "CTurboJPEG", "CPNG", "CLinux"]),
         .executableTarget(name: "swift-darknet", dependencies: ["Darknet"]),
         .testTarget(name: "DarknetTests", dependencies: ["Darknet"], exclude: ["Fixtures"]),
         // Depends on the executable so that `swift test` builds the binary these tests run.

@@ -5,7 +5,7 @@ import Glibc
 
 struct DetectCommand: Subcommand {
     static let name = "detect"
-    static let usage = "detect CFG WEIGHTS IMAGE|FOLDER… [--thresh T] [--nms N] [--names FILE] [--json] [--out DIR] [--batch B] [--mmap] [--width W --height H]"
+    static let usage = "detect CFG WEIGHTS IMAGE|FOLDER… [--thresh T] [--nms N] [--names FILE] [--json] [--out DIR] [--batch B] [--no-mmap] [--width W --height H]"
 
     let cfg: String
     let weights: String
@@ -19,7 +19,7 @@ struct DetectCommand: Subcommand {
     let definition: DefinitionArguments
 
     init(_ arguments: [String]) throws {
-        let args = try Arguments(arguments, flags: DefinitionArguments.flags.union(["json", "mmap"]),
+        let args = try Arguments(arguments, flags: DefinitionArguments.flags.union(["json", "no-mmap"]),
                                  options: DefinitionArguments.options.union(["thresh", "nms", "names", "out", "batch"]))
         let paths = try args.positionals(atLeast: 3, "CFG", "WEIGHTS", "IMAGE…")
         (cfg, weights, inputs) = (paths[0], paths[1], Array(paths.dropFirst(2)))
@@ -33,7 +33,7 @@ struct DetectCommand: Subcommand {
         json = args.flag("json")
         outputDirectory = args.string("out") ?? "detections"
         batch = try args.int("batch", in: 1...256) ?? 1
-        mapped = args.flag("mmap")
+        mapped = !args.flag("no-mmap")
         definition = try DefinitionArguments(args)
     }
 

@@ -3,7 +3,7 @@ import Glibc
 
 struct InspectCommand: Subcommand {
     static let name = "inspect"
-    static let usage = "inspect CFG WEIGHTS [--prefix] [--mmap] [--width W --height H] [--strict]"
+    static let usage = "inspect CFG WEIGHTS [--prefix] [--no-mmap] [--width W --height H] [--strict]"
 
     let cfg: String
     let weights: String
@@ -12,10 +12,10 @@ struct InspectCommand: Subcommand {
     let definition: DefinitionArguments
 
     init(_ arguments: [String]) throws {
-        let args = try Arguments(arguments, flags: DefinitionArguments.flags.union(["prefix", "mmap"]), options: DefinitionArguments.options)
+        let args = try Arguments(arguments, flags: DefinitionArguments.flags.union(["prefix", "no-mmap"]), options: DefinitionArguments.options)
         (cfg, weights) = try args.positionals("CFG", "WEIGHTS").pair
         allowPrefix = args.flag("prefix")
-        mapped = args.flag("mmap")
+        mapped = !args.flag("no-mmap")
         definition = try DefinitionArguments(args)
     }
 

@@ -28,7 +28,7 @@ struct InitCommand: Subcommand {
 
 struct RunCommand: Subcommand {
     static let name = "run"
-    static let usage = "run CFG WEIGHTS --input FILE.npy [--layers all|outputs] --out DIR [--no-winograd] [--mmap] [--width W --height H] [--strict]"
+    static let usage = "run CFG WEIGHTS --input FILE.npy [--layers all|outputs] --out DIR [--no-winograd] [--no-mmap] [--width W --height H] [--strict]"
 
     let cfg: String
     let weights: String
@@ -40,7 +40,7 @@ struct RunCommand: Subcommand {
     let definition: DefinitionArguments
 
     init(_ arguments: [String]) throws {
-        let args = try Arguments(arguments, flags: DefinitionArguments.flags.union(["no-winograd", "mmap"]),
+        let args = try Arguments(arguments, flags: DefinitionArguments.flags.union(["no-winograd", "no-mmap"]),
                                  options: DefinitionArguments.options.union(["input", "layers", "out"]))
         let paths = try args.positionals("CFG", "WEIGHTS")
         (cfg, weights) = (paths[0], paths[1])
@@ -54,7 +54,7 @@ struct RunCommand: Subcommand {
         case let other: throw UsageError("--layers \(other): expected all or outputs")
         }
         winograd = !args.flag("no-winograd")
-        mapped = args.flag("mmap")
+        mapped = !args.flag("no-mmap")
         definition = try DefinitionArguments(args)
     }
 
@@ -75,7 +75,7 @@ struct RunCommand: Subcommand {
 
 struct BenchCommand: Subcommand {
     static let name = "bench"
-    static let usage = "bench CFG [WEIGHTS] [--runs N] [--batch B] [--threads T] [--json] [--layers] [--no-winograd] [--mmap] [--width W --height H]"
+    static let usage = "bench CFG [WEIGHTS] [--runs N] [--batch B] [--threads T] [--json] [--layers] [--no-winograd] [--no-mmap] [--width W --height H]"
 
     let cfg: String
     let weights: String?
@@ -89,7 +89,7 @@ struct BenchCommand: Subcommand {
     let definition: DefinitionArguments
 
     init(_ arguments: [String]) throws {
-        let args = try Arguments(arguments, flags: DefinitionArguments.flags.union(["json", "layers", "no-winograd", "mmap"]),
+        let args = try Arguments(arguments, flags: DefinitionArguments.flags.union(["json", "layers", "no-winograd", "no-mmap"]),
                                  options: DefinitionArguments.options.union(["runs", "batch", "threads"]))
         let paths = try args.positionals(optional: "CFG", "[WEIGHTS]")
         cfg = paths[0]
@@ -100,7 +100,7 @@ struct BenchCommand: Subcommand {
         json = args.flag("json")
         perLayer = args.flag("layers")
         winograd = !args.flag("no-winograd")
-        mapped = args.flag("mmap")
+        mapped = !args.flag("no-mmap")
         definition = try DefinitionArguments(args)
     }
 
@@ -110,6 +110,7 @@ struct BenchCommand: Subcommand {
         let loadStart = DispatchTime.now().uptimeNanoseconds
         let loaded = try weights.map { try readWeights($0, for: spec, mapped: mapped) }
         let loadMilliseconds = loaded.map { _ in Double(DispatchTime.now().uptimeNanoseconds - loadStart) / 1e6 }
+        let loadedMapped = loaded?.isMapped ?? false // as loaded: a writer opening the file later makes it a copy
         let network = try Network(definition: spec, weights: loaded ?? RandomWeights.make(for: spec), winograd: winograd)
         let context = InferenceContext(network, batch: batch)
         let input = [Float](repeating: 0.5, count: spec.input.count * batch)
@@ -144,12 +145,14 @@ struct BenchCommand: Subcommand {
         let best = times.min()!
         let gflops = 2 * Double(spec.macs) * Double(batch) / (median / 1e3) / 1e9
         if json {
-            print(#"{"median_ms": \#(median), "min_ms": \#(best), "gflops": \#(gflops), "threads": \#(BLAS.threads), "blas_core": "\#(BLAS.coreName)", "worker_spin": \#(BLAS.workerSpin.map(String.init) ?? "null"), "batch": \#(batch), "runs": \#(runs), "context_bytes": \#(context.bytes), "load_ms": \#(loadMilliseconds.map { "\($0)" } ?? "null")}"#)
+            print(#"{"median_ms": \#(median), "min_ms": \#(best), "gflops": \#(gflops), "threads": \#(BLAS.threads), "blas_core": "\#(BLAS.coreName)", "worker_spin": \#(BLAS.workerSpin.map(String.init) ?? "null"), "batch": \#(batch), "runs": \#(runs), "context_bytes": \#(context.bytes), "load_ms": \#(loadMilliseconds.map { "\($0)" } ?? "null"), "weights_mapped": \#(loadedMapped)}"#)
         } else {
             let spin = BLAS.workerSpin.map { " (idle ones spin 2^\($0) cycles)" } ?? ""
             print(String(printf: "median %.2f ms (best %.2f) over %d runs, batch %d, %.1f GFLOP/s, ", median, best, runs, batch, gflops)
                   + "OpenBLAS \(BLAS.coreName) with \(BLAS.threads) threads\(spin), " + String(printf: "%.1f MB of activations and workspace", Double(context.bytes) / 1e6))
-            if let loadMilliseconds { print(String(printf: "weights read and checked in %.1f ms", loadMilliseconds)) }
+            if let loadMilliseconds {
+                print("weights \(loadedMapped ? "mapped" : "read") and checked in " + String(printf: "%.1f ms", loadMilliseconds))
+            }
         }
         return 0
     }

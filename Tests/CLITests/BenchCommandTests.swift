@@ -23,7 +23,7 @@ final class BenchCommandTests: CLITestCase {
         XCTAssertGreaterThanOrEqual(json["context_bytes"] as? Int ?? 0, 2 * (8 * 676 + 4 * 676 + 4 * 169) * 4)
     }
 
-    /// With a weights file, how long reading and checking it took; without one, null.
+    /// With a weights file, how long loading and checking it took, and whether it was mapped; without one, null.
     func testLoadTimeIsReportedForAWeightsFile() throws {
         let path = try temporaryFile("small.cfg", contents: Data(cfg.utf8))
         // Version 0.2.0, 0 images seen, then layer 0's 8 biases and 8·64·9 weights, layer 1's 4 + 4·8.
@@ -36,8 +36,11 @@ final class BenchCommandTests: CLITestCase {
         XCTAssertEqual(withWeights.status, 0, withWeights.stderr)
         let json = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(withWeights.stdout.utf8)) as? [String: Any])
         XCTAssertGreaterThan(try XCTUnwrap(json["load_ms"] as? Double), 0)
+        XCTAssertEqual(json["weights_mapped"] as? Bool, true)
         let text = try run(["bench", path, weights, "--runs", "1"])
-        XCTAssertTrue(text.stdout.split(separator: "\n").last?.hasPrefix("weights read and checked in ") == true, text.stdout)
+        XCTAssertTrue(text.stdout.split(separator: "\n").last?.hasPrefix("weights mapped and checked in ") == true, text.stdout)
+        let read = try run(["bench", path, weights, "--runs", "1", "--no-mmap"])
+        XCTAssertTrue(read.stdout.split(separator: "\n").last?.hasPrefix("weights read and checked in ") == true, read.stdout)
         let random = try run(["bench", path, "--runs", "1", "--json"])
         let randomJSON = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(random.stdout.utf8)) as? [String: Any])
         XCTAssertTrue(randomJSON["load_ms"] is NSNull, random.stdout)
@@ -78,7 +81,7 @@ final class BenchCommandTests: CLITestCase {
         XCTAssertEqual(result.stdout, "")
         XCTAssertEqual(result.stderr.split(separator: "\n"), [
             "swift-darknet bench: --runs 0: expected a whole number in 1...10000",
-            "usage: swift-darknet bench CFG [WEIGHTS] [--runs N] [--batch B] [--threads T] [--json] [--layers] [--no-winograd] [--mmap] [--width W --height H]",
+            "usage: swift-darknet bench CFG [WEIGHTS] [--runs N] [--batch B] [--threads T] [--json] [--layers] [--no-winograd] [--no-mmap] [--width W --height H]",
         ])
     }
 }

@@ -15,7 +15,7 @@ final class WeightsCommandTests: CLITestCase {
     func testInspectExactFit() throws {
         let cfg = try temporaryFile("small.cfg", contents: Data(Self.cfg.utf8))
         let file = try temporaryFile("exact.weights", contents: weights(floats: 134))
-        for mapping in [[], ["--mmap"]] {
+        for mapping in [[], ["--no-mmap"]] {
             let result = try run(["inspect", cfg, file] + mapping)
             XCTAssertEqual(result.status, 0, result.stderr)
             XCTAssertEqual(result.stdout, """
@@ -30,8 +30,11 @@ final class WeightsCommandTests: CLITestCase {
         }
         var damaged = weights(floats: 134)
         damaged.replaceSubrange(24..<28, with: [Float.nan].withUnsafeBytes { Data($0) })
-        let nan = try run(["inspect", cfg, try temporaryFile("nan.weights", contents: damaged), "--mmap"])
-        XCTAssertTrue(nan.stdout.hasSuffix("verdict: exact fit, 134 floats; 1 of them not finite (NaN or ±inf)\n"), nan.stdout)
+        let nanFile = try temporaryFile("nan.weights", contents: damaged)
+        for mapping in [[], ["--no-mmap"]] {
+            let nan = try run(["inspect", cfg, nanFile] + mapping)
+            XCTAssertTrue(nan.stdout.hasSuffix("verdict: exact fit, 134 floats; 1 of them not finite (NaN or ±inf)\n"), nan.stdout)
+        }
     }
 
     func testInspectVerdicts() throws {

@@ -51,7 +51,7 @@ final class DamagedWeightsTests: XCTestCase {
 
     func file(_ bytes: [UInt8], name: String = "w.weights") throws -> String {
         let url = directory.appendingPathComponent(name)
-        try Data(bytes).write(to: url)
+        try Data(bytes).write(to: url, options: .atomic) // renamed into place: no lease is broken
         return url.path
     }
 
@@ -86,19 +86,28 @@ final class DamagedWeightsTests: XCTestCase {
     }
 
     func testLoadedWeightsDoNotChangeWhenTheFileDoes() throws {
-        // Weights are copied in unless mapping is asked for: a file rewritten or truncated in
-        // place (a new download over the old one) must neither change a loaded network nor crash it.
-        let path = try file(header() + body(233))
-        let loaded = try NetworkWeights(contentsOf: path, for: definition)
-        try Data(header(minor: 1) + body(10)).write(to: URL(fileURLWithPath: path))
-        XCTAssertEqual(loaded.floats, (0..<233).map(Float.init))
+        // A file rewritten or truncated in place (a new download over the old one, Darknet's
+        // training saving `_last.weights`) must neither change a loaded network nor crash it:
+        // read weights are a copy; mapped ones are copied by the lease's handler before the
+        // writer may open the file (the writer here is this very thread).
+        for mapped in [false, true] {
+            let path = try file(header() + body(233))
+            let loaded = try NetworkWeights(contentsOf: path, for: definition, mapped: mapped)
+            XCTAssertEqual(loaded.isMapped, mapped)
+            try shell(#"cat "$1" > "$2""#, try file(header(minor: 1) + body(10), name: "new.weights"), path)
+            XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: path)).count, 16 + 40) // version 0.1: a 16-byte header
+            XCTAssertFalse(loaded.isMapped)
+            XCTAssertEqual(loaded.floats, (0..<233).map(Float.init))
+        }
     }
 
     func testMappedWeightsAreTheFilesFloatsInPlace() throws {
         for bytes in [header() + body(233), header(minor: 1, seen: 9) + body(233)] {
             let path = try file(bytes)
-            let read = try NetworkWeights(contentsOf: path, for: definition)
-            let mapped = try NetworkWeights(contentsOf: path, for: definition, mapped: true)
+            let read = try NetworkWeights(contentsOf: path, for: definition, mapped: false)
+            let mapped = try NetworkWeights(contentsOf: path, for: definition)
+            XCTAssertTrue(mapped.isMapped)
+            XCTAssertFalse(read.isMapped)
             XCTAssertEqual(mapped.header, read.header)
             XCTAssertEqual(mapped.floats, read.floats)
             XCTAssertEqual(mapped.arrayRanges, read.arrayRanges)
@@ -108,26 +117,68 @@ final class DamagedWeightsTests: XCTestCase {
             XCTAssertEqual(outputs[1], outputs[0])
             XCTAssertFalse(outputs[0].isEmpty)
             // Written back over its own file: the new file is renamed into place, and the mapping
-            // keeps the old one's pages.
+            // keeps the old one's pages (a rename opens nothing: the lease holds).
             try mapped.write(to: path)
             XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: path)), Data(bytes))
             try Data(header() + body(233).reversed()).write(to: URL(fileURLWithPath: path), options: .atomic)
             XCTAssertEqual(mapped.floats, read.floats)
+            XCTAssertTrue(mapped.isMapped)
         }
-        // The hazard the option documents, and the proof that it maps: a file rewritten in place
-        // shows through (a read copy does not change).
+        // A float rewritten in place: the writer's open waits for the copy, which keeps the old value.
         let path = try file(header() + body(233), name: "in-place.weights")
-        let (read, mapped) = (try NetworkWeights(contentsOf: path, for: definition), try NetworkWeights(contentsOf: path, for: definition, mapped: true))
-        let handle = try FileHandle(forUpdating: URL(fileURLWithPath: path))
-        try handle.seek(toOffset: 20 + 4 * 5)
-        try handle.write(contentsOf: Data([Float(-1)].withUnsafeBytes { Array($0) }))
-        try handle.close()
-        XCTAssertEqual(read.floats[5], 5)
-        XCTAssertEqual(mapped.floats[5], -1)
+        let mapped = try NetworkWeights(contentsOf: path, for: definition)
+        let minusOne = try file([Float(-1)].withUnsafeBytes { Array($0) }, name: "minus-one")
+        try shell(#"dd if="$1" of="$2" bs=4 seek=10 conv=notrunc status=none"#, minusOne, path)
+        XCTAssertEqual(try NetworkWeights(contentsOf: path, for: definition).floats[5], -1)
+        XCTAssertEqual(mapped.floats[5], 5)
+        XCTAssertFalse(mapped.isMapped)
 
-        let prefix = try NetworkWeights(contentsOf: try file(header() + body(134)), for: definition, allowPrefix: true, mapped: true)
+        let prefix = try NetworkWeights(contentsOf: try file(header() + body(134)), for: definition, allowPrefix: true)
+        XCTAssertTrue(prefix.isMapped)
         XCTAssertEqual(prefix.coveredLayers, 3)
         XCTAssertEqual(prefix.floats, (0..<134).map(Float.init))
+    }
+
+    /// Truncated by another process while a network runs on the mapped weights (the SIGBUS a
+    /// bare mapping would die of): the network goes on with the weights it loaded, and is
+    /// released cleanly after (its lease slot reused by later loads).
+    func testMappedWeightsSurviveTruncationByAnotherProcess() throws {
+        let input = Tensor(shape: [3, 8, 8], data: (0..<192).map { Float($0 % 5) / 5 })
+        let expected = try Network(definition: definition, weights: NetworkWeights(contentsOf: try file(header() + body(233)), for: definition, mapped: false)).forward(input)[3]!.data
+        for round in 0..<8 {
+            let path = try file(header() + body(233), name: "truncated-\(round).weights")
+            let network = try Network(definition: definition, weights: NetworkWeights(contentsOf: path, for: definition))
+            XCTAssertTrue(network.parameters.isMapped)
+            try shell(#": > "$1""#, path)
+            XCTAssertEqual(try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int, 0)
+            XCTAssertFalse(network.parameters.isMapped)
+            XCTAssertEqual(try network.forward(input)[3]!.data, expected)
+        }
+    }
+
+    /// Runs `script` with `sh -c`, `arguments` as $1…: the writers of these tests are other
+    /// processes, as Darknet's training is. (In this process too, the writing thread takes the
+    /// signal while its open waits, and the copy is made; but under ThreadSanitizer, which holds
+    /// back signals until a thread leaves its interceptors, that open waits out the kernel's
+    /// lease-break-time, 45 s, and the lease is broken without a copy.) `>` opens with O_TRUNC
+    /// and waits for the lease; truncate(1) would open with O_NONBLOCK and be told EWOULDBLOCK.
+    func shell(_ script: String, _ arguments: String..., line: UInt = #line) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = ["-c", script, "sh"] + arguments
+        try process.run()
+        process.waitUntilExit()
+        XCTAssertEqual(process.terminationStatus, 0, script, line: line)
+    }
+
+    /// No lease while someone has the file open for writing: it is read, not mapped.
+    func testWeightsOpenForWritingElsewhereAreRead() throws {
+        let path = try file(header() + body(233))
+        let writer = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+        defer { try? writer.close() }
+        let loaded = try NetworkWeights(contentsOf: path, for: definition)
+        XCTAssertFalse(loaded.isMapped)
+        XCTAssertEqual(loaded.floats, (0..<233).map(Float.init))
     }
 
     /// A file of the right length can still hold NaN or ±inf: counted wherever they sit —
@@ -138,12 +189,13 @@ final class DamagedWeightsTests: XCTestCase {
         let wide = try NetworkDefinition(cfg: CfgFile(text: "[net]\nwidth=1\nheight=1\nchannels=600\n[connected]\noutput=600\n", path: "wide.cfg"))
         XCTAssertEqual(wide.storedFloats, 360_600)
         var floats = (0..<360_600).map { Float($0 % 1000) }
-        XCTAssertEqual(try NetworkWeights(contentsOf: try file(header() + floats.withUnsafeBytes { Array($0) }), for: wide).nonFiniteCount, 0)
+        XCTAssertEqual(try NetworkWeights(contentsOf: try file(header() + floats.withUnsafeBytes { Array($0) }), for: wide, mapped: false).nonFiniteCount, 0)
         let damage = [(5, Float.nan), (8191, .infinity), (262_143, .nan), (262_144, -.infinity), (360_597, .nan), (360_599, -.infinity)]
         for (index, value) in damage { floats[index] = value }
         let damaged = try NetworkWeights(contentsOf: try file(header() + floats.withUnsafeBytes { Array($0) }), for: wide)
+        XCTAssertTrue(damaged.isMapped)
         XCTAssertEqual(damaged.nonFiniteCount, 6)
-        XCTAssertEqual(try NetworkWeights(contentsOf: try file(header() + floats.withUnsafeBytes { Array($0) }), for: wide, mapped: true).nonFiniteCount, 6)
+        XCTAssertEqual(try NetworkWeights(contentsOf: try file(header() + floats.withUnsafeBytes { Array($0) }), for: wide, mapped: false).nonFiniteCount, 6)
         XCTAssertEqual(try NetworkWeights(header: damaged.header, floats: floats, for: wide).nonFiniteCount, 6)
     }
 

@@ -7,8 +7,13 @@ import Glibc
 final class FloatMemory: @unchecked Sendable {
     let floats: UnsafeMutablePointer<Float>
     let count: Int
-    /// The mapping that holds `floats`, nil when they come from malloc.
-    private let mapping: UnsafeMutableRawBufferPointer?
+    private let backing: Backing
+
+    private enum Backing {
+        case allocated
+        case anonymous(UnsafeMutableRawBufferPointer)
+        case file(LeasedMapping)
+    }
 
     private static let mapThreshold = 1 << 24
     private static let hugePage = 1 << 21
@@ -22,33 +27,35 @@ final class FloatMemory: @unchecked Sendable {
         let bytes = count * MemoryLayout<Float>.stride
         if bytes >= Self.mapThreshold, let (address, mapped) = Self.map(bytes: bytes, populate: populate, hugePages: hugePages) {
             floats = address.bindMemory(to: Float.self, capacity: count)
-            mapping = UnsafeMutableRawBufferPointer(start: address, count: mapped)
+            backing = .anonymous(UnsafeMutableRawBufferPointer(start: address, count: mapped))
         } else {
             floats = .allocate(capacity: max(count, 1))
-            mapping = nil
+            backing = .allocated
         }
     }
 
-    /// `count` floats of an open file from `byteOffset` on, mapped read-only and private: the
-    /// pages are the page cache's own, so nothing is copied or zeroed, and writing to them faults.
-    /// nil if the kernel refuses the mapping (errno says why) or the file is now shorter than
-    /// `bytes` (errno 0): reading past its end would be SIGBUS.
+    /// `count` floats of an open file from `byteOffset` on, mapped read-only and private under a
+    /// read lease (see `LeasedMapping`): the pages are the page cache's own, so nothing is copied
+    /// or zeroed, and writing to them faults. nil when no lease can be had: read the file then.
     init?(mapping descriptor: Int32, byteOffset: Int, count: Int) {
-        let bytes = byteOffset + count * MemoryLayout<Float>.stride
-        errno = 0
-        guard let address = mmap(nil, bytes, PROT_READ, MAP_PRIVATE, descriptor, 0), address != MAP_FAILED else { return nil }
-        var status = stat()
-        guard fstat(descriptor, &status) == 0, Int(status.st_size) >= bytes else {
-            munmap(address, bytes)
-            return nil
-        }
+        guard let file = LeasedMapping(descriptor, length: byteOffset + count * MemoryLayout<Float>.stride) else { return nil }
         self.count = count
-        floats = (address + byteOffset).bindMemory(to: Float.self, capacity: count)
-        mapping = UnsafeMutableRawBufferPointer(start: address, count: bytes)
+        floats = (file.address + byteOffset).bindMemory(to: Float.self, capacity: count)
+        backing = .file(file)
     }
 
     deinit {
-        if let mapping { munmap(mapping.baseAddress, mapping.count) } else { floats.deallocate() }
+        switch backing {
+        case .allocated: floats.deallocate()
+        case .anonymous(let mapping): munmap(mapping.baseAddress, mapping.count)
+        case .file: break // unmapped by the LeasedMapping
+        }
+    }
+
+    /// Whether these floats are a file's pages in the page cache (mapped, and no writer has made
+    /// the lease's handler copy them since).
+    var isMapped: Bool {
+        if case .file(let file) = backing { file.isLeased } else { false }
     }
 
     private static func map(bytes: Int, populate: Bool, hugePages: Bool) -> (UnsafeMutableRawPointer, Int)? {

@@ -20,6 +20,10 @@ public struct NetworkWeights: Sendable {
         try body(storage.buffer)
     }
 
+    /// Whether the floats are the weights file's pages, mapped under a lease (false when read,
+    /// made otherwise, or copied since because a writer opened the file).
+    public var isMapped: Bool { storage.isMapped }
+
     /// How many of the floats are NaN or ±infinity: a damaged file can be the right length.
     /// Counted as a file is read; weights made otherwise are scanned when asked.
     public var nonFiniteCount: Int { countedNonFinite ?? withFloats(Self.countNonFinite) }
@@ -69,14 +73,16 @@ public struct NetworkWeights: Sendable {
     /// With `allowPrefix`, a file that stops at a layer boundary (darknet53.conv.74) is accepted
     /// and covers only the layers before it.
     ///
-    /// With `mapped`, the floats are not read but mapped: the weights are the page cache's pages
+    /// By default (`mapped`) the floats are not read but mapped, where the process can hold a
+    /// read lease on the file (see `LeasedMapping`): the weights are the page cache's pages
     /// (shared by every process that maps the file, none copied, no fresh memory to fault in —
     /// on a virtual machine whose host takes back free memory, that is most of a copy's time).
-    /// The file must then stay as it is while these weights (or a network built from them) live:
-    /// a file rewritten in place changes them, and one truncated (Darknet's training saves
-    /// `_last.weights` so: `fopen(…, "wb")`) makes the next access to a page past its new end
-    /// kill the process with SIGBUS. Files replaced by a rename (as `write(to:)` does) are safe.
-    public init(contentsOf path: String, for definition: NetworkDefinition, allowPrefix: Bool = false, mapped: Bool = false) throws {
+    /// A writer opening the file (Darknet's training rewrites `_last.weights` in place) is held
+    /// back until the mapping has been replaced by a private copy: the weights never change
+    /// under a network, and a truncation cannot make its next access SIGBUS. Where no lease can
+    /// be had (the file is someone else's, or open for writing), and with `mapped: false`, the
+    /// file is read.
+    public init(contentsOf path: String, for definition: NetworkDefinition, allowPrefix: Bool = false, mapped: Bool = true) throws {
         let file = try InputFile(path: path)
         header = try WeightsHeader(file)
         let fit = WeightsFit(header: header, fileSize: file.size, definition: definition)
@@ -110,9 +116,6 @@ public struct NetworkWeights: Sendable {
         var nonFinite = [Int](repeating: 0, count: pieces)
         #if _endian(little)
         let mapping = mapped ? FloatMemory(mapping: file.descriptor, byteOffset: header.byteCount, count: count) : nil
-        if mapped && mapping == nil {
-            throw Diagnostic(at: .file(path), "cannot map the file: \(errno == 0 ? "it became shorter while being read" : String(cString: strerror(errno)))")
-        }
         #else
         let mapping: FloatMemory? = nil // the file's little-endian floats must be swapped: read them
         #endif

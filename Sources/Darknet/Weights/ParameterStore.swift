@@ -22,5 +22,7 @@ final class ParameterStore: @unchecked Sendable {
 
     var pointer: UnsafeMutablePointer<Float> { memory.floats }
     var count: Int { memory.count }
+    /// Whether the floats are a weights file's pages, mapped (see `FloatMemory.isMapped`).
+    var isMapped: Bool { memory.isMapped }
     var buffer: UnsafeBufferPointer<Float> { UnsafeBufferPointer(start: pointer, count: count) }
 }
