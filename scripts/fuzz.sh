@@ -13,7 +13,7 @@ sources=$(find Sources/Darknet -name '*.swift' | sort)
 for target in cfg weights; do
     entry=Tests/Fuzz/Fuzz$( [ $target = cfg ] && echo Cfg || echo Weights ).swift
     swiftc -sanitize=fuzzer,address -parse-as-library -module-name Darknet -g \
-        -I Sources/COpenBLAS -I Sources/CTurboJPEG -I Sources/CPNG "${flags[@]}" \
+        -I Sources/COpenBLAS -I Sources/CTurboJPEG -I Sources/CPNG -I Sources/CLinux "${flags[@]}" \
         $sources "$entry" -o "$out/fuzz-$target" 2>&1 | grep -v "Cannot export local symbol" | grep -E "error" && exit 1
 done
 
