@@ -21,7 +21,10 @@ struct Arguments {
                 positionals += rest
                 break
             }
+            // An empty argument (an unset shell variable, `--out ""`) names no file: say so here,
+            // or it would surface as an error located at an empty path.
             guard argument.hasPrefix("--") else {
+                guard !argument.isEmpty else { throw UsageError("an empty argument where a file name was expected") }
                 positionals.append(argument)
                 continue
             }
@@ -35,6 +38,7 @@ struct Arguments {
                 flags.insert(name)
             } else if allowedOptions.contains(name) {
                 guard let value = inlineValue ?? rest.popFirst() else { throw UsageError("--\(name) needs a value") }
+                guard !value.isEmpty else { throw UsageError("--\(name) needs a value, not an empty one") }
                 values[name] = value
             } else {
                 throw UsageError("unknown option --\(name)")
@@ -126,13 +130,18 @@ struct DefinitionArguments {
 /// read) make a warning, not an error: the file is whole, but what depends on them will be NaN.
 func readWeights(_ path: String, for spec: NetworkDefinition, mapped: Bool) throws -> NetworkWeights {
     let weights = try NetworkWeights(contentsOf: path, for: spec, mapped: mapped)
-    let count = weights.nonFiniteCount
-    guard count > 0, let first = weights.withFloats({ $0.firstIndex { !$0.isFinite } }),
-          let layer = weights.arrayRanges.firstIndex(where: { $0.contains { $0.contains(first) } }) else { return weights }
-    printError(Diagnostic(.warning, at: .byte(file: path, offset: weights.header.byteCount + 4 * first),
-                          "\(grouped(count)) floats are NaN or ±inf, the first in layer \(layer) [\(spec.layers[layer].typeName)]: "
+    guard let (byte, layer) = firstNonFinite(in: weights) else { return weights }
+    printError(Diagnostic(.warning, at: .byte(file: path, offset: byte),
+                          "\(grouped(weights.nonFiniteCount)) floats are NaN or ±inf, the first in layer \(layer) [\(spec.layers[layer].typeName)]: "
                           + "what depends on them will be NaN").description)
     return weights
+}
+
+/// Where the first float that is NaN or ±inf sits: its byte offset in the file, and its layer.
+func firstNonFinite(in weights: NetworkWeights) -> (byte: Int, layer: Int)? {
+    guard weights.nonFiniteCount > 0, let first = weights.withFloats({ $0.firstIndex { !$0.isFinite } }),
+          let layer = weights.arrayRanges.firstIndex(where: { $0.contains { $0.contains(first) } }) else { return nil }
+    return (weights.header.byteCount + 4 * first, layer)
 }
 
 func printError(_ text: String) {

@@ -33,13 +33,13 @@ struct InspectCommand: Subcommand {
         switch fit.verdict {
         case .exact:
             let loaded = try NetworkWeights(contentsOf: weights, for: network, mapped: mapped)
-            print("verdict: exact fit, \(grouped(fit.neededFloats)) floats\(nonFinite(loaded))")
+            print("verdict: exact fit, \(grouped(fit.neededFloats)) floats\(nonFinite(loaded, network))")
             return 0
         case .short(let missing, let layer):
             if let prefix = fit.prefixLayers {
                 if allowPrefix {
                     let loaded = try NetworkWeights(contentsOf: weights, for: network, allowPrefix: true, mapped: mapped)
-                    print("verdict: prefix fit, layers 0..<\(prefix) (\(grouped(fit.availableFloats)) floats)\(nonFinite(loaded))")
+                    print("verdict: prefix fit, layers 0..<\(prefix) (\(grouped(fit.availableFloats)) floats)\(nonFinite(loaded, network))")
                     return 0
                 }
                 print("verdict: short by \(grouped(missing)) floats from layer \(layer) on; the file ends at a layer boundary (a prefix of \(prefix) layers: use --prefix)")
@@ -52,9 +52,9 @@ struct InspectCommand: Subcommand {
         return 1
     }
 
-    private func nonFinite(_ weights: NetworkWeights) -> String {
-        let count = weights.nonFiniteCount
-        return count == 0 ? "" : "; \(grouped(count)) of them not finite (NaN or ±inf)"
+    private func nonFinite(_ weights: NetworkWeights, _ network: NetworkDefinition) -> String {
+        guard let (byte, layer) = firstNonFinite(in: weights) else { return "" }
+        return "; \(grouped(weights.nonFiniteCount)) of them not finite (NaN or ±inf), the first at byte \(byte) in layer \(layer) [\(network.layers[layer].typeName)]"
     }
 }
 

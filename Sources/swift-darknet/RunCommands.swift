@@ -62,7 +62,13 @@ struct RunCommand: Subcommand {
         let spec = try definition.load(cfg)
         let network = try Network(definition: spec, weights: try readWeights(weights, for: spec, mapped: mapped), winograd: winograd)
         let tensor = try NPYFile.read(input)
-        let batch = try network.checkInput(tensor)
+        let batch: Int
+        do {
+            batch = try network.checkInput(tensor)
+        } catch var wrongShape as Diagnostic {
+            wrongShape.location = .file(input) // the array given; the message names the cfg
+            throw wrongShape
+        }
         try createDirectory(outputDirectory)
         let context = InferenceContext(network, batch: batch, keepAll: allLayers)
         tensor.data.withUnsafeBufferPointer { _ = context.forward($0.baseAddress!) }

@@ -70,5 +70,12 @@ final class SummaryCommandTests: CLITestCase {
         XCTAssertEqual(option.status, 2)
         let unknown = try run(["frobnicate"])
         XCTAssertEqual(unknown.status, 2)
+        // Empty arguments (an unset shell variable) are usage errors, not errors at an empty path.
+        let empty = try run(["summary", ""])
+        XCTAssertEqual(empty.status, 2)
+        XCTAssertTrue(empty.stderr.hasPrefix("swift-darknet summary: an empty argument where a file name was expected\n"), empty.stderr)
+        let emptyOption = try run(["detect", "cfg/yolov3-tiny.cfg", "w.weights", "a.jpg", "--out", ""])
+        XCTAssertEqual(emptyOption.status, 2)
+        XCTAssertTrue(emptyOption.stderr.hasPrefix("swift-darknet detect: --out needs a value, not an empty one\n"), emptyOption.stderr)
     }
 }

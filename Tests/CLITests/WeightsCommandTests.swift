@@ -33,7 +33,7 @@ final class WeightsCommandTests: CLITestCase {
         let nanFile = try temporaryFile("nan.weights", contents: damaged)
         for mapping in [[], ["--no-mmap"]] {
             let nan = try run(["inspect", cfg, nanFile] + mapping)
-            XCTAssertTrue(nan.stdout.hasSuffix("verdict: exact fit, 134 floats; 1 of them not finite (NaN or ±inf)\n"), nan.stdout)
+            XCTAssertTrue(nan.stdout.hasSuffix("verdict: exact fit, 134 floats; 1 of them not finite (NaN or ±inf), the first at byte 24 in layer 0 [convolutional]\n"), nan.stdout)
         }
     }
 
@@ -86,5 +86,20 @@ final class WeightsCommandTests: CLITestCase {
         XCTAssertEqual(try run(["convert", cfg, good, output, "--version", "1.x"]).status, 2)
         XCTAssertEqual(try run(["convert", cfg, good, output, "--cutoff", "5"]).stderr,
                        "\(good): error: --cutoff 5: the weights cover only 3 layers\n")
+    }
+
+    /// An input of the wrong shape is reported at the .npy file given, naming the cfg's shape.
+    func testRunNamesTheInputOfTheWrongShape() throws {
+        let cfg = try temporaryFile("small.cfg", contents: Data(Self.cfg.utf8))
+        let weights = try temporaryFile("run.weights", contents: weights(floats: 134))
+        // NumPy's format 1.0: magic, version, header length, a dict padded to 64 bytes, then the floats.
+        var header = "{'descr': '<f4', 'fortran_order': False, 'shape': (3, 4, 4), }"
+        header += String(repeating: " ", count: 63 - (10 + header.count) % 64) + "\n"
+        var npy = Data([0x93] + Array("NUMPY".utf8) + [1, 0, UInt8(header.count % 256), UInt8(header.count / 256)] + Array(header.utf8))
+        npy += [Float](repeating: 0.5, count: 48).withUnsafeBytes { Data($0) }
+        let input = try temporaryFile("small.npy", contents: npy)
+        let result = try run(["run", cfg, weights, "--input", input, "--out", input + ".out"])
+        XCTAssertEqual(result.status, 1)
+        XCTAssertEqual(result.stderr, "\(input): error: the input has shape [3, 4, 4]; \(cfg) takes (3, 8, 8) or a batch of them\n")
     }
 }

@@ -149,7 +149,7 @@ final class NetworkTests: XCTestCase {
     func testInputShapeIsChecked() throws {
         let network = try network()
         XCTAssertThrowsError(try network.forward(Tensor(shape: [3, 8, 8], data: Array(repeating: 0, count: 192)))) {
-            XCTAssertEqual(($0 as? Diagnostic)?.description, "mixed.cfg: error: the input has shape [3, 8, 8]; the network takes (3, 16, 16) or a batch of them")
+            XCTAssertEqual(($0 as? Diagnostic)?.description, "mixed.cfg: error: the input has shape [3, 8, 8]; mixed.cfg takes (3, 16, 16) or a batch of them")
         }
     }
 

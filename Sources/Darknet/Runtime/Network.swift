@@ -77,7 +77,7 @@ public final class Network: Sendable {
         let dims = [expected.channels, expected.height, expected.width]
         if input.shape == dims { return 1 }
         if input.shape.count == 4, Array(input.shape.dropFirst()) == dims, input.shape[0] >= 1 { return input.shape[0] }
-        throw Diagnostic(at: .file(definition.path), "the input has shape \(input.shape); the network takes (\(dims.map(String.init).joined(separator: ", "))) or a batch of them")
+        throw Diagnostic(at: .file(definition.path), "the input has shape \(input.shape); \(definition.path) takes (\(dims.map(String.init).joined(separator: ", "))) or a batch of them")
     }
 }
 
