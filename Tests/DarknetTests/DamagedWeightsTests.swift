@@ -171,6 +171,23 @@ final class DamagedWeightsTests: XCTestCase {
         XCTAssertEqual(process.terminationStatus, 0, script, line: line)
     }
 
+    /// A program that puts its own handler on the lease signal after the first mapped load would
+    /// leave lease breaks unanswered (the writer waits 45 s, then the kernel breaks the lease
+    /// without a copy): from then on, weights are read.
+    func testWeightsAreReadWhileTheProgramHandlesTheLeaseSignal() throws {
+        let path = try file(header() + body(233))
+        XCTAssertTrue(try NetworkWeights(contentsOf: path, for: definition).isMapped) // our handler goes in
+        var own = sigaction(), previous = sigaction()
+        own.__sigaction_handler.sa_sigaction = { _, _, _ in }
+        own.sa_flags = SA_SIGINFO
+        XCTAssertEqual(sigaction(LeasedMapping.signal, &own, &previous), 0)
+        let whileTaken = try NetworkWeights(contentsOf: path, for: definition)
+        XCTAssertEqual(sigaction(LeasedMapping.signal, &previous, nil), 0)
+        XCTAssertFalse(whileTaken.isMapped)
+        XCTAssertEqual(whileTaken.floats, (0..<233).map(Float.init))
+        XCTAssertTrue(try NetworkWeights(contentsOf: path, for: definition).isMapped)
+    }
+
     /// No lease while someone has the file open for writing: it is read, not mapped.
     func testWeightsOpenForWritingElsewhereAreRead() throws {
         let path = try file(header() + body(233))

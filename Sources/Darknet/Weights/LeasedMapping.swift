@@ -15,7 +15,7 @@ import Synchronization
 ///
 /// No lease, no mapping (`init` returns nil and the caller reads the file): the process neither
 /// owns the file nor has CAP_LEASE, someone has it open for writing, the file system or
-/// /proc/sys/fs/leases-enable refuses, or the program already uses the signal for something else.
+/// /proc/sys/fs/leases-enable refuses, or the program handles the signal (SIGRTMAX − 1) itself.
 final class LeasedMapping: @unchecked Sendable {
     let address: UnsafeMutableRawPointer
     let length: Int
@@ -23,7 +23,7 @@ final class LeasedMapping: @unchecked Sendable {
 
     /// Maps the first `length` bytes of the open file `descriptor` (which may be closed after).
     init?(_ descriptor: Int32, length: Int) {
-        guard let signal = Self.signal,
+        guard Self.handlerInPlace,
               let slot = Self.states.indices.first(where: { Self.states[$0].compareExchange(expected: Self.free, desired: Self.busy, ordering: .acquiring).exchanged })
         else { return nil }
         self.slot = slot
@@ -35,7 +35,7 @@ final class LeasedMapping: @unchecked Sendable {
         Self.finish(slot, leaving: Self.leased)
         var status = stat()
         // Checked under the lease: from here on the file cannot shrink without the handler's copy.
-        guard leased >= 0, fcntl(leased, DARKNET_F_SETSIG, signal) == 0, fcntl(leased, DARKNET_F_SETLEASE, Int32(F_RDLCK)) == 0,
+        guard leased >= 0, fcntl(leased, DARKNET_F_SETSIG, Self.signal) == 0, fcntl(leased, DARKNET_F_SETLEASE, Int32(F_RDLCK)) == 0,
               fstat(leased, &status) == 0, Int(status.st_size) >= length,
               let address = mmap(nil, length, PROT_READ, MAP_PRIVATE, leased, 0), address != MAP_FAILED
         else {
@@ -75,21 +75,32 @@ final class LeasedMapping: @unchecked Sendable {
     private static let addresses: InlineArray<32, Atomic<Int>> = InlineArray { _ in Atomic(0) }
     private static let lengths: InlineArray<32, Atomic<Int>> = InlineArray { _ in Atomic(0) }
 
-    /// The real-time signal lease breaks are sent with, its handler installed on first use;
-    /// nil if the program already handles it (then nothing is mapped).
-    private static let signal: Int32? = {
+    /// The real-time signal lease breaks are sent with.
+    static let signal = __libc_current_sigrtmax() - 1
+
+    /// Our handler as sigaction reports it, installed on first use; nil if the program already
+    /// handled the signal (then nothing is mapped).
+    private static let handler: Int? = {
         // The table is initialized here, before any signal can need it (its lazy first access
         // is not safe in a handler).
         _ = states[0].load(ordering: .relaxed) + descriptors[0].load(ordering: .relaxed)
             + addresses[0].load(ordering: .relaxed) + lengths[0].load(ordering: .relaxed)
-        let number = __libc_current_sigrtmax() - 1
-        var existing = sigaction()
-        guard sigaction(number, nil, &existing) == 0, existing.__sigaction_handler.sa_handler == nil, existing.sa_flags & SA_SIGINFO == 0 else { return nil }
         var action = sigaction()
+        guard sigaction(signal, nil, &action) == 0, action.__sigaction_handler.sa_handler == nil, action.sa_flags & SA_SIGINFO == 0 else { return nil }
         action.__sigaction_handler.sa_sigaction = onLeaseBreak
         action.sa_flags = SA_SIGINFO | SA_RESTART
-        return sigaction(number, &action, nil) == 0 ? number : nil
+        guard sigaction(signal, &action, nil) == 0 else { return nil }
+        return installedHandler
     }()
+
+    /// Whether lease breaks still reach our handler: the program may have put its own in since.
+    private static var handlerInPlace: Bool { handler != nil && installedHandler == handler }
+
+    private static var installedHandler: Int? {
+        var action = sigaction()
+        guard sigaction(signal, nil, &action) == 0, action.sa_flags & SA_SIGINFO != 0 else { return nil }
+        return unsafeBitCast(action.__sigaction_handler.sa_sigaction, to: Int.self)
+    }
 
     /// Takes the slot for its owner, waiting while a handler on another thread copies; returns
     /// the state it was in (leased or released).
