@@ -4,7 +4,6 @@
 
 #define DARKNET_F_SETSIG 10      // F_SETSIG: the signal sent when a lease is broken
 #define DARKNET_F_SETLEASE 1024  // F_LINUX_SPECIFIC_BASE + 0
-#define DARKNET_F_GETLEASE 1025
 
 extern void *mremap(void *old_address, size_t old_size, size_t new_size, int flags, ...);
 

@@ -21,10 +21,7 @@ struct Arguments {
                 positionals += rest
                 break
             }
-            // An empty argument (an unset shell variable, `--out ""`) names no file: say so here,
-            // or it would surface as an error located at an empty path.
             guard argument.hasPrefix("--") else {
-                guard !argument.isEmpty else { throw UsageError("an empty argument where a file name was expected") }
                 positionals.append(argument)
                 continue
             }
@@ -38,12 +35,16 @@ struct Arguments {
                 flags.insert(name)
             } else if allowedOptions.contains(name) {
                 guard let value = inlineValue ?? rest.popFirst() else { throw UsageError("--\(name) needs a value") }
+                // An empty value (an unset shell variable, `--out ""`) names nothing: say so here,
+                // or it would surface as an error located at an empty path.
                 guard !value.isEmpty else { throw UsageError("--\(name) needs a value, not an empty one") }
                 values[name] = value
             } else {
                 throw UsageError("unknown option --\(name)")
             }
         }
+        // Positionals are all file names (after `--` too): an empty one names no file.
+        if positionals.contains("") { throw UsageError("an empty argument where a file name was expected") }
     }
 
     func flag(_ name: String) -> Bool { flags.contains(name) }

@@ -74,6 +74,7 @@ final class SummaryCommandTests: CLITestCase {
         let empty = try run(["summary", ""])
         XCTAssertEqual(empty.status, 2)
         XCTAssertTrue(empty.stderr.hasPrefix("swift-darknet summary: an empty argument where a file name was expected\n"), empty.stderr)
+        XCTAssertEqual(try run(["summary", "--", ""]).status, 2)
         let emptyOption = try run(["detect", "cfg/yolov3-tiny.cfg", "w.weights", "a.jpg", "--out", ""])
         XCTAssertEqual(emptyOption.status, 2)
         XCTAssertTrue(emptyOption.stderr.hasPrefix("swift-darknet detect: --out needs a value, not an empty one\n"), emptyOption.stderr)
