@@ -28,7 +28,9 @@ let package = Package(
         ),
         // GNU declarations of the C library that Swift's Glibc module leaves out (mremap, leases).
         .systemLibrary(name: "CLinux", path: "Sources/CLinux"),
-        .target(name: "Darknet", dependencies: ["COpenBLAS", "CTurboJPEG", "CPNG", "CLinux"]),
+        // CPUID and XGETBV, which Swift cannot emit, to choose OpenBLAS's kernels.
+        .target(name: "CCPUID", path: "Sources/CCPUID"),
+        .target(name: "Darknet", dependencies: ["COpenBLAS", "CTurboJPEG", "CPNG", "CLinux", "CCPUID"]),
         .executableTarget(name: "swift-darknet", dependencies: ["Darknet"]),
         .testTarget(name: "DarknetTests", dependencies: ["Darknet"], exclude: ["Fixtures"]),
         // Depends on the executable so that `swift test` builds the binary these tests run.

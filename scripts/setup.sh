@@ -3,7 +3,7 @@
 # toolchain, skipping whatever is already there. Sourced by scripts/demo.sh and scripts/test.sh.
 set -euo pipefail
 
-apt_packages=(libopenblas-dev libturbojpeg0-dev libpng-dev pkg-config darknet gcc)
+apt_packages=(libopenblas-dev libturbojpeg0-dev libpng-dev pkg-config darknet gcc qemu-user)
 missing=()
 for package in "${apt_packages[@]}"; do
     dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")

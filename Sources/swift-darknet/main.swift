@@ -41,6 +41,7 @@ func main(_ arguments: [String]) -> Int32 {
 // ms) against OpenBLAS's 2^28, 8 alternating rounds: yolov3-tiny 0.90–0.92× the time, yolov3
 // 0.96×, darknet53 @256 0.94×, yolov3-tiny at batch 4 0.93×; 2^16 and 2^24 did worse. A value
 // the user set in OPENBLAS_THREAD_TIMEOUT wins.
+chooseOpenBLASCore()
 if ProcessInfo.processInfo.environment["OPENBLAS_THREAD_TIMEOUT"] == nil {
     BLAS.workerSpin = 20
 }

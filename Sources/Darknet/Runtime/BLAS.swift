@@ -8,6 +8,18 @@ public enum BLAS {
     /// The kernel OpenBLAS chose (or `OPENBLAS_CORETYPE` forced), e.g. "Cooperlake".
     public static var coreName: String { String(cString: openblas_get_corename()) }
 
+    /// The core to run OpenBLAS with when its own detection fell back to pre-AVX2 kernels on a
+    /// processor that has newer ones (Debian's OpenBLAS 0.3.21 takes CPUs newer than itself
+    /// for a Prescott, several times slower); nil when the kernels in use are right, or when
+    /// `OPENBLAS_CORETYPE` is set, whose choice stands. OpenBLAS picks its kernels when it is
+    /// loaded: a program acts on this by starting itself again with `OPENBLAS_CORETYPE` set to
+    /// it (as the swift-darknet tool does), or tells its user to.
+    public static var suggestedCore: String? {
+        guard getenv("OPENBLAS_CORETYPE") == nil else { return nil }
+        let inUse = KernelFamily(openBLASCore: coreName), available = Processor.current.kernels
+        return inUse < .avx2 && available >= .avx2 ? available.openBLASCore : nil
+    }
+
     public static var threads: Int {
         get { Int(openblas_get_num_threads()) }
         set { openblas_set_num_threads(Int32(newValue)) }
