@@ -5,16 +5,17 @@ import Dispatch
 public final class Network: Sendable {
     public let definition: NetworkDefinition
     let parameters: ParameterStore
-    /// Where each layer's arrays start in `parameters`.
-    let offsets: [Int]
     /// The outputs a caller gets by default: yolo/region layers and the last layer.
     public let outputLayers: [Int]
-    /// res2net and triangle layers bound to their parameters once, so a forward pass allocates nothing.
-    let blocks: [Int: Res2NetBlock]
+    /// Each layer bound to its parameters with its runtime method chosen, so that a forward
+    /// pass only runs them.
+    let plans: [any LayerPlan]
     let header: WeightsHeader
     let winograd: WinogradKernels
     /// The convolutions that run with Winograd's F(2×2, 3×3) rather than im2col + GEMM.
     public var winogradLayers: [Int] { winograd.layers }
+    /// The method each layer runs with ("" for kinds that have no choice), as `bench --layers` shows it.
+    public var methods: [String] { plans.map(\.methodName) }
 
     /// The weights this network runs with, sharing its memory (save them with `write(to:)`).
     public var weights: NetworkWeights { NetworkWeights(header: header, storage: parameters, definition: definition) }
@@ -31,37 +32,29 @@ public final class Network: Sendable {
     }
 
     init(definition: NetworkDefinition, parameters: ParameterStore, header: WeightsHeader = WeightsHeader(), winograd: Bool) throws {
-        for layer in definition.layers {
-            if case .region(let region) = layer.spec, region.tree != nil {
-                throw Diagnostic(at: .line(file: definition.path, line: layer.line), "[region] tree=\(region.tree!): hierarchical (YOLO9000) softmax is not supported at inference")
-            }
-        }
         self.definition = definition
         self.parameters = parameters
         self.header = header
-        var offset = 0
-        offsets = definition.layers.map { layer in
-            defer { offset += layer.storedFloats }
-            return offset
-        }
-        var outputs = definition.layers.filter {
-            switch $0.spec { case .yolo, .region: true; default: false }
-        }.map(\.index)
+        var outputs = definition.layers.filter { $0.spec.head != nil }.map(\.index)
         if outputs.last != definition.layers.count - 1 { outputs.append(definition.layers.count - 1) }
         outputLayers = outputs
-        var blocks: [Int: Res2NetBlock] = [:]
-        for (layer, offset) in zip(definition.layers, offsets) {
-            switch layer.spec {
-            case .res2net(let spec): blocks[layer.index] = Res2NetBlock(split: spec.split, residual: spec.expand, parameters: parameters.pointer + offset)
-            case .triangle(let spec): blocks[layer.index] = Res2NetBlock(split: spec.split, residual: nil, parameters: parameters.pointer + offset)
-            default: break
+        // Where each layer's arrays begin: the weights file's layout, which the plans bind to.
+        let ranges = NetworkWeights.ranges(definition.layers)
+        let start = { (layer: Int) in parameters.pointer + (ranges[layer].first?.lowerBound ?? 0) }
+        let winograd = WinogradKernels(definition, enabled: winograd, parameters: start)
+        self.winograd = winograd
+        plans = try definition.layers.map { layer in
+            var binding = PlanBinding(layer: layer, path: definition.path, parameters: start(layer.index),
+                                      winogradKernels: winograd.kernels(of: layer.index))
+            let plan = try layer.spec.kind.plan(&binding)
+            // Checked here, where the plan knows what it allocates, not in the definition.
+            let floats = plan.workspaceFloats(batch: 1)
+            guard floats <= definition.memoryLimit / MemoryLayout<Float>.size else {
+                throw Diagnostic(at: binding.location, "[\(layer.typeName)] its \(plan.methodName) workspace of \(floats) floats would need more than the memory limit of \(formatBytes(definition.memoryLimit))")
             }
+            return plan
         }
-        self.blocks = blocks
-        self.winograd = WinogradKernels(definition, enabled: winograd) { [offsets] in UnsafePointer(parameters.pointer + offsets[$0]) }
     }
-
-    func parameters(of layer: Int) -> UnsafeMutablePointer<Float> { parameters.pointer + offsets[layer] }
 
     /// Runs one input (C, H, W) or batch (B, C, H, W) and returns the output layers' tensors.
     public func forward(_ input: Tensor) throws -> [Int: Tensor] {
@@ -136,9 +129,7 @@ public final class InferenceContext {
                 if !segment.imageByImage || segment.liveOut.contains(index) { batchFloats[buffer] = max(batchFloats[buffer], count) }
             }
         }
-        let workspaceFloats = network.definition.layers.map { layer in
-            Self.workspaceFloats(layer, winograd: network.winograd.kernels(of: layer.index) != nil, batch: batch)
-        }.max() ?? 0
+        let workspaceFloats = network.plans.map { $0.workspaceFloats(batch: batch) }.max() ?? 0
         // One allocation carved into every buffer, each starting on a cache line.
         let sizes = batchFloats.map { $0 * batch } + singleFloats + [workspaceFloats]
         let offsets = sizes.reduce(into: [0]) { $0.append($0.last! + ($1 + 15) / 16 * 16) }
@@ -155,14 +146,7 @@ public final class InferenceContext {
     /// Consecutive layers grouped by whether they need the whole batch at once.
     static func segments(_ network: Network, batch: Int) -> [(layers: Range<Int>, imageByImage: Bool)] {
         let layers = network.definition.layers
-        func wholeBatch(_ layer: Layer) -> Bool {
-            guard batch > 1 else { return true }
-            switch layer.spec {
-            case .convolutional(let spec): return network.winograd.kernels(of: layer.index) == nil && spec.imagesPerGEMM(batch: batch) > 1
-            case .connected: return true // one GEMM over the batch
-            default: return false
-            }
-        }
+        func wholeBatch(_ layer: Layer) -> Bool { batch == 1 || network.plans[layer.index].runsWholeBatch(batch) }
         var segments: [(layers: Range<Int>, imageByImage: Bool)] = []
         var first = 0
         while first < layers.count {
@@ -173,19 +157,6 @@ public final class InferenceContext {
             first = end
         }
         return segments
-    }
-
-    static func workspaceFloats(_ layer: Layer, winograd: Bool, batch: Int) -> Int {
-        switch layer.spec {
-        case .convolutional(let conv):
-            return winograd ? Winograd.workspaceFloats(conv) : conv.columnFloats(batch: batch)
-        case .res2net(let block):
-            return Res2NetBlock.workspaceFloats(block.split, residual: block.expand)
-        case .triangle(let block):
-            return Res2NetBlock.workspaceFloats(block.split, residual: nil)
-        default:
-            return 0
-        }
     }
 
     func output(of layer: Int) -> UnsafeMutablePointer<Float> { buffers[plan.buffer[layer]] }
@@ -209,7 +180,7 @@ public final class InferenceContext {
     /// `calibrate` (RandomWeights) runs at batch 1: at batch > 1 the layers inside image-by-image
     /// runs have no batch buffers to hold the whole batch's raw outputs.
     @discardableResult
-    func forward(_ input: UnsafePointer<Float>, calibrate: Convolution.Calibrator?) -> [Int] {
+    func forward(_ input: UnsafePointer<Float>, calibrate: ConvolutionPlan.Calibrator?) -> [Int] {
         precondition(calibrate == nil || batch == 1, "calibration runs at batch 1")
         let layers = network.definition.layers
         if layerSeconds != nil { layerSeconds = Array(repeating: 0, count: layers.count) }
@@ -245,60 +216,10 @@ public final class InferenceContext {
 
     /// Runs `layer` on `batch` images; `outputs` gives where a layer's output for them is.
     private func run(_ layer: Layer, input: UnsafePointer<Float>, batch: Int, outputs: (Int) -> UnsafeMutablePointer<Float>,
-                     calibrate: Convolution.Calibrator?) {
+                     calibrate: ConvolutionPlan.Calibrator?) {
         let start = layerSeconds == nil ? 0 : DispatchTime.now().uptimeNanoseconds
         defer { if layerSeconds != nil { layerSeconds![layer.index] += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 } }
-        let output = outputs(layer.index)
-        let parameters = network.parameters(of: layer.index)
-        let inCount = layer.input.count, outCount = layer.output.count
-        switch layer.spec {
-        case .convolutional(let spec):
-            Convolution(spec, parameters: parameters, winogradKernels: network.winograd.kernels(of: layer.index)).forward(input, output, batch: batch, workspace: workspace, calibrate: calibrate)
-        case .connected(let spec):
-            Layers.connected(spec, parameters, input, output, batch: batch)
-        case .maxpool(let spec):
-            for image in 0..<batch { Layers.maxpool(spec, input + image * inCount, output + image * outCount) }
-        case .avgpool(let spec):
-            let spatial = spec.input.height * spec.input.width
-            for plane in 0..<(batch * spec.input.channels) {
-                var sum: Float = 0
-                for i in 0..<spatial { sum += input[plane * spatial + i] }
-                output[plane] = sum / Float(spatial)
-            }
-        case .route(let spec):
-            var offset = 0
-            for source in spec.layers {
-                let count = network.definition.layers[source].output.count
-                Layers.route(spec, source: outputs(source), count: count, into: output + offset, outCount: outCount, batch: batch)
-                offset += count / spec.groups
-            }
-        case .shortcut(let spec):
-            Layers.shortcut(spec, input: input, add: outputs(spec.from), output, batch: batch)
-        case .upsample(let spec):
-            for image in 0..<batch { Layers.upsample(spec, input + image * inCount, output + image * outCount) }
-        case .yolo(let spec):
-            Layers.yolo(spec, input, output, batch: batch)
-        case .region(let spec):
-            output.update(from: input, count: batch * outCount)
-            Layers.region(spec, output, batch: batch)
-        case .reorg(let spec):
-            for image in 0..<batch { Layers.reorg(spec, input + image * inCount, output + image * outCount) }
-        case .softmax(let spec):
-            let n = outCount / spec.groups
-            for slice in 0..<(batch * spec.groups) {
-                Kernels.softmax(input + slice * n, n: n, stride: 1, temperature: spec.temperature, output: output + slice * n)
-            }
-        case .dropout, .cost:
-            output.update(from: input, count: batch * outCount)
-        case .batchnorm:
-            let c = layer.output.channels
-            output.update(from: input, count: batch * outCount)
-            for image in 0..<batch {
-                Kernels.batchNorm(output + image * outCount, channels: c, spatial: outCount / c, scales: parameters,
-                                  mean: parameters + c, variance: parameters + 2 * c, biases: nil)
-            }
-        case .res2net, .triangle:
-            network.blocks[layer.index]!.forward(input, output, batch: batch, workspace: workspace, calibrate: calibrate)
-        }
+        let pass = ForwardPass(input: input, output: outputs(layer.index), batch: batch, workspace: workspace, calibrate: calibrate)
+        network.plans[layer.index].forward(pass, sources: outputs)
     }
 }
