@@ -1,15 +1,15 @@
 /// The convolutions of a `[res2net]` or `[triangle]` block. `map` visits them in the order the
 /// weights file stores them (reduce, the inner ones, expand); everything that needs that
 /// order — the file layout, the runtime's binding — goes through it.
-public struct BlockConvolutions<Convolution> {
+public struct BlockConvolutions<Element> {
     /// The 1×1 conv to `width·scale` channels.
-    public var reduce: Convolution
+    public var reduce: Element
     /// The `scale − 1` inner 3×3 convolutions, in order.
-    public var inner: [Convolution]
+    public var inner: [Element]
     /// res2net's closing 1×1 conv back to the input's channels; nil for triangle.
-    public var expand: Convolution?
+    public var expand: Element?
 
-    func map<T>(_ transform: (Convolution) throws -> T) rethrows -> BlockConvolutions<T> {
+    func map<T>(_ transform: (Element) throws -> T) rethrows -> BlockConvolutions<T> {
         let reduce = try transform(self.reduce)
         let inner = try self.inner.map(transform)
         let expand = try self.expand.map(transform)
@@ -17,15 +17,15 @@ public struct BlockConvolutions<Convolution> {
     }
 
     /// All of them in file order.
-    var all: [Convolution] {
-        var all: [Convolution] = []
+    var all: [Element] {
+        var all: [Element] = []
         _ = map { all.append($0) }
         return all
     }
 }
 
-extension BlockConvolutions: Sendable where Convolution: Sendable {}
-extension BlockConvolutions: Equatable where Convolution: Equatable {}
+extension BlockConvolutions: Sendable where Element: Sendable {}
+extension BlockConvolutions: Equatable where Element: Equatable {}
 
 /// The part `[res2net]` and `[triangle]` share (the seed's `Bottle2neck` up to `conv3`):
 /// a 1×1 conv to `width·scale` channels, then hierarchical 3×3 convs over `scale` groups of
