@@ -77,15 +77,13 @@ public final class Network: Sendable {
 /// Everything one forward pass writes: the layer output buffers of a memory plan and one
 /// im2col workspace. Allocated once; `forward` allocates nothing. Not for sharing between threads.
 ///
-/// At batch > 1 the layers run in segments. Convolutions whose images share one GEMM (see
-/// `Convolutional.imagesPerGEMM`) run on the whole batch; the runs of layers between them go
-/// image by image, so that an image's large early activations may still be in cache when the
-/// next layer reads them (yolov3-tiny at batch 4: its first maxpool took 2.3 ms an image after
-/// a batch-wide convolution, 0.8 ms at batch 1). Such a run works in buffers for one image
-/// (`single`, laid out by the same plan) and copies only the outputs read after it into the
-/// batch's buffers, which need not hold its other layers: at batch 4 yolov3's context takes
-/// 130 MB instead of 227, yolov3-tiny's 41 instead of 75. Time, alternating whole-model rounds
-/// at batch 4: yolov3-tiny 0.90, 0.94, 0.99×; yolov3 1.03, 0.92, 0.96×.
+/// At batch > 1 the layers run in segments. Layers whose plans run the whole batch at once
+/// (`LayerPlan.runsWholeBatch`: convolutions whose images share one GEMM, connected layers) do
+/// so; the runs of layers between them go image by image, so that an image's large early
+/// activations may still be in cache when the next layer reads them. Such a run works in
+/// buffers for one image (`single`, laid out by the same plan) and copies only the outputs read
+/// after it into the batch's buffers, which need not hold its other layers: the context is
+/// smaller, and no slower.
 public final class InferenceContext {
     public let network: Network
     public let batch: Int

@@ -10,7 +10,7 @@ extension MaxPool: LayerPlan {
     /// passes over every NaN, which would hide a damaged input behind a plausible maximum.
     /// A window's maximum is the maximum along the row of its columns' maxima: for each output row,
     /// one pass down the window's rows, one along the result, 2·size comparisons an output instead
-    /// of size². yolov3-spp's 13×13, 9×9 and 5×5 pools: 11.9 → 0.9, 4.0 → 0.7, 1.2 → 0.5 ms.
+    /// of size², which large windows (SPP's) need.
     static func maxpool(_ spec: MaxPool, _ input: UnsafePointer<Float>, _ output: UnsafeMutablePointer<Float>) {
         let (h, w) = (spec.input.height, spec.input.width)
         let (outH, outW) = (spec.output.height, spec.output.width)
@@ -45,17 +45,16 @@ extension MaxPool: LayerPlan {
     }
 
     /// The larger of a and b, NaN if either is (Swift's `max` returns its first argument
-    /// when the second is NaN). Without branches, as on lanes below: a branch on the data was
-    /// mispredicted on every other value (SPP's pools, whose rows of 13 leave 5 to this, 2× slower).
+    /// when the second is NaN). Without branches, as on lanes below: a branch on the data is
+    /// mispredicted on every other value.
     private static func larger(_ a: Float, _ b: Float) -> Float {
         Float(bitPattern: (a < b ? b : a).bitPattern | (b.isNaN ? b.bitPattern : 0))
     }
 
     /// The same on lanes: the select compiles to one `maxps` (which keeps a NaN in `a` only);
-    /// a NaN in `b` is OR-ed in, which leaves a NaN. yolov3-tiny's six pools 0.74 → 0.81 ms
-    /// against the NaN-blind select alone (9 alternating rounds), yolov3-spp's three 1.84 →
-    /// 1.91 ms; two selects, or one on OR-ed masks, were 1.3–1.9× slower, not inlined 2×, a
-    /// generic version 20× (`pointwiseMax` is a call here, not inlined).
+    /// a NaN in `b` is OR-ed in, which leaves a NaN, for little more than the NaN-blind select
+    /// alone (two selects, one on OR-ed masks, or a generic version were slower; `pointwiseMax`
+    /// is a call here, not inlined).
     @inline(__always)
     private static func larger(_ a: SIMD8<Float>, _ b: SIMD8<Float>) -> SIMD8<Float> {
         let m = unsafeBitCast(a.replacing(with: b, where: a .< b), to: SIMD8<UInt32>.self)
@@ -112,8 +111,7 @@ extension MaxPool: LayerPlan {
 
     /// The largest of `values[range]`, NaN if any is, −FLT_MAX if none. NaNs are counted apart
     /// from the running maximum, which then waits on one `maxss` a value, not on `larger`'s
-    /// four instructions (through `larger`, yolov3-spp's pools, mostly such windows, 2.20 ms
-    /// against 1.83, 9 alternating rounds).
+    /// four instructions.
     private static func largest(_ values: UnsafePointer<Float>, _ range: Range<Int>) -> Float {
         var (best, nans) = (-Float.greatestFiniteMagnitude, 0)
         for x in range {

@@ -196,15 +196,12 @@ enum Winograd {
 /// The Winograd kernels of a network's convolutions, transformed once when it is built. They
 /// take 16/9 of the kernels' memory, so only the layers where Winograd pays most get them:
 /// - outputs of 26×26 and more, and 64 input channels and more: with fewer channels the
-///   transforms cost about what the GEMMs save (yolov3's 32-channel layer 3; its 3-channel
-///   first layer ran 4.9 → 8.9 ms), and at 13×13 reading the 16/9× larger kernels does.
+///   transforms cost about what the GEMMs save, and at 13×13 reading the 16/9× larger kernels does.
 /// - the largest outputs first, as the multiply-adds saved per byte of kernels grow with the
 ///   output's area, while the transformed kernels stay within 1/8 of the weights (at least
-///   16 MiB): yolov3 @416 gets its 104×104 and 52×52 layers (24 MB more, peak RSS 1.45× the
-///   weights file; all 3×3 layers would make it 2.7×).
-/// Measured whole, 8 alternating rounds: yolov3 261.1 → 223.1 ms, yolov3-tiny 32.4 → 28.6 ms;
-/// choosing by channels·filters/(channels + filters) instead (yolov3: three 26×26 layers) gave
-/// 238.8 and 30.7 ms. Single-layer runs move too much with the machine's load to decide this.
+///   16 MiB), so that a large model's peak memory stays close to its weights file.
+/// The rule was chosen on whole-model runs (single-layer runs move too much with the machine's
+/// load to decide it).
 final class WinogradKernels: @unchecked Sendable {
     private let memory: FloatMemory
     private let offsets: [Int: Int]
