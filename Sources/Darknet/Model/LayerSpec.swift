@@ -18,6 +18,7 @@ public enum LayerSpec: Sendable, Equatable {
     case cost(Cost)
     case res2net(Res2Net)
     case triangle(Triangle)
+    case activation(ActivationLayer)
 
     var kind: any Kind {
         switch self {
@@ -37,6 +38,7 @@ public enum LayerSpec: Sendable, Equatable {
         case .cost(let l): l
         case .res2net(let l): l
         case .triangle(let l): l
+        case .activation(let l): l
         }
     }
 
@@ -46,7 +48,7 @@ public enum LayerSpec: Sendable, Equatable {
         case .yolo(let yolo): .yolo(yolo)
         case .region(let region): .region(region)
         case .convolutional, .connected, .maxpool, .avgpool, .route, .shortcut, .upsample, .reorg, .softmax,
-             .dropout, .batchnorm, .cost, .res2net, .triangle: nil
+             .dropout, .batchnorm, .cost, .res2net, .triangle, .activation: nil
         }
     }
 
@@ -57,7 +59,7 @@ public enum LayerSpec: Sendable, Equatable {
     private static let kinds: [any Kind.Type] = [
         Convolutional.self, Connected.self, MaxPool.self, AvgPool.self, Route.self, Shortcut.self, Upsample.self,
         Yolo.self, Region.self, Reorg.self, Softmax.self, Dropout.self, BatchNorm.self, Cost.self, Res2Net.self,
-        Triangle.self,
+        Triangle.self, ActivationLayer.self,
     ]
 
     /// Section name (and alias) → the kind that reads it.
@@ -72,7 +74,7 @@ public enum LayerSpec: Sendable, Equatable {
 
     /// Sections Darknet knows that this library does not run.
     static let unsupported: Set<String> = [
-        "rnn", "gru", "lstm", "crnn", "local", "crop", "detection", "deconvolutional", "deconv", "activation",
+        "rnn", "gru", "lstm", "crnn", "local", "crop", "detection", "deconvolutional", "deconv",
         "logistic", "l2norm", "normalization", "lrn", "iseg", "sam", "scale_channels", "gaussian_yolo",
         "conv_lstm", "implicit_add", "implicit_mul", "contrastive", "empty", "silence", "reorg3d",
     ]
