@@ -124,7 +124,7 @@ final class NetworkTests: XCTestCase {
         XCTAssertEqual(context.segments.map(\.layers), [0..<1, 1..<3, 3..<4])
         XCTAssertEqual(context.segments.map(\.imageByImage), [false, true, false])
         XCTAssertEqual(context.segments[1].liveOut, [2])
-        XCTAssertNotEqual(context.plan.buffer[2], context.plan.buffer[0])
+        XCTAssertNotEqual(context.memoryPlan.buffer[2], context.memoryPlan.buffer[0])
         var random = SplitMix64(state: 4)
         let images = (0..<(3 * 192)).map { _ in random.uniform(0, 1) }
         let batch = try network.forward(Tensor(shape: [3, 3, 8, 8], data: images))[3]!.data

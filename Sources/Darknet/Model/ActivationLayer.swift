@@ -13,6 +13,4 @@ public struct ActivationLayer: Kind {
         activation = try r.activation(default: .linear)
         output = context.input
     }
-
-    var summarySize: String { activation.rawValue }
 }

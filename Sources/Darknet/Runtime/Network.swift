@@ -75,19 +75,19 @@ public final class Network: Sendable {
 }
 
 /// Everything one forward pass writes: the layer output buffers of a memory plan and one
-/// im2col workspace. Allocated once; `forward` allocates nothing. Not for sharing between threads.
+/// workspace. Allocated once; `forward` allocates nothing. Not for sharing between threads.
 ///
 /// At batch > 1 the layers run in segments. Layers whose plans run the whole batch at once
 /// (`LayerPlan.runsWholeBatch`: convolutions whose images share one GEMM, connected layers) do
 /// so; the runs of layers between them go image by image, so that an image's large early
 /// activations may still be in cache when the next layer reads them. Such a run works in
-/// buffers for one image (`single`, laid out by the same plan) and copies only the outputs read
+/// buffers for one image (`single`, laid out by the same memory plan) and copies only the outputs read
 /// after it into the batch's buffers, which need not hold its other layers: the context is
 /// smaller, and no slower.
 public final class InferenceContext {
     public let network: Network
     public let batch: Int
-    let plan: MemoryPlan
+    let memoryPlan: MemoryPlan
     let buffers: [UnsafeMutablePointer<Float>]
     let workspace: UnsafeMutablePointer<Float>
     /// Where `buffers`, `single` and `workspace` live.
@@ -112,17 +112,17 @@ public final class InferenceContext {
         let kept = keepAll ? Set(network.definition.layers.indices) : Set(network.outputLayers)
         keptLayers = kept
         let spans = Self.segments(network, batch: batch)
-        plan = MemoryPlan(network.definition, keep: { kept.contains($0) }, imageByImage: spans.filter(\.imageByImage).map(\.layers))
-        segments = spans.map { [plan] span in
-            Segment(layers: span.layers, imageByImage: span.imageByImage, liveOut: span.layers.filter { plan.lastUse[$0] >= span.layers.upperBound })
+        memoryPlan = MemoryPlan(network.definition, keep: { kept.contains($0) }, imageByImage: spans.filter(\.imageByImage).map(\.layers))
+        segments = spans.map { [memoryPlan] span in
+            Segment(layers: span.layers, imageByImage: span.imageByImage, liveOut: span.layers.filter { memoryPlan.lastUse[$0] >= span.layers.upperBound })
         }
         // A buffer holds a batch only for the layers that run on the whole batch or are copied
         // out of an image-by-image run, and one image for the layers inside such runs.
-        var batchFloats = [Int](repeating: 0, count: plan.bufferFloats.count)
+        var batchFloats = [Int](repeating: 0, count: memoryPlan.bufferFloats.count)
         var singleFloats = batchFloats
         for segment in segments {
             for index in segment.layers {
-                let (buffer, count) = (plan.buffer[index], network.definition.layers[index].output.count)
+                let (buffer, count) = (memoryPlan.buffer[index], network.definition.layers[index].output.count)
                 if segment.imageByImage { singleFloats[buffer] = max(singleFloats[buffer], count) }
                 if !segment.imageByImage || segment.liveOut.contains(index) { batchFloats[buffer] = max(batchFloats[buffer], count) }
             }
@@ -157,7 +157,7 @@ public final class InferenceContext {
         return segments
     }
 
-    func output(of layer: Int) -> UnsafeMutablePointer<Float> { buffers[plan.buffer[layer]] }
+    func output(of layer: Int) -> UnsafeMutablePointer<Float> { buffers[memoryPlan.buffer[layer]] }
 
     /// A copy of a kept layer's output from the last forward pass.
     public func tensor(of layer: Int) -> Tensor {
@@ -194,7 +194,7 @@ public final class InferenceContext {
                 // This image's slice of a batch buffer, or the one-image buffer inside the segment
                 // (a nested function, passed on non-escaping: nothing is allocated per image).
                 func outputs(_ index: Int) -> UnsafeMutablePointer<Float> {
-                    segment.layers.contains(index) ? single[plan.buffer[index]]! : output(of: index) + image * layers[index].output.count
+                    segment.layers.contains(index) ? single[memoryPlan.buffer[index]]! : output(of: index) + image * layers[index].output.count
                 }
                 for index in segment.layers {
                     run(layers[index], input: index == 0 ? input + image * layers[0].input.count : UnsafePointer(outputs(index - 1)),
