@@ -1,8 +1,9 @@
-/// What one kind of layer declares about a checked section of it. A kind is a struct that
-/// conforms to `Kind` in its own file under Model/ (its section names, keys and checks, output
-/// shape, the layers it reads, its parameter arrays by role, its summary columns) and to
-/// `Kind.plan` in Runtime/ (its forward pass), plus a case of `LayerSpec`. Later passes (a
-/// backward pass, an ONNX emitter) are further requirements here, answered the same way.
+/// What one kind of layer declares about a checked section of it. A kind is a struct in its
+/// own file under Model/ (its section names, keys and checks, output shape, the layers it
+/// reads, its parameter arrays by role, its summary columns), whose `plan` and forward pass
+/// live in its Runtime/ file, plus a case of `LayerSpec`. An ONNX emitter will be one more
+/// requirement here (a backward pass one of `LayerPlan`), and the compiler will list every
+/// kind that must answer it; docs/ARCHITECTURE.md has the steps.
 protocol Kind: Sendable, Equatable {
     /// The section name Darknet prints for this kind first, then the aliases it accepts.
     static var sectionNames: [String] { get }
