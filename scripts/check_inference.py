@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Every layer's output of `swift-darknet run` against libdarknet's on the same weights (from
 our `init`) and the same input: max|a−b| ≤ 1e-4 + 1e-3·max|ref| per layer. Also the
-standalone [batchnorm] (which crashes Darknet on CPU) against NumPy. yolov3 runs twice: as
+standalone [batchnorm] (which crashes Darknet on CPU) against NumPy, and [activation] layers (each
+of a few of Darknet's functions, and its default, linear) against libdarknet. yolov3 runs twice: as
 the runtime chooses (Winograd for its larger 3×3 layers) and with --no-winograd (im2col + GEMM
 throughout). yolov3-tiny and yolov3 also run a batch (several images in one GEMM for the small
 layers, the layers between image by image), their outputs compared with libdarknet's for each
@@ -142,10 +143,36 @@ def check_batchnorm(rng):
     return error <= tolerance, "[batchnorm] against NumPy: error %.3g, tolerance %.3g" % (error, tolerance)
 
 
+def check_activation(rng):
+    """Each [activation] reads the convolution's output through a route, so that every function
+    sees negative and positive values."""
+    work = os.path.join(WORK, "activation")
+    os.makedirs(work)
+    functions = ["leaky", "elu", "tanh", "logistic", "relu", "ramp", None]
+    cfg = os.path.join(work, "activation.cfg")
+    with open(cfg, "w") as f:
+        f.write("[net]\nwidth=7\nheight=5\nchannels=3\n[convolutional]\nfilters=4\nsize=3\npad=1\nactivation=linear\n")
+        for i, function in enumerate(functions):
+            f.write(("[route]\nlayers=0\n" if i else "") + "[activation]\n" + ("activation=%s\n" % function if function else ""))
+    weights = os.path.join(work, "activation.weights")
+    ours("init", cfg, weights, "--seed", "5")
+    image = os.path.join(work, "input.npy")
+    np.save(image, rng.standard_normal((3, 5, 7)).astype(np.float32))
+    out = os.path.join(work, "ours")
+    ours("run", cfg, weights, "--input", image, "--layers", "all", "--out", out)
+    actual = [np.load(os.path.join(out, "layer_%03d.npy" % i)) for i in range(len(os.listdir(out)))]
+    reference = darknet_outputs(cfg, weights, image, os.path.join(work, "darknet.npz"))
+    if len(reference) != len(actual):
+        return False, "[activation]: libdarknet has %d layers, we have %d" % (len(reference), len(actual))
+    ratio, layer, error = compare("activation", reference, actual)
+    names = ", ".join(function or "default" for function in functions)
+    return ratio <= 1, "[activation] (%s) against libdarknet: worst layer %d, error %s = %.3f of tolerance" % (names, layer, error, ratio)
+
+
 def main():
     rng = np.random.default_rng(2024)
     results = []
-    for check in [lambda: check_batchnorm(rng)] + [lambda m=m: check_model(m, rng) for m in MODELS]:
+    for check in [lambda: check_batchnorm(rng), lambda: check_activation(np.random.default_rng(19))] + [lambda m=m: check_model(m, rng) for m in MODELS]:
         try:
             ok, message = check()
         except Exception as error:  # a crash of either side is a failed check, with its message

@@ -1,13 +1,14 @@
 import Glibc
 
-// Text helpers the library and its CLI share. They live here because the package imports only
+// Text helpers the library and its CLI share (the CLI imports them as `@_spi(CLI)`; they are
+// not part of the library's interface). They live here because the package imports only
 // FoundationEssentials, which has neither String(format:) nor trimmingCharacters(in:): loading
-// full Foundation (and ICU with it) made every start of the command-line tool 1.4× as long.
+// full Foundation (and ICU with it) made every start of the command-line tool slower.
 
 extension String {
     /// C's printf formatting (vsnprintf) of numbers, e.g. `String(printf: "%9.3f", ms)`.
     /// Swift strings are not `CVarArg`: interpolate them instead of passing them for `%s`.
-    public init(printf format: String, _ arguments: CVarArg...) {
+    @_spi(CLI) public init(printf format: String, _ arguments: CVarArg...) {
         self = Self.printf(format, arguments)
     }
 

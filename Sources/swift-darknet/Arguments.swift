@@ -1,4 +1,4 @@
-import Darknet
+@_spi(CLI) import Darknet
 import Glibc
 
 /// A mistake in how the command was called (exit status 2), as opposed to bad input (status 1).

@@ -1,4 +1,4 @@
-import Darknet
+@_spi(CLI) import Darknet
 import Glibc
 
 struct InspectCommand: Subcommand {

@@ -1,4 +1,4 @@
-import Darknet
+@_spi(CLI) import Darknet
 import Dispatch
 import FoundationEssentials
 
@@ -137,12 +137,11 @@ struct BenchCommand: Subcommand {
             }
         }
         if perLayer && !json {
-            let winogradLayers = Set(network.winogradLayers)
             print("layer  type                  ms   GFLOP/s")
             for (layer, samples) in zip(spec.layers, layerTimes) {
                 let seconds = samples.sorted()[samples.count / 2]
                 let rate = layer.macs > 0 ? String(printf: "%9.1f", 2 * Double(layer.macs * batch) / seconds / 1e9) : ""
-                let method = winogradLayers.contains(layer.index) ? "  winograd" : ""
+                let method = network.methods[layer.index].isEmpty ? "" : "  " + network.methods[layer.index]
                 print(pad(String(layer.index), 5) + "  " + pad(layer.typeName, -14) + String(printf: " %9.3f ", seconds * 1e3) + rate + method)
             }
         }

@@ -24,6 +24,21 @@ final class DefinitionTests: XCTestCase {
         XCTAssertEqual([pool.size, pool.stride, pool.padding], [1, 1, 0])
     }
 
+    /// The definition charges what it allocates (outputs, weights); a workspace is the plan's,
+    /// which bands im2col: a 3×3 over 512 channels at 600×600 takes 8 MiB of columns, not 6.6 GB.
+    func testWorkspacesAreChargedByTheirPlanNotTheDefinition() throws {
+        let large = try definition("[net]\nwidth=600\nheight=600\nchannels=512\n[convolutional]\nfilters=8\nsize=3\npad=1\n")
+        XCTAssertEqual(large.layers[0].output, Shape(channels: 8, height: 600, width: 600))
+        // 128 channels at 64×64 fit 4 MiB, and so do the output and weights; the 3×3's im2col bands
+        // (28 rows of 1152·64 floats) do not: the network refuses it where it plans them.
+        let cfg = "[net]\nwidth=64\nheight=64\nchannels=128\n[convolutional]\nfilters=1\nsize=3\npad=1\n"
+        let small = try definition(cfg, options: DefinitionOptions(memoryLimit: 4 << 20))
+        let weights = try NetworkWeights(header: WeightsHeader(), floats: [Float](repeating: 0, count: small.storedFloats), for: small)
+        XCTAssertThrowsError(try Network(definition: small, weights: weights, winograd: false)) { error in
+            XCTAssertEqual("\(error)", "test.cfg:5: error: [convolutional] its im2col workspace of 2064384 floats would need more than the memory limit of 4.0 MiB")
+        }
+    }
+
     func testWarningsKeepTheFirstValue() throws {
         let d = try definition("[net]\nwidth=8\nheight=8\nchannels=3\n[convolutional]\nfilters=8\nfilters=16\nfilterz=2\n")
         XCTAssertEqual(d.layers[0].output.channels, 8)

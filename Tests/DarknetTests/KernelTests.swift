@@ -68,6 +68,17 @@ final class KernelTests: XCTestCase {
         return try XCTUnwrap(spec)
     }
 
+    /// `spec` bound to `parameters` (laid out as its `weightArrays`), its method chosen.
+    func plan(_ spec: Convolutional, _ parameters: UnsafeMutablePointer<Float>, winogradKernels: UnsafePointer<Float>? = nil) -> ConvolutionPlan {
+        ConvolutionPlan(spec, parameters: BoundParameters(spec.weightArrays, at: parameters), winogradKernels: winogradKernels)
+    }
+
+    /// What `body` reads from `spec`'s plan (on parameters it does not read).
+    func planned<T>(_ spec: Convolutional, _ body: (ConvolutionPlan) -> T) -> T {
+        var parameters = [Float](repeating: 0, count: spec.weightArrays.reduce(0) { $0 + $1.count })
+        return parameters.withUnsafeMutableBufferPointer { body(plan(spec, $0.baseAddress!)) }
+    }
+
     /// Runs `spec` on a batch of random images with random parameters, through the Winograd path
     /// when `winograd`, and compares each image with the naive convolution plus bias.
     func assertMatchesNaive(_ spec: Convolutional, winograd: Bool, batch: Int = 2, _ label: String, line: UInt = #line) {
@@ -77,11 +88,12 @@ final class KernelTests: XCTestCase {
         if winograd { Winograd.transformKernels(Array(parameters[n...]), filters: n, channels: spec.input.channels, into: &kernels) }
         let input = randomArray(spec.input.count * batch)
         var output = [Float](repeating: .nan, count: spec.output.count * batch)
-        var workspace = [Float](repeating: .nan, count: max(winograd ? Winograd.workspaceFloats(spec) : spec.columnFloats(batch: batch), 1))
         kernels.withUnsafeBufferPointer { u in
             parameters.withUnsafeMutableBufferPointer { p in
-                Convolution(spec, parameters: p.baseAddress!, winogradKernels: winograd ? u.baseAddress! : nil)
-                    .forward(input, &output, batch: batch, workspace: &workspace)
+                let convolution = plan(spec, p.baseAddress!, winogradKernels: winograd ? u.baseAddress! : nil)
+                XCTAssertEqual(convolution.method == .winograd, winograd, label, line: line)
+                var workspace = [Float](repeating: .nan, count: max(convolution.workspaceFloats(batch: batch), 1))
+                convolution.forward(input, &output, batch: batch, workspace: &workspace)
             }
         }
         let spatial = spec.output.height * spec.output.width
@@ -106,7 +118,7 @@ final class KernelTests: XCTestCase {
         for (c, h, w, n, size, stride, padding, groups, dilation) in cases {
             let spec = try convolution(channels: c, height: h, width: w, filters: n, size: size, stride: stride,
                                        padding: padding, groups: groups, dilation: dilation)
-            if c == 256 { XCTAssertEqual(spec.bandRows, 28) }
+            if c == 256 { XCTAssertEqual(ConvolutionPlan.bandRows(spec), 28) }
             // Batch 1 runs in bands, batch 3 (small outputs) with the images in one GEMM.
             for batch in [1, 3] {
                 assertMatchesNaive(spec, winograd: false, batch: batch,
@@ -124,17 +136,17 @@ final class KernelTests: XCTestCase {
         for (c, h, w, n, stride, dilation, rows) in [(3, 64, 64, 5, 1, 1, 9), (4, 130, 130, 3, 2, 1, 7), (3, 64, 64, 4, 1, 2, 9)] {
             let spec = try convolution(channels: c, height: h, width: w, filters: n, size: 3, stride: stride,
                                        padding: dilation, dilation: dilation)
-            XCTAssertTrue(spec.runsInCoreBands)
-            XCTAssertEqual(spec.coreBandRows, rows)
-            XCTAssertEqual(spec.columnFloats, Parallel.cores * c * 9 * spec.output.width * rows)
+            XCTAssertEqual(ConvolutionPlan.choose(spec, winograd: false), .coreBands)
+            XCTAssertEqual(ConvolutionPlan.coreBandRows(spec), rows)
+            XCTAssertEqual(planned(spec) { $0.workspaceFloats(batch: 1) }, Parallel.cores * c * 9 * spec.output.width * rows)
             assertMatchesNaive(spec, winograd: false, batch: 2, "core bands c\(c) \(h)×\(w) s\(stride) d\(dilation)")
             XCTAssertEqual(BLAS.threads, threads)
         }
         // Too many channels (k = 1152), too small an output, a 1×1 (no columns), groups.
-        XCTAssertFalse(try convolution(channels: 128, height: 64, width: 64, filters: 4, size: 3, padding: 1).runsInCoreBands)
-        XCTAssertFalse(try convolution(channels: 3, height: 32, width: 64, filters: 4, size: 3, padding: 1).runsInCoreBands)
-        XCTAssertFalse(try convolution(channels: 3, height: 64, width: 64, filters: 4, size: 1, padding: 0).runsInCoreBands)
-        XCTAssertFalse(try convolution(channels: 4, height: 64, width: 64, filters: 4, size: 3, padding: 1, groups: 2).runsInCoreBands)
+        XCTAssertNotEqual(ConvolutionPlan.choose(try convolution(channels: 128, height: 64, width: 64, filters: 4, size: 3, padding: 1), winograd: false), .coreBands)
+        XCTAssertNotEqual(ConvolutionPlan.choose(try convolution(channels: 3, height: 32, width: 64, filters: 4, size: 3, padding: 1), winograd: false), .coreBands)
+        XCTAssertNotEqual(ConvolutionPlan.choose(try convolution(channels: 3, height: 64, width: 64, filters: 4, size: 1, padding: 0), winograd: false), .coreBands)
+        XCTAssertNotEqual(ConvolutionPlan.choose(try convolution(channels: 4, height: 64, width: 64, filters: 4, size: 3, padding: 1, groups: 2), winograd: false), .coreBands)
     }
 
     /// Sections with OpenBLAS single-threaded overlap when contexts run on several threads: each
@@ -190,14 +202,14 @@ final class KernelTests: XCTestCase {
             guard case .maxpool(let spec) = d.layers[0].spec else { return XCTFail() }
             var input = randomArray(spec.input.count)
             var output = [Float](repeating: .nan, count: spec.output.count)
-            Layers.maxpool(spec, input, &output)
+            MaxPool.maxpool(spec, input, &output)
             XCTAssertEqual(largestDifference(output, naiveMaxPool(spec, input)), 0, "\(size)×\(size)/\(stride) p\(padding ?? size - 1) \(h)×\(w)")
 
             // Every 7th input NaN (at every place in a window across the outputs): a window
             // holding one gives NaN, the others their maximum.
             for i in Swift.stride(from: 3, to: input.count, by: 7) { input[i] = .nan }
             output = [Float](repeating: 0, count: spec.output.count)
-            Layers.maxpool(spec, input, &output)
+            MaxPool.maxpool(spec, input, &output)
             let expected = naiveMaxPool(spec, input)
             XCTAssert(expected.contains(where: \.isNaN) || input.count < 4, "\(h)×\(w)")
             XCTAssert(zip(output, expected).allSatisfy { $0.isNaN ? $1.isNaN : $0 == $1 }, "NaN, \(size)×\(size)/\(stride) \(h)×\(w)")
@@ -276,15 +288,15 @@ final class KernelTests: XCTestCase {
 
     func testImagesShareAGEMMWithinTheBudget() throws {
         let small = try convolution(channels: 3, height: 9, width: 7, filters: 4, size: 3, padding: 1)
-        XCTAssertEqual([1, 2, 3, 8].map { small.imagesPerGEMM(batch: $0) }, [1, 2, 3, 8])
+        XCTAssertEqual([1, 2, 3, 8].map { batch in planned(small) { $0.imagesPerGEMM(batch: batch) } }, [1, 2, 3, 8])
         // 1×1 (no columns to share), grouped, and 32×32 outputs run one image at a time.
-        XCTAssertEqual(try convolution(channels: 2, height: 6, width: 6, filters: 3, size: 1, padding: 0).imagesPerGEMM(batch: 4), 1)
-        XCTAssertEqual(try convolution(channels: 4, height: 8, width: 8, filters: 6, size: 3, padding: 1, groups: 2).imagesPerGEMM(batch: 4), 1)
-        XCTAssertEqual(try convolution(channels: 3, height: 32, width: 32, filters: 4, size: 3, padding: 1).imagesPerGEMM(batch: 4), 1)
+        XCTAssertEqual(planned(try convolution(channels: 2, height: 6, width: 6, filters: 3, size: 1, padding: 0)) { $0.imagesPerGEMM(batch: 4) }, 1)
+        XCTAssertEqual(planned(try convolution(channels: 4, height: 8, width: 8, filters: 6, size: 3, padding: 1, groups: 2)) { $0.imagesPerGEMM(batch: 4) }, 1)
+        XCTAssertEqual(planned(try convolution(channels: 3, height: 32, width: 32, filters: 4, size: 3, padding: 1)) { $0.imagesPerGEMM(batch: 4) }, 1)
         // (320·9 + 4)·31·31 = 2.77 M floats an image: two of a batch of three fit 3·2 M, the third runs alone.
         let wide = try convolution(channels: 320, height: 31, width: 31, filters: 4, size: 3, padding: 1)
-        XCTAssertEqual(wide.imagesPerGEMM(batch: 3), 2)
-        XCTAssertEqual(wide.columnFloats(batch: 3), 2 * 2884 * 961)
+        XCTAssertEqual(planned(wide) { $0.imagesPerGEMM(batch: 3) }, 2)
+        XCTAssertEqual(planned(wide) { $0.workspaceFloats(batch: 3) }, 2 * 2884 * 961)
         assertMatchesNaive(wide, winograd: false, batch: 3, "two images in one GEMM, then one alone")
     }
 
@@ -323,7 +335,7 @@ final class KernelTests: XCTestCase {
         var output = [Float](repeating: 0, count: 12)
         var workspace: [Float] = [0]
         parameters.withUnsafeMutableBufferPointer { p in
-            Convolution(spec, parameters: p.baseAddress!).forward(input, &output, batch: 1, workspace: &workspace)
+            plan(spec, p.baseAddress!).forward(input, &output, batch: 1, workspace: &workspace)
         }
         let (beta, gamma, mean, variance): ([Float], [Float], [Float], [Float]) = ([0.5, -1], [2, 3], [0.25, 0.5], [4, 9])
         let expected: [Float] = input.enumerated().map { i, x in
@@ -342,7 +354,7 @@ final class KernelTests: XCTestCase {
         let input = randomArray(12 * 3)
         var output = [Float](repeating: 0, count: 5 * 3)
         parameters.withUnsafeMutableBufferPointer { p in
-            input.withUnsafeBufferPointer { Layers.connected(spec, p.baseAddress!, $0.baseAddress!, &output, batch: 3) }
+            input.withUnsafeBufferPointer { ConnectedPlan.connected(spec, BoundParameters(spec.weightArrays, at: p.baseAddress!), $0.baseAddress!, &output, batch: 3) }
         }
         var expected = [Float](repeating: 0, count: 15)
         for b in 0..<3 { for o in 0..<5 {

@@ -78,6 +78,27 @@ final class NetworkTests: XCTestCase {
         XCTAssertTrue(outputs[9]!.data.allSatisfy(\.isFinite))
     }
 
+    /// `[activation]` as Darknet's activation_layer.c: the function (linear by default) on each
+    /// input value, same shape, nothing stored. Two images, so each one's slice is checked.
+    func testActivationSectionAppliesItsFunction() throws {
+        let cfg = "[net]\nwidth=3\nheight=2\nchannels=2\n[activation]\nactivation=leaky\n[activation]\n[activation]\nactivation=elu\n"
+        let definition = try NetworkDefinition(cfg: CfgFile(text: cfg, path: "activation.cfg"))
+        XCTAssertEqual(definition.layers.map(\.typeName), ["activation", "activation", "activation"])
+        XCTAssertEqual(definition.layers.map(\.output), Array(repeating: Shape(channels: 2, height: 2, width: 3), count: 3))
+        XCTAssertEqual(definition.storedFloats, 0)
+        guard case .activation(let linear) = definition.layers[1].spec else { return XCTFail() }
+        XCTAssertEqual(linear.activation, .linear)
+        let network = try Network(definition: definition, weights: NetworkWeights(header: WeightsHeader(), floats: [], for: definition))
+        let context = InferenceContext(network, batch: 2, keepAll: true)
+        let input: [Float] = (0..<24).map { Float($0 - 12) / 4 }
+        input.withUnsafeBufferPointer { _ = context.forward($0.baseAddress!) }
+        let leaky = input.map { $0 > 0 ? $0 : 0.1 * $0 }
+        XCTAssertEqual(context.tensor(of: 0).data, leaky)
+        XCTAssertEqual(context.tensor(of: 1).data, leaky)
+        let elu = leaky.map { Double($0) >= 0 ? Double($0) : exp(Double($0)) - 1 }
+        XCTAssertLessThan(zip(context.tensor(of: 2).data, elu).map { abs(Double($0) - $1) }.max()!, 1e-6)
+    }
+
     func testBatchEqualsImagesOneByOne() throws {
         let network = try network()
         let batch = try network.forward(input(batch: 3, seed: 5))
@@ -103,7 +124,7 @@ final class NetworkTests: XCTestCase {
         XCTAssertEqual(context.segments.map(\.layers), [0..<1, 1..<3, 3..<4])
         XCTAssertEqual(context.segments.map(\.imageByImage), [false, true, false])
         XCTAssertEqual(context.segments[1].liveOut, [2])
-        XCTAssertNotEqual(context.plan.buffer[2], context.plan.buffer[0])
+        XCTAssertNotEqual(context.memoryPlan.buffer[2], context.memoryPlan.buffer[0])
         var random = SplitMix64(state: 4)
         let images = (0..<(3 * 192)).map { _ in random.uniform(0, 1) }
         let batch = try network.forward(Tensor(shape: [3, 3, 8, 8], data: images))[3]!.data

@@ -1,5 +1,5 @@
 import XCTest
-@testable import Darknet
+@_spi(CLI) @testable import Darknet
 
 final class TextTests: XCTestCase {
     func testPrintfFormatsNumbersAsC() {

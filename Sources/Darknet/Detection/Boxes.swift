@@ -46,24 +46,20 @@ enum BoxDecoder {
                      threshold: Float) -> [Candidate] {
         let (w, h) = (spec.output.width, spec.output.height)
         let spatial = w * h
-        var candidates: [Candidate] = []
-        for i in 0..<spatial {
-            let (row, col) = (i / w, i % w)
-            for n in 0..<spec.mask.count {
-                let entry = output + n * (spec.classes + 5) * spatial + i
-                let objectness = entry[4 * spatial]
-                guard objectness > threshold else { continue }
-                let anchor = spec.mask[n]
-                // yolo anchors are in network-input pixels.
-                let box = decode(entry, spatial: spatial, cell: (col, row), grid: (w, h),
-                                 anchor: (spec.anchors[2 * anchor], spec.anchors[2 * anchor + 1]),
-                                 unit: (network.width, network.height))
-                let probabilities = (0..<spec.classes).map { j -> Float in
-                    let p = objectness * entry[(5 + j) * spatial]
-                    return p > threshold ? p : 0
-                }
-                candidates.append(Candidate(box: box, objectness: objectness, probabilities: probabilities))
+        let candidates = eachAnchor(of: spec.output, anchors: spec.mask.count) { i, cell, n -> Candidate? in
+            let entry = output + n * (spec.classes + 5) * spatial + i
+            let objectness = entry[4 * spatial]
+            guard objectness > threshold else { return nil }
+            let anchor = spec.mask[n]
+            // yolo anchors are in network-input pixels.
+            let box = decode(entry, spatial: spatial, cell: cell, grid: (w, h),
+                             anchor: (spec.anchors[2 * anchor], spec.anchors[2 * anchor + 1]),
+                             unit: (network.width, network.height))
+            let probabilities = (0..<spec.classes).map { j -> Float in
+                let p = objectness * entry[(5 + j) * spatial]
+                return p > threshold ? p : 0
             }
+            return Candidate(box: box, objectness: objectness, probabilities: probabilities)
         }
         return correct(candidates, network: network, image: image)
     }
@@ -73,25 +69,34 @@ enum BoxDecoder {
                        threshold: Float) -> [Candidate] {
         let (w, h) = (spec.output.width, spec.output.height)
         let spatial = w * h
-        var candidates: [Candidate] = []
-        for i in 0..<spatial {
-            let (row, col) = (i / w, i % w)
-            for n in 0..<spec.count {
-                let entry = output + n * (spec.coords + spec.classes + 1) * spatial + i
-                let scale = entry[spec.coords * spatial]
-                // region anchors are in grid cells (Darknet's biases default to 0.5).
-                let anchor = spec.anchors.isEmpty ? (Float(0.5), Float(0.5)) : (spec.anchors[2 * n], spec.anchors[2 * n + 1])
-                let box = decode(entry, spatial: spatial, cell: (col, row), grid: (w, h), anchor: anchor, unit: (w, h))
-                let objectness: Float = scale > threshold ? scale : 0
-                let probabilities = (0..<spec.classes).map { j -> Float in
-                    guard objectness > 0 else { return 0 }
-                    let p = scale * entry[(spec.coords + 1 + j) * spatial]
-                    return p > threshold ? p : 0
-                }
-                candidates.append(Candidate(box: box, objectness: objectness, probabilities: probabilities))
+        let candidates = eachAnchor(of: spec.output, anchors: spec.count) { i, cell, n -> Candidate? in
+            let entry = output + n * (spec.coords + spec.classes + 1) * spatial + i
+            let scale = entry[spec.coords * spatial]
+            // region anchors are in grid cells (Darknet's biases default to 0.5).
+            let anchor = spec.anchors.isEmpty ? (Float(0.5), Float(0.5)) : (spec.anchors[2 * n], spec.anchors[2 * n + 1])
+            let box = decode(entry, spatial: spatial, cell: cell, grid: (w, h), anchor: anchor, unit: (w, h))
+            let objectness: Float = scale > threshold ? scale : 0
+            let probabilities = (0..<spec.classes).map { j -> Float in
+                guard objectness > 0 else { return 0 }
+                let p = scale * entry[(spec.coords + 1 + j) * spatial]
+                return p > threshold ? p : 0
             }
+            return Candidate(box: box, objectness: objectness, probabilities: probabilities)
         }
         return correct(candidates, network: network, image: image)
+    }
+
+    /// The candidates `candidate` makes of each anchor `n` of each cell (column, row) of a grid,
+    /// `i` the cell's index in a plane, in Darknet's order: cells, then anchors within a cell.
+    private static func eachAnchor(of grid: Shape, anchors: Int,
+                                   _ candidate: (_ i: Int, _ cell: (Int, Int), _ n: Int) -> Candidate?) -> [Candidate] {
+        var candidates: [Candidate] = []
+        for i in 0..<(grid.width * grid.height) {
+            for n in 0..<anchors {
+                if let made = candidate(i, (i % grid.width, i / grid.width), n) { candidates.append(made) }
+            }
+        }
+        return candidates
     }
 
     /// `get_yolo_box` / `get_region_box`: the cell offset plus the predicted x, y; the anchor

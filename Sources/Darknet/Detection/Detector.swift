@@ -35,14 +35,7 @@ public final class Detector {
     ]
 
     public init(network: Network, names: [String] = Detector.cocoNames) throws {
-        let heads = network.definition.layers.compactMap { layer -> Int? in
-            switch layer.spec {
-            case .yolo(let yolo): yolo.classes
-            case .region(let region): region.classes
-            default: nil
-            }
-        }
-        guard let classes = heads.max() else {
+        guard let classes = network.definition.layers.compactMap({ $0.spec.head?.classes }).max() else {
             throw Diagnostic(at: .file(network.definition.path), "the network has no [yolo] or [region] layer to take boxes from")
         }
         guard names.count >= classes else {
@@ -83,17 +76,14 @@ public final class Detector {
         var candidates: [Candidate] = []
         var classes = 0
         for layer in network.definition.layers {
-            guard context.keptLayers.contains(layer.index) else { continue }
+            guard context.keptLayers.contains(layer.index), let head = layer.spec.head else { continue }
             let output = UnsafePointer(context.output(of: layer.index)) + index * layer.output.count
-            switch layer.spec {
+            classes = max(classes, head.classes)
+            switch head {
             case .yolo(let yolo):
-                classes = max(classes, yolo.classes)
                 candidates += BoxDecoder.yolo(yolo, output: output, network: network.definition.input, image: size, threshold: options.threshold)
             case .region(let region):
-                classes = max(classes, region.classes)
                 candidates += BoxDecoder.region(region, output: output, network: network.definition.input, image: size, threshold: options.threshold)
-            default:
-                continue
             }
         }
         let kept = BoxDecoder.nonMaximumSuppression(candidates, classes: classes, threshold: options.nms)

@@ -1,6 +1,8 @@
 /// `[connected]` (alias `[conn]`): a fully connected layer over the flattened input.
-public struct Connected: LayerKind, Equatable {
-    static let typeName = "connected"
+public struct Connected: Kind {
+    static let sectionNames = ["connected", "conn"]
+    var spec: LayerSpec { .connected(self) }
+    func sources(at index: Int) -> [Int] { previousLayer(index) }
 
     public var inputs: Int
     public var outputs: Int
@@ -8,7 +10,7 @@ public struct Connected: LayerKind, Equatable {
     public var activation: Activation
     public var output: Shape { Shape(channels: outputs, height: 1, width: 1) }
 
-    init(_ r: inout SectionReader, _ context: LayerContext) throws {
+    init(_ r: inout SectionReader, _ context: SectionContext) throws {
         inputs = context.input.count
         outputs = try r.int("output", default: 1, in: 1...Int(Int32.max))
         batchNormalize = try r.bool("batch_normalize")
@@ -19,7 +21,7 @@ public struct Connected: LayerKind, Equatable {
     // Darknet's order: biases, weights, then (with batch-norm) scales and rolling statistics.
     var weightArrays: [WeightArray] {
         var arrays = [WeightArray(role: batchNormalize ? .normBias : .bias, count: outputs),
-                      WeightArray(role: .weights, count: inputs * outputs)]
+                      WeightArray(role: .weights, count: inputs * outputs, fanIn: inputs)]
         if batchNormalize {
             arrays += [WeightArray(role: .normScale, count: outputs), WeightArray(role: .rollingMean, count: outputs),
                        WeightArray(role: .rollingVariance, count: outputs)]

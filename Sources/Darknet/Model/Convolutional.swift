@@ -1,6 +1,8 @@
 /// `[convolutional]` (alias `[conv]`).
-public struct Convolutional: LayerKind, Equatable {
-    static let typeName = "convolutional"
+public struct Convolutional: Kind {
+    static let sectionNames = ["convolutional", "conv"]
+    var spec: LayerSpec { .convolutional(self) }
+    func sources(at index: Int) -> [Int] { previousLayer(index) }
 
     public var input: Shape
     public var filters: Int
@@ -14,7 +16,7 @@ public struct Convolutional: LayerKind, Equatable {
     public var activation: Activation
     public var output: Shape
 
-    init(_ r: inout SectionReader, _ context: LayerContext) throws {
+    init(_ r: inout SectionReader, _ context: SectionContext) throws {
         let input = context.input
         let filters = try r.int("filters", default: 1, in: 1...Int(Int32.max))
         let size = try r.int("size", default: 1, in: 1...Int(Int32.max))
@@ -42,7 +44,7 @@ public struct Convolutional: LayerKind, Equatable {
 
     /// A convolution inside a compound block (res2net, triangle), checked like a section's.
     init(input: Shape, filters: Int, size: Int, stride: Int = 1, padding: Int, groups: Int = 1, dilation: Int = 1,
-         batchNormalize: Bool, activation: Activation, context: LayerContext, reader: SectionReader) throws {
+         batchNormalize: Bool, activation: Activation, context: SectionContext, reader: SectionReader) throws {
         self.input = input
         self.filters = filters
         self.size = size
@@ -62,18 +64,19 @@ public struct Convolutional: LayerKind, Equatable {
         }
         try context.checkShape(output, in: reader)
         _ = try context.floats([filters, input.channels / groups, size, size], "weights", in: reader)
-        _ = try context.floats([input.channels / groups, size, size, output.height, output.width], "im2col workspace", in: reader)
     }
 
-    public var weightCount: Int { filters * (input.channels / groups) * size * size }
+    public var weightCount: Int { filters * fanIn }
+    /// Inputs each output sums over.
+    var fanIn: Int { input.channels / groups * size * size }
 
     var weightArrays: [WeightArray] {
         if batchNormalize {
             return [WeightArray(role: .normBias, count: filters), WeightArray(role: .normScale, count: filters),
                     WeightArray(role: .rollingMean, count: filters), WeightArray(role: .rollingVariance, count: filters),
-                    WeightArray(role: .weights, count: weightCount)]
+                    WeightArray(role: .weights, count: weightCount, fanIn: fanIn)]
         }
-        return [WeightArray(role: .bias, count: filters), WeightArray(role: .weights, count: weightCount)]
+        return [WeightArray(role: .bias, count: filters), WeightArray(role: .weights, count: weightCount, fanIn: fanIn)]
     }
 
     var macs: Int { output.height * output.width * weightCount }

@@ -1,12 +1,15 @@
 /// `[softmax]` (alias `[soft]`): softmax over each of `groups` equal slices of the input.
-public struct Softmax: LayerKind, Equatable {
-    static let typeName = "softmax"
+public struct Softmax: Kind {
+    static let sectionNames = ["softmax", "soft"]
+    var spec: LayerSpec { .softmax(self) }
+    func sources(at index: Int) -> [Int] { previousLayer(index) }
+    var weightArrays: [WeightArray] { [] }
 
     public var groups: Int
     public var temperature: Float
     public var output: Shape
 
-    init(_ r: inout SectionReader, _ context: LayerContext) throws {
+    init(_ r: inout SectionReader, _ context: SectionContext) throws {
         output = context.input
         groups = try r.int("groups", default: 1, in: 1...Int(Int32.max))
         guard output.count % groups == 0 else {
@@ -20,12 +23,15 @@ public struct Softmax: LayerKind, Equatable {
 }
 
 /// `[dropout]`: the identity at inference.
-public struct Dropout: LayerKind, Equatable {
-    static let typeName = "dropout"
+public struct Dropout: Kind {
+    static let sectionNames = ["dropout"]
+    var spec: LayerSpec { .dropout(self) }
+    func sources(at index: Int) -> [Int] { previousLayer(index) }
+    var weightArrays: [WeightArray] { [] }
 
     public var output: Shape
 
-    init(_ r: inout SectionReader, _ context: LayerContext) throws {
+    init(_ r: inout SectionReader, _ context: SectionContext) throws {
         output = context.input
         let probability = try r.float("probability", default: 0.5)
         guard (0..<1).contains(probability) else {
@@ -36,12 +42,14 @@ public struct Dropout: LayerKind, Equatable {
 
 /// `[batchnorm]`: a standalone batch-norm, `scales·(x − mean)/(sqrt(var) + 1e-6)`.
 /// Darknet stores scales and rolling statistics only; its biases stay zero.
-public struct BatchNorm: LayerKind, Equatable {
-    static let typeName = "batchnorm"
+public struct BatchNorm: Kind {
+    static let sectionNames = ["batchnorm"]
+    var spec: LayerSpec { .batchnorm(self) }
+    func sources(at index: Int) -> [Int] { previousLayer(index) }
 
     public var output: Shape
 
-    init(_ r: inout SectionReader, _ context: LayerContext) throws {
+    init(_ r: inout SectionReader, _ context: SectionContext) throws {
         output = context.input
     }
 
@@ -52,12 +60,15 @@ public struct BatchNorm: LayerKind, Equatable {
 }
 
 /// `[cost]`: the training loss; it passes its input through at inference.
-public struct Cost: LayerKind, Equatable {
-    static let typeName = "cost"
+public struct Cost: Kind {
+    static let sectionNames = ["cost"]
+    var spec: LayerSpec { .cost(self) }
+    func sources(at index: Int) -> [Int] { previousLayer(index) }
+    var weightArrays: [WeightArray] { [] }
 
     public var output: Shape
 
-    init(_ r: inout SectionReader, _ context: LayerContext) throws {
+    init(_ r: inout SectionReader, _ context: SectionContext) throws {
         output = context.input
         r.ignore(["type", "scale", "ratio", "noobject_scale", "thresh"])
     }

@@ -1,5 +1,6 @@
-/// The closed set of layer kinds this library runs. A new kind is a new case here, a file of
-/// its own, and every `switch` the compiler then points at.
+/// The closed set of layer kinds this library runs, one case per `Kind`. A new kind is a case
+/// here, a name in `kinds`, and the files of its own the compiler then asks for (see
+/// docs/ARCHITECTURE.md).
 public enum LayerSpec: Sendable, Equatable {
     case convolutional(Convolutional)
     case connected(Connected)
@@ -17,8 +18,9 @@ public enum LayerSpec: Sendable, Equatable {
     case cost(Cost)
     case res2net(Res2Net)
     case triangle(Triangle)
+    case activation(ActivationLayer)
 
-    var kind: any LayerKind {
+    var kind: any Kind {
         switch self {
         case .convolutional(let l): l
         case .connected(let l): l
@@ -36,39 +38,57 @@ public enum LayerSpec: Sendable, Equatable {
         case .cost(let l): l
         case .res2net(let l): l
         case .triangle(let l): l
+        case .activation(let l): l
+        }
+    }
+
+    /// The yolo or region layer a detector takes boxes from; nil for every other kind.
+    var head: DetectionHead? {
+        switch self {
+        case .yolo(let yolo): .yolo(yolo)
+        case .region(let region): .region(region)
+        case .convolutional, .connected, .maxpool, .avgpool, .route, .shortcut, .upsample, .reorg, .softmax,
+             .dropout, .batchnorm, .cost, .res2net, .triangle, .activation: nil
         }
     }
 
     /// Darknet's name for the kind, e.g. "convolutional".
     public var typeName: String { type(of: kind).typeName }
 
+    /// Every kind this library runs.
+    private static let kinds: [any Kind.Type] = [
+        Convolutional.self, Connected.self, MaxPool.self, AvgPool.self, Route.self, Shortcut.self, Upsample.self,
+        Yolo.self, Region.self, Reorg.self, Softmax.self, Dropout.self, BatchNorm.self, Cost.self, Res2Net.self,
+        Triangle.self, ActivationLayer.self,
+    ]
+
+    /// Section name (and alias) → the kind that reads it.
+    private static let table: [String: any Kind.Type] = Dictionary(
+        uniqueKeysWithValues: kinds.flatMap { kind in kind.sectionNames.map { ($0, kind) } })
+
     /// Parses a section by its name (or one of Darknet's aliases); nil for names it does not run.
-    static func parse(_ name: String, _ r: inout SectionReader, _ context: LayerContext) throws -> LayerSpec? {
-        switch name {
-        case "convolutional", "conv": .convolutional(try Convolutional(&r, context))
-        case "connected", "conn": .connected(try Connected(&r, context))
-        case "maxpool", "max": .maxpool(try MaxPool(&r, context))
-        case "avgpool", "avg": .avgpool(try AvgPool(&r, context))
-        case "route": .route(try Route(&r, context))
-        case "shortcut": .shortcut(try Shortcut(&r, context))
-        case "upsample": .upsample(try Upsample(&r, context))
-        case "yolo": .yolo(try Yolo(&r, context))
-        case "region": .region(try Region(&r, context))
-        case "reorg": .reorg(try Reorg(&r, context))
-        case "softmax", "soft": .softmax(try Softmax(&r, context))
-        case "dropout": .dropout(try Dropout(&r, context))
-        case "batchnorm": .batchnorm(try BatchNorm(&r, context))
-        case "cost": .cost(try Cost(&r, context))
-        case "res2net": .res2net(try Res2Net(&r, context))
-        case "triangle": .triangle(try Triangle(&r, context))
-        default: nil
-        }
+    static func parse(_ name: String, _ r: inout SectionReader, _ context: SectionContext) throws -> LayerSpec? {
+        guard let kind = table[name] else { return nil }
+        return try kind.init(&r, context).spec
     }
 
     /// Sections Darknet knows that this library does not run.
     static let unsupported: Set<String> = [
-        "rnn", "gru", "lstm", "crnn", "local", "crop", "detection", "deconvolutional", "deconv", "activation",
+        "rnn", "gru", "lstm", "crnn", "local", "crop", "detection", "deconvolutional", "deconv",
         "logistic", "l2norm", "normalization", "lrn", "iseg", "sam", "scale_channels", "gaussian_yolo",
         "conv_lstm", "implicit_add", "implicit_mul", "contrastive", "empty", "silence", "reorg3d",
     ]
+}
+
+/// A layer that decodes boxes: YOLOv3's `[yolo]` or YOLOv2's `[region]`.
+enum DetectionHead {
+    case yolo(Yolo)
+    case region(Region)
+
+    var classes: Int {
+        switch self {
+        case .yolo(let yolo): yolo.classes
+        case .region(let region): region.classes
+        }
+    }
 }

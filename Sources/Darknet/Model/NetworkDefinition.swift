@@ -6,8 +6,9 @@ public struct DefinitionOptions: Sendable {
     public var channels: Int?
     /// Unknown and repeated keys are errors instead of warnings.
     public var strict: Bool
-    /// No single tensor (an output, the weights of a layer, an im2col workspace) may need more
-    /// bytes than this; such definitions are rejected before anything is allocated.
+    /// No single tensor (an output, the weights of a layer, a runtime workspace) may need more
+    /// bytes than this: the definition rejects outputs and weights before anything is
+    /// allocated, `Network` the workspaces its per-layer plans would allocate.
     public var memoryLimit: Int
 
     public init(width: Int? = nil, height: Int? = nil, channels: Int? = nil, strict: Bool = false,
@@ -35,6 +36,8 @@ public struct Layer: Sendable, Equatable {
     public var parameters: Int { weightArrays.filter(\.isParameter).reduce(0) { $0 + $1.count } }
     public var parametersWithoutNorm: Int { weightArrays.filter(\.isParameterWithoutNorm).reduce(0) { $0 + $1.count } }
     public var macs: Int { spec.kind.macs }
+    /// The layers whose outputs this one reads.
+    var sources: [Int] { spec.kind.sources(at: index) }
 }
 
 /// A cfg checked from end to end: every layer typed, every shape inferred, every reference valid.
@@ -46,6 +49,8 @@ public struct NetworkDefinition: Sendable {
     public let layers: [Layer]
     /// Unknown and repeated keys (errors instead, under `strict`).
     public let warnings: [Diagnostic]
+    /// `DefinitionOptions.memoryLimit`, which `Network` applies to the workspaces it plans.
+    let memoryLimit: Int
 
     public init(contentsOf path: String, options: DefinitionOptions = .init()) throws {
         try self.init(cfg: CfgFile(path: path), options: options)
@@ -53,6 +58,7 @@ public struct NetworkDefinition: Sendable {
 
     public init(cfg: CfgFile, options: DefinitionOptions = .init()) throws {
         path = cfg.path
+        memoryLimit = options.memoryLimit
         var warnings: [Diagnostic] = []
         func finish(_ reader: SectionReader) throws {
             let leftovers = reader.leftovers()
@@ -79,7 +85,7 @@ public struct NetworkDefinition: Sendable {
         var layers: [Layer] = []
         for section in cfg.sections.dropFirst() {
             let here = SourceLocation.line(file: path, line: section.line)
-            let context = LayerContext(index: layers.count, input: layers.last?.output ?? input,
+            let context = SectionContext(index: layers.count, input: layers.last?.output ?? input,
                                        previousOutputs: layers.map(\.output), memoryLimit: options.memoryLimit)
             var reader = SectionReader(section, path: path)
             guard let spec = try LayerSpec.parse(section.name, &reader, context) else {
@@ -115,7 +121,7 @@ public struct NetworkDefinition: Sendable {
         let shape = Shape(channels: try dimension("channels", options.channels),
                           height: try dimension("height", options.height),
                           width: try dimension("width", options.width))
-        let context = LayerContext(index: 0, input: shape, previousOutputs: [], memoryLimit: options.memoryLimit)
+        let context = SectionContext(index: 0, input: shape, previousOutputs: [], memoryLimit: options.memoryLimit)
         _ = try context.floats([shape.channels, shape.height, shape.width], "input", in: r)
         let batch = try r.int("batch", default: 1, in: 1...Int(Int32.max))
         r.ignore(["subdivisions", "learning_rate", "momentum", "decay", "time_steps", "notruth", "random", "adam",

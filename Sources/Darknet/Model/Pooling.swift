@@ -1,6 +1,9 @@
 /// `[maxpool]` (alias `[max]`).
-public struct MaxPool: LayerKind, Equatable {
-    static let typeName = "maxpool"
+public struct MaxPool: Kind {
+    static let sectionNames = ["maxpool", "max"]
+    var spec: LayerSpec { .maxpool(self) }
+    func sources(at index: Int) -> [Int] { previousLayer(index) }
+    var weightArrays: [WeightArray] { [] }
 
     public var input: Shape
     public var size: Int
@@ -9,7 +12,7 @@ public struct MaxPool: LayerKind, Equatable {
     public var padding: Int
     public var output: Shape
 
-    init(_ r: inout SectionReader, _ context: LayerContext) throws {
+    init(_ r: inout SectionReader, _ context: SectionContext) throws {
         input = context.input
         stride = try r.int("stride", default: 1, in: 1...Int(Int32.max))
         size = try r.int("size", default: stride, in: 1...Int(Int32.max))
@@ -28,13 +31,16 @@ public struct MaxPool: LayerKind, Equatable {
 }
 
 /// `[avgpool]` (alias `[avg]`): global average pooling to c×1×1.
-public struct AvgPool: LayerKind, Equatable {
-    static let typeName = "avgpool"
+public struct AvgPool: Kind {
+    static let sectionNames = ["avgpool", "avg"]
+    var spec: LayerSpec { .avgpool(self) }
+    func sources(at index: Int) -> [Int] { previousLayer(index) }
+    var weightArrays: [WeightArray] { [] }
 
     public var input: Shape
     public var output: Shape { Shape(channels: input.channels, height: 1, width: 1) }
 
-    init(_ r: inout SectionReader, _ context: LayerContext) throws {
+    init(_ r: inout SectionReader, _ context: SectionContext) throws {
         input = context.input
     }
 }

@@ -1,7 +1,10 @@
 /// `[upsample]`: nearest-neighbour upsampling by `stride`, times `scale`. A negative stride
 /// sums each stride×stride block instead (Darknet's `reverse`), times `scale`.
-public struct Upsample: LayerKind, Equatable {
-    static let typeName = "upsample"
+public struct Upsample: Kind {
+    static let sectionNames = ["upsample"]
+    var spec: LayerSpec { .upsample(self) }
+    func sources(at index: Int) -> [Int] { previousLayer(index) }
+    var weightArrays: [WeightArray] { [] }
 
     public var input: Shape
     public var stride: Int
@@ -9,7 +12,7 @@ public struct Upsample: LayerKind, Equatable {
     public var scale: Float
     public var output: Shape
 
-    init(_ r: inout SectionReader, _ context: LayerContext) throws {
+    init(_ r: inout SectionReader, _ context: SectionContext) throws {
         input = context.input
         let signedStride = try r.int("stride", default: 2)
         guard signedStride != 0 else { throw r.error("stride", "expected a non-zero value") }
@@ -33,8 +36,11 @@ public struct Upsample: LayerKind, Equatable {
 /// `[reorg]`: space-to-depth by `stride` (or depth-to-space with `reverse=1`), in the element
 /// order of Darknet's `reorg_cpu`, which YOLOv2's weights were trained with. With `extra=N` it
 /// instead flattens its input and appends N zeros (go.cfg), an (inputs+N)×1×1 output.
-public struct Reorg: LayerKind, Equatable {
-    static let typeName = "reorg"
+public struct Reorg: Kind {
+    static let sectionNames = ["reorg"]
+    var spec: LayerSpec { .reorg(self) }
+    func sources(at index: Int) -> [Int] { previousLayer(index) }
+    var weightArrays: [WeightArray] { [] }
 
     public var input: Shape
     public var stride: Int
@@ -42,7 +48,7 @@ public struct Reorg: LayerKind, Equatable {
     public var extra: Int
     public var output: Shape
 
-    init(_ r: inout SectionReader, _ context: LayerContext) throws {
+    init(_ r: inout SectionReader, _ context: SectionContext) throws {
         input = context.input
         stride = try r.int("stride", default: 1, in: 1...Int(Int32.max))
         reverse = try r.bool("reverse")

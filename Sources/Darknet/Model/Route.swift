@@ -1,15 +1,18 @@
 /// `[route]`: concatenates earlier layers' outputs along channels. With AlexeyAB's
 /// `groups`/`group_id`, each input contributes only its `group_id`-th slice of channels.
-public struct Route: LayerKind, Equatable {
-    static let typeName = "route"
+public struct Route: Kind {
+    static let sectionNames = ["route"]
+    var spec: LayerSpec { .route(self) }
 
     /// Absolute indices of the layers concatenated, in order.
     public var layers: [Int]
     public var groups: Int
     public var groupID: Int
     public var output: Shape
+    /// Floats per image of each layer in `layers`.
+    var sourceCounts: [Int]
 
-    init(_ r: inout SectionReader, _ context: LayerContext) throws {
+    init(_ r: inout SectionReader, _ context: SectionContext) throws {
         guard let references = try r.ints("layers"), !references.isEmpty else {
             throw r.error("layers", "missing: a route needs at least one layer")
         }
@@ -17,6 +20,7 @@ public struct Route: LayerKind, Equatable {
         groups = try r.int("groups", default: 1, in: 1...Int(Int32.max))
         groupID = try r.int("group_id", default: 0, in: 0...(groups - 1))
         let inputs = layers.map { context.previousOutputs[$0] }
+        sourceCounts = inputs.map(\.count)
         let first = inputs[0]
         var channels = 0
         for (layer, shape) in zip(layers, inputs) {
@@ -32,5 +36,7 @@ public struct Route: LayerKind, Equatable {
         try context.checkShape(output, in: r)
     }
 
+    func sources(at index: Int) -> [Int] { layers }
+    var weightArrays: [WeightArray] { [] }
     var summaryFilters: String { layers.map(String.init).joined(separator: ",") }
 }

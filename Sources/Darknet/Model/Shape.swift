@@ -31,6 +31,8 @@ public struct WeightArray: Sendable, Equatable {
 
     public var role: Role
     public var count: Int
+    /// For `.weights`: the inputs each output sums over (random initialisation scales by it).
+    var fanIn = 0
 
     /// Counted as a parameter by torchsummaryX (everything but running statistics).
     var isParameter: Bool { role != .rollingMean && role != .rollingVariance }

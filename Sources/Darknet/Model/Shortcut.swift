@@ -2,8 +2,9 @@
 ///
 /// Darknet's `shortcut_cpu` also adds layers of a different shape: over the smaller channel
 /// count, sampling the larger spatial grid with a whole-number stride. Its resnet cfgs need it.
-public struct Shortcut: LayerKind, Equatable {
-    static let typeName = "shortcut"
+public struct Shortcut: Kind {
+    static let sectionNames = ["shortcut"]
+    var spec: LayerSpec { .shortcut(self) }
 
     public var from: Int
     public var fromShape: Shape
@@ -12,7 +13,7 @@ public struct Shortcut: LayerKind, Equatable {
     public var beta: Float
     public var output: Shape
 
-    init(_ r: inout SectionReader, _ context: LayerContext) throws {
+    init(_ r: inout SectionReader, _ context: SectionContext) throws {
         guard let reference = try r.ints("from"), reference.count == 1 else {
             throw r.error("from", r.has("from") ? "expected one layer" : "missing: a shortcut needs a layer to add")
         }
@@ -30,5 +31,7 @@ public struct Shortcut: LayerKind, Equatable {
         }
     }
 
+    func sources(at index: Int) -> [Int] { [index - 1, from] }
+    var weightArrays: [WeightArray] { [] }
     var summaryFilters: String { "\(from)" }
 }

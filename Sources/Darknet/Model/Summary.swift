@@ -14,10 +14,17 @@ public struct NetworkSummary: Codable, Sendable {
 
     public struct Totals: Codable, Sendable {
         public var params: Int
-        public var params_without_bn: Int
-        public var stored_floats: Int
+        public var paramsWithoutNorm: Int
+        public var storedFloats: Int
         public var macs: Int
         public var bflops: Double
+
+        // The JSON keys thop and torchsummaryX users read.
+        enum CodingKeys: String, CodingKey {
+            case params, macs, bflops
+            case paramsWithoutNorm = "params_without_bn"
+            case storedFloats = "stored_floats"
+        }
     }
 
     public var layers: [Row]
@@ -30,8 +37,8 @@ public struct NetworkSummary: Codable, Sendable {
                 size: layer.spec.kind.summarySize, input: dims(layer.input), output: dims(layer.output),
                 params: layer.parameters, macs: layer.macs)
         }
-        totals = Totals(params: definition.parameters, params_without_bn: definition.parametersWithoutNorm,
-                        stored_floats: definition.storedFloats, macs: definition.macs, bflops: definition.bflops)
+        totals = Totals(params: definition.parameters, paramsWithoutNorm: definition.parametersWithoutNorm,
+                        storedFloats: definition.storedFloats, macs: definition.macs, bflops: definition.bflops)
     }
 
     /// The table as Darknet prints it when it loads a network, with our two count columns.
@@ -52,16 +59,16 @@ public struct NetworkSummary: Codable, Sendable {
             }.joined(separator: "  ")
         }.joined(separator: "\n")
         text += "\n\nparameters:             \(grouped(totals.params))"
-        text += "\nparameters without BN:  \(grouped(totals.params_without_bn))"
-        text += "\nfloats in weights file: \(grouped(totals.stored_floats))"
+        text += "\nparameters without BN:  \(grouped(totals.paramsWithoutNorm))"
+        text += "\nfloats in weights file: \(grouped(totals.storedFloats))"
         text += "\nmultiply-adds:          \(grouped(totals.macs))"
         text += "\nBFLOPs:                 \(String(printf: "%.3f", totals.bflops))\n"
         return text
     }
 }
 
-/// 61949149 → "61,949,149"
-public func grouped(_ value: Int) -> String {
+/// 61949149 → "61,949,149". For the library's tables and its CLI, not for users.
+@_spi(CLI) public func grouped(_ value: Int) -> String {
     let digits = String(value.magnitude)
     var out = ""
     for (i, ch) in digits.enumerated() {

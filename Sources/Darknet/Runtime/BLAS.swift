@@ -54,8 +54,8 @@ public enum BLAS {
     /// How long OpenBLAS's worker threads spin after a threaded call before they sleep, as log2
     /// of CPU cycles (4...30): what `OPENBLAS_THREAD_TIMEOUT` sets at start-up. A spinning worker
     /// calls sched_yield in a loop, and a network runs its own passes over the cores between
-    /// GEMMs, so with the default the two compete for the cores (perf: 12–16 % of the samples of
-    /// yolov3-tiny in sched_yield). Setting it restarts the workers: do it before any work, not
+    /// GEMMs, so with the default the two compete for the cores (the spinning shows in profiles
+    /// as time in sched_yield). Setting it restarts the workers: do it before any work, not
     /// while other threads call OpenBLAS. nil, and setting it does nothing, with an OpenBLAS
     /// built without threads.
     public static var workerSpin: Int? {

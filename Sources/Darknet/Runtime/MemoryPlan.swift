@@ -16,11 +16,11 @@ struct MemoryPlan {
         let layers = definition.layers
         var lastUse = layers.indices.map { $0 + 1 }
         for layer in layers {
-            for source in Self.sources(of: layer) { lastUse[source] = max(lastUse[source], layer.index) }
+            for source in layer.sources { lastUse[source] = max(lastUse[source], layer.index) }
         }
         for span in imageByImage {
             for index in span {
-                for source in Self.sources(of: layers[index]) where source < span.lowerBound {
+                for source in layers[index].sources where source < span.lowerBound {
                     lastUse[source] = max(lastUse[source], span.upperBound - 1)
                 }
             }
@@ -51,14 +51,5 @@ struct MemoryPlan {
         self.buffer = buffer
         self.bufferFloats = sizes
         self.lastUse = lastUse
-    }
-
-    /// The layers whose outputs `layer` reads.
-    static func sources(of layer: Layer) -> [Int] {
-        switch layer.spec {
-        case .route(let route): route.layers
-        case .shortcut(let shortcut): [layer.index - 1, shortcut.from]
-        default: layer.index == 0 ? [] : [layer.index - 1]
-        }
     }
 }

@@ -5,16 +5,17 @@ import Dispatch
 public final class Network: Sendable {
     public let definition: NetworkDefinition
     let parameters: ParameterStore
-    /// Where each layer's arrays start in `parameters`.
-    let offsets: [Int]
     /// The outputs a caller gets by default: yolo/region layers and the last layer.
     public let outputLayers: [Int]
-    /// res2net and triangle layers bound to their parameters once, so a forward pass allocates nothing.
-    let blocks: [Int: Res2NetBlock]
+    /// Each layer bound to its parameters with its runtime method chosen, so that a forward
+    /// pass only runs them.
+    let plans: [any LayerPlan]
     let header: WeightsHeader
     let winograd: WinogradKernels
     /// The convolutions that run with Winograd's F(2×2, 3×3) rather than im2col + GEMM.
     public var winogradLayers: [Int] { winograd.layers }
+    /// The method each layer runs with ("" for kinds that have no choice), as `bench --layers` shows it.
+    public var methods: [String] { plans.map(\.methodName) }
 
     /// The weights this network runs with, sharing its memory (save them with `write(to:)`).
     public var weights: NetworkWeights { NetworkWeights(header: header, storage: parameters, definition: definition) }
@@ -31,37 +32,29 @@ public final class Network: Sendable {
     }
 
     init(definition: NetworkDefinition, parameters: ParameterStore, header: WeightsHeader = WeightsHeader(), winograd: Bool) throws {
-        for layer in definition.layers {
-            if case .region(let region) = layer.spec, region.tree != nil {
-                throw Diagnostic(at: .line(file: definition.path, line: layer.line), "[region] tree=\(region.tree!): hierarchical (YOLO9000) softmax is not supported at inference")
-            }
-        }
         self.definition = definition
         self.parameters = parameters
         self.header = header
-        var offset = 0
-        offsets = definition.layers.map { layer in
-            defer { offset += layer.storedFloats }
-            return offset
-        }
-        var outputs = definition.layers.filter {
-            switch $0.spec { case .yolo, .region: true; default: false }
-        }.map(\.index)
+        var outputs = definition.layers.filter { $0.spec.head != nil }.map(\.index)
         if outputs.last != definition.layers.count - 1 { outputs.append(definition.layers.count - 1) }
         outputLayers = outputs
-        var blocks: [Int: Res2NetBlock] = [:]
-        for (layer, offset) in zip(definition.layers, offsets) {
-            switch layer.spec {
-            case .res2net(let spec): blocks[layer.index] = Res2NetBlock(split: spec.split, residual: spec.expand, parameters: parameters.pointer + offset)
-            case .triangle(let spec): blocks[layer.index] = Res2NetBlock(split: spec.split, residual: nil, parameters: parameters.pointer + offset)
-            default: break
+        // Where each layer's arrays begin: the weights file's layout, which the plans bind to.
+        let ranges = NetworkWeights.ranges(definition.layers)
+        let start = { (layer: Int) in parameters.pointer + (ranges[layer].first?.lowerBound ?? 0) }
+        let winograd = WinogradKernels(definition, enabled: winograd, parameters: start)
+        self.winograd = winograd
+        plans = try definition.layers.map { layer in
+            var binding = PlanBinding(layer: layer, path: definition.path, parameters: start(layer.index),
+                                      winogradKernels: winograd.kernels(of: layer.index))
+            let plan = try layer.spec.kind.plan(&binding)
+            // Checked here, where the plan knows what it allocates, not in the definition.
+            let floats = plan.workspaceFloats(batch: 1)
+            guard floats <= definition.memoryLimit / MemoryLayout<Float>.size else {
+                throw Diagnostic(at: binding.location, "[\(layer.typeName)] its \(plan.methodName) workspace of \(floats) floats would need more than the memory limit of \(formatBytes(definition.memoryLimit))")
             }
+            return plan
         }
-        self.blocks = blocks
-        self.winograd = WinogradKernels(definition, enabled: winograd) { [offsets] in UnsafePointer(parameters.pointer + offsets[$0]) }
     }
-
-    func parameters(of layer: Int) -> UnsafeMutablePointer<Float> { parameters.pointer + offsets[layer] }
 
     /// Runs one input (C, H, W) or batch (B, C, H, W) and returns the output layers' tensors.
     public func forward(_ input: Tensor) throws -> [Int: Tensor] {
@@ -82,21 +75,19 @@ public final class Network: Sendable {
 }
 
 /// Everything one forward pass writes: the layer output buffers of a memory plan and one
-/// im2col workspace. Allocated once; `forward` allocates nothing. Not for sharing between threads.
+/// workspace. Allocated once; `forward` allocates nothing. Not for sharing between threads.
 ///
-/// At batch > 1 the layers run in segments. Convolutions whose images share one GEMM (see
-/// `Convolutional.imagesPerGEMM`) run on the whole batch; the runs of layers between them go
-/// image by image, so that an image's large early activations may still be in cache when the
-/// next layer reads them (yolov3-tiny at batch 4: its first maxpool took 2.3 ms an image after
-/// a batch-wide convolution, 0.8 ms at batch 1). Such a run works in buffers for one image
-/// (`single`, laid out by the same plan) and copies only the outputs read after it into the
-/// batch's buffers, which need not hold its other layers: at batch 4 yolov3's context takes
-/// 130 MB instead of 227, yolov3-tiny's 41 instead of 75. Time, alternating whole-model rounds
-/// at batch 4: yolov3-tiny 0.90, 0.94, 0.99×; yolov3 1.03, 0.92, 0.96×.
+/// At batch > 1 the layers run in segments. Layers whose plans run the whole batch at once
+/// (`LayerPlan.runsWholeBatch`: convolutions whose images share one GEMM, connected layers) do
+/// so; the runs of layers between them go image by image, so that an image's large early
+/// activations may still be in cache when the next layer reads them. Such a run works in
+/// buffers for one image (`single`, laid out by the same memory plan) and copies only the outputs read
+/// after it into the batch's buffers, which need not hold its other layers: the context is
+/// smaller, and no slower.
 public final class InferenceContext {
     public let network: Network
     public let batch: Int
-    let plan: MemoryPlan
+    let memoryPlan: MemoryPlan
     let buffers: [UnsafeMutablePointer<Float>]
     let workspace: UnsafeMutablePointer<Float>
     /// Where `buffers`, `single` and `workspace` live.
@@ -121,24 +112,22 @@ public final class InferenceContext {
         let kept = keepAll ? Set(network.definition.layers.indices) : Set(network.outputLayers)
         keptLayers = kept
         let spans = Self.segments(network, batch: batch)
-        plan = MemoryPlan(network.definition, keep: { kept.contains($0) }, imageByImage: spans.filter(\.imageByImage).map(\.layers))
-        segments = spans.map { [plan] span in
-            Segment(layers: span.layers, imageByImage: span.imageByImage, liveOut: span.layers.filter { plan.lastUse[$0] >= span.layers.upperBound })
+        memoryPlan = MemoryPlan(network.definition, keep: { kept.contains($0) }, imageByImage: spans.filter(\.imageByImage).map(\.layers))
+        segments = spans.map { [memoryPlan] span in
+            Segment(layers: span.layers, imageByImage: span.imageByImage, liveOut: span.layers.filter { memoryPlan.lastUse[$0] >= span.layers.upperBound })
         }
         // A buffer holds a batch only for the layers that run on the whole batch or are copied
         // out of an image-by-image run, and one image for the layers inside such runs.
-        var batchFloats = [Int](repeating: 0, count: plan.bufferFloats.count)
+        var batchFloats = [Int](repeating: 0, count: memoryPlan.bufferFloats.count)
         var singleFloats = batchFloats
         for segment in segments {
             for index in segment.layers {
-                let (buffer, count) = (plan.buffer[index], network.definition.layers[index].output.count)
+                let (buffer, count) = (memoryPlan.buffer[index], network.definition.layers[index].output.count)
                 if segment.imageByImage { singleFloats[buffer] = max(singleFloats[buffer], count) }
                 if !segment.imageByImage || segment.liveOut.contains(index) { batchFloats[buffer] = max(batchFloats[buffer], count) }
             }
         }
-        let workspaceFloats = network.definition.layers.map { layer in
-            Self.workspaceFloats(layer, winograd: network.winograd.kernels(of: layer.index) != nil, batch: batch)
-        }.max() ?? 0
+        let workspaceFloats = network.plans.map { $0.workspaceFloats(batch: batch) }.max() ?? 0
         // One allocation carved into every buffer, each starting on a cache line.
         let sizes = batchFloats.map { $0 * batch } + singleFloats + [workspaceFloats]
         let offsets = sizes.reduce(into: [0]) { $0.append($0.last! + ($1 + 15) / 16 * 16) }
@@ -155,14 +144,7 @@ public final class InferenceContext {
     /// Consecutive layers grouped by whether they need the whole batch at once.
     static func segments(_ network: Network, batch: Int) -> [(layers: Range<Int>, imageByImage: Bool)] {
         let layers = network.definition.layers
-        func wholeBatch(_ layer: Layer) -> Bool {
-            guard batch > 1 else { return true }
-            switch layer.spec {
-            case .convolutional(let spec): return network.winograd.kernels(of: layer.index) == nil && spec.imagesPerGEMM(batch: batch) > 1
-            case .connected: return true // one GEMM over the batch
-            default: return false
-            }
-        }
+        func wholeBatch(_ layer: Layer) -> Bool { batch == 1 || network.plans[layer.index].runsWholeBatch(batch) }
         var segments: [(layers: Range<Int>, imageByImage: Bool)] = []
         var first = 0
         while first < layers.count {
@@ -175,20 +157,7 @@ public final class InferenceContext {
         return segments
     }
 
-    static func workspaceFloats(_ layer: Layer, winograd: Bool, batch: Int) -> Int {
-        switch layer.spec {
-        case .convolutional(let conv):
-            return winograd ? Winograd.workspaceFloats(conv) : conv.columnFloats(batch: batch)
-        case .res2net(let block):
-            return Res2NetBlock.workspaceFloats(block.split, residual: block.expand)
-        case .triangle(let block):
-            return Res2NetBlock.workspaceFloats(block.split, residual: nil)
-        default:
-            return 0
-        }
-    }
-
-    func output(of layer: Int) -> UnsafeMutablePointer<Float> { buffers[plan.buffer[layer]] }
+    func output(of layer: Int) -> UnsafeMutablePointer<Float> { buffers[memoryPlan.buffer[layer]] }
 
     /// A copy of a kept layer's output from the last forward pass.
     public func tensor(of layer: Int) -> Tensor {
@@ -209,7 +178,7 @@ public final class InferenceContext {
     /// `calibrate` (RandomWeights) runs at batch 1: at batch > 1 the layers inside image-by-image
     /// runs have no batch buffers to hold the whole batch's raw outputs.
     @discardableResult
-    func forward(_ input: UnsafePointer<Float>, calibrate: Convolution.Calibrator?) -> [Int] {
+    func forward(_ input: UnsafePointer<Float>, calibrate: ConvolutionPlan.Calibrator?) -> [Int] {
         precondition(calibrate == nil || batch == 1, "calibration runs at batch 1")
         let layers = network.definition.layers
         if layerSeconds != nil { layerSeconds = Array(repeating: 0, count: layers.count) }
@@ -225,7 +194,7 @@ public final class InferenceContext {
                 // This image's slice of a batch buffer, or the one-image buffer inside the segment
                 // (a nested function, passed on non-escaping: nothing is allocated per image).
                 func outputs(_ index: Int) -> UnsafeMutablePointer<Float> {
-                    segment.layers.contains(index) ? single[plan.buffer[index]]! : output(of: index) + image * layers[index].output.count
+                    segment.layers.contains(index) ? single[memoryPlan.buffer[index]]! : output(of: index) + image * layers[index].output.count
                 }
                 for index in segment.layers {
                     run(layers[index], input: index == 0 ? input + image * layers[0].input.count : UnsafePointer(outputs(index - 1)),
@@ -245,60 +214,10 @@ public final class InferenceContext {
 
     /// Runs `layer` on `batch` images; `outputs` gives where a layer's output for them is.
     private func run(_ layer: Layer, input: UnsafePointer<Float>, batch: Int, outputs: (Int) -> UnsafeMutablePointer<Float>,
-                     calibrate: Convolution.Calibrator?) {
+                     calibrate: ConvolutionPlan.Calibrator?) {
         let start = layerSeconds == nil ? 0 : DispatchTime.now().uptimeNanoseconds
         defer { if layerSeconds != nil { layerSeconds![layer.index] += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 } }
-        let output = outputs(layer.index)
-        let parameters = network.parameters(of: layer.index)
-        let inCount = layer.input.count, outCount = layer.output.count
-        switch layer.spec {
-        case .convolutional(let spec):
-            Convolution(spec, parameters: parameters, winogradKernels: network.winograd.kernels(of: layer.index)).forward(input, output, batch: batch, workspace: workspace, calibrate: calibrate)
-        case .connected(let spec):
-            Layers.connected(spec, parameters, input, output, batch: batch)
-        case .maxpool(let spec):
-            for image in 0..<batch { Layers.maxpool(spec, input + image * inCount, output + image * outCount) }
-        case .avgpool(let spec):
-            let spatial = spec.input.height * spec.input.width
-            for plane in 0..<(batch * spec.input.channels) {
-                var sum: Float = 0
-                for i in 0..<spatial { sum += input[plane * spatial + i] }
-                output[plane] = sum / Float(spatial)
-            }
-        case .route(let spec):
-            var offset = 0
-            for source in spec.layers {
-                let count = network.definition.layers[source].output.count
-                Layers.route(spec, source: outputs(source), count: count, into: output + offset, outCount: outCount, batch: batch)
-                offset += count / spec.groups
-            }
-        case .shortcut(let spec):
-            Layers.shortcut(spec, input: input, add: outputs(spec.from), output, batch: batch)
-        case .upsample(let spec):
-            for image in 0..<batch { Layers.upsample(spec, input + image * inCount, output + image * outCount) }
-        case .yolo(let spec):
-            Layers.yolo(spec, input, output, batch: batch)
-        case .region(let spec):
-            output.update(from: input, count: batch * outCount)
-            Layers.region(spec, output, batch: batch)
-        case .reorg(let spec):
-            for image in 0..<batch { Layers.reorg(spec, input + image * inCount, output + image * outCount) }
-        case .softmax(let spec):
-            let n = outCount / spec.groups
-            for slice in 0..<(batch * spec.groups) {
-                Kernels.softmax(input + slice * n, n: n, stride: 1, temperature: spec.temperature, output: output + slice * n)
-            }
-        case .dropout, .cost:
-            output.update(from: input, count: batch * outCount)
-        case .batchnorm:
-            let c = layer.output.channels
-            output.update(from: input, count: batch * outCount)
-            for image in 0..<batch {
-                Kernels.batchNorm(output + image * outCount, channels: c, spatial: outCount / c, scales: parameters,
-                                  mean: parameters + c, variance: parameters + 2 * c, biases: nil)
-            }
-        case .res2net, .triangle:
-            network.blocks[layer.index]!.forward(input, output, batch: batch, workspace: workspace, calibrate: calibrate)
-        }
+        let pass = ForwardPass(input: input, output: outputs(layer.index), batch: batch, workspace: workspace, calibrate: calibrate)
+        network.plans[layer.index].forward(pass, sources: outputs)
     }
 }

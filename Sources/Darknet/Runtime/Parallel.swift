@@ -2,7 +2,7 @@ import Dispatch
 import FoundationEssentials
 
 /// Splits element-wise work over the cores while OpenBLAS threads the GEMMs. Work too small to
-/// repay a dispatch (about 10 µs) runs on the calling thread.
+/// repay a dispatch runs on the calling thread.
 enum Parallel {
     static let cores = max(1, ProcessInfo.processInfo.activeProcessorCount)
     /// Below this many floats touched, one thread is faster.

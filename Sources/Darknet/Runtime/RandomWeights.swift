@@ -30,17 +30,10 @@ public enum RandomWeights {
         var floats: [Float] = []
         floats.reserveCapacity(definition.storedFloats)
         for layer in definition.layers {
-            let fanIn: Int
-            switch layer.spec {
-            case .connected(let connected): fanIn = connected.inputs
-            default: fanIn = 0 // convolutions: computed per kernel array below
-            }
-            var kernels = convolutions(of: layer).makeIterator()
             for array in layer.weightArrays {
                 switch array.role {
                 case .weights:
-                    let fan = kernels.next().map { $0.input.channels / $0.groups * $0.size * $0.size } ?? fanIn
-                    let bound = (3 / Float(max(fan, 1))).squareRoot()
+                    let bound = (3 / Float(max(array.fanIn, 1))).squareRoot()
                     for _ in 0..<array.count { floats.append(random.uniform(-bound, bound)) }
                 case .bias: for _ in 0..<array.count { floats.append(random.uniform(-0.1, 0.1)) }
                 case .normBias: for _ in 0..<array.count { floats.append(random.uniform(-0.2, 0.2)) }
@@ -89,15 +82,5 @@ public enum RandomWeights {
             }
         }
         return network.weights
-    }
-
-    /// The convolutions whose kernels a layer stores, in file order.
-    private static func convolutions(of layer: Layer) -> [Convolutional] {
-        switch layer.spec {
-        case .convolutional(let conv): [conv]
-        case .res2net(let block): [block.split.reduce] + block.split.inner + [block.expand]
-        case .triangle(let block): [block.split.reduce] + block.split.inner
-        default: []
-        }
     }
 }

@@ -47,7 +47,7 @@ enum Winograd {
     static func bandTileRows(_ spec: Convolutional) -> Int {
         let (across, down) = tiles(spec)
         let perRow = 16 * (spec.input.channels + spec.filters) * across
-        let bands = max(1, (perRow * down + Convolutional.columnBudget - 1) / Convolutional.columnBudget)
+        let bands = max(1, (perRow * down + ConvolutionPlan.columnBudget - 1) / ConvolutionPlan.columnBudget)
         return (down + bands - 1) / bands
     }
 
@@ -196,17 +196,14 @@ enum Winograd {
 /// The Winograd kernels of a network's convolutions, transformed once when it is built. They
 /// take 16/9 of the kernels' memory, so only the layers where Winograd pays most get them:
 /// - outputs of 26×26 and more, and 64 input channels and more: with fewer channels the
-///   transforms cost about what the GEMMs save (yolov3's 32-channel layer 3; its 3-channel
-///   first layer ran 4.9 → 8.9 ms), and at 13×13 reading the 16/9× larger kernels does.
+///   transforms cost about what the GEMMs save, and at 13×13 reading the 16/9× larger kernels does.
 /// - the largest outputs first, as the multiply-adds saved per byte of kernels grow with the
 ///   output's area, while the transformed kernels stay within 1/8 of the weights (at least
-///   16 MiB): yolov3 @416 gets its 104×104 and 52×52 layers (24 MB more, peak RSS 1.45× the
-///   weights file; all 3×3 layers would make it 2.7×).
-/// Measured whole, 8 alternating rounds: yolov3 261.1 → 223.1 ms, yolov3-tiny 32.4 → 28.6 ms;
-/// choosing by channels·filters/(channels + filters) instead (yolov3: three 26×26 layers) gave
-/// 238.8 and 30.7 ms. Single-layer runs move too much with the machine's load to decide this.
+///   16 MiB), so that a large model's peak memory stays close to its weights file.
+/// The rule was chosen on whole-model runs (single-layer runs move too much with the machine's
+/// load to decide it).
 final class WinogradKernels: @unchecked Sendable {
-    private let store: ParameterStore
+    private let memory: FloatMemory
     private let offsets: [Int: Int]
 
     static func qualifies(_ spec: Convolutional) -> Bool {
@@ -214,7 +211,7 @@ final class WinogradKernels: @unchecked Sendable {
         return Winograd.applies(to: spec) && area >= 26 * 26
             && spec.input.channels >= 64
             // one row of tiles within the im2col budget, so the workspace stays under twice it
-            && 16 * (spec.input.channels + spec.filters) * Winograd.tiles(spec).across <= Convolutional.columnBudget
+            && 16 * (spec.input.channels + spec.filters) * Winograd.tiles(spec).across <= ConvolutionPlan.columnBudget
     }
 
     static func budgetFloats(_ definition: NetworkDefinition) -> Int {
@@ -238,19 +235,20 @@ final class WinogradKernels: @unchecked Sendable {
         return (offsets, total)
     }
 
-    init(_ definition: NetworkDefinition, enabled: Bool, parameters: (Int) -> UnsafePointer<Float>) {
+    /// - Parameter parameters: where each layer's parameters start.
+    init(_ definition: NetworkDefinition, enabled: Bool, parameters: (Int) -> UnsafeMutablePointer<Float>) {
         let (offsets, total) = enabled ? Self.choose(definition) : ([:], 0)
-        store = ParameterStore(uninitializedCount: total)
+        memory = FloatMemory(count: total, populate: true)
         for (index, offset) in offsets {
             guard case .convolutional(let spec) = definition.layers[index].spec else { continue }
-            let convolution = Convolution(spec, parameters: UnsafeMutablePointer(mutating: parameters(index)))
-            Winograd.transformKernels(convolution.weights, filters: spec.filters, channels: spec.input.channels,
-                                      into: store.pointer + offset)
+            let weights = BoundParameters(spec.weightArrays, at: parameters(index))[.weights]!
+            Winograd.transformKernels(weights, filters: spec.filters, channels: spec.input.channels,
+                                      into: memory.floats + offset)
         }
         self.offsets = offsets
     }
 
-    func kernels(of layer: Int) -> UnsafePointer<Float>? { offsets[layer].map { UnsafePointer(store.pointer + $0) } }
+    func kernels(of layer: Int) -> UnsafePointer<Float>? { offsets[layer].map { UnsafePointer(memory.floats + $0) } }
 
     /// The layers that run with Winograd, in order.
     var layers: [Int] { offsets.keys.sorted() }

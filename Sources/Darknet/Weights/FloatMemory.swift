@@ -2,8 +2,8 @@ import Glibc
 
 /// Uninitialized floats. The tens of megabytes a model holds (its parameters, its context's
 /// buffers) are mapped on 2 MiB pages where the kernel's transparent huge pages allow it:
-/// filling yolov3's 248 MB then takes ~120 page faults instead of ~60,000 (inference itself
-/// was no faster: 0.996× for yolov3-tiny in 8 alternating rounds). Smaller arrays come from malloc.
+/// filling them then takes one page fault per 2 MiB instead of one per 4 KiB (inference itself
+/// is no faster). Smaller arrays come from malloc.
 final class FloatMemory: @unchecked Sendable {
     let floats: UnsafeMutablePointer<Float>
     let count: Int

@@ -180,7 +180,7 @@ public struct NetworkWeights: Sendable {
         copy = NetworkWeights(header: newHeader, storage: transposed, arrayRanges: arrayRanges)
         for (layer, ranges) in zip(definition.layers, arrayRanges) {
             guard case .connected(let connected) = layer.spec else { continue }
-            let weights = ranges[1] // biases, weights, …
+            let weights = ranges[layer.weightArrays.firstIndex { $0.role == .weights }!]
             let (rows, columns) = header.transposedConnected ? (connected.inputs, connected.outputs) : (connected.outputs, connected.inputs)
             for row in 0..<rows {
                 for column in 0..<columns {

@@ -1,10 +1,24 @@
-/// What every layer kind knows about itself once its section has been checked.
-protocol LayerKind: Sendable {
-    /// The section name Darknet prints for this kind, e.g. "convolutional".
-    static var typeName: String { get }
+/// What one kind of layer declares about a checked section of it. A kind is a struct in its
+/// own file under Model/ (its section names, keys and checks, output shape, the layers it
+/// reads, its parameter arrays by role, its summary columns), whose `plan` and forward pass
+/// live in its Runtime/ file, plus a case of `LayerSpec`. An ONNX emitter will be one more
+/// requirement here (a backward pass one of `LayerPlan`), and the compiler will list every
+/// kind that must answer it; docs/ARCHITECTURE.md has the steps.
+protocol Kind: Sendable, Equatable {
+    /// The section name Darknet prints for this kind first, then the aliases it accepts.
+    static var sectionNames: [String] { get }
+    /// Reads and checks the section's keys against what comes before it.
+    init(_ r: inout SectionReader, _ context: SectionContext) throws
+    /// This kind as a case of the closed set.
+    var spec: LayerSpec { get }
     var output: Shape { get }
-    /// The float arrays this layer stores in a weights file, in file order.
+    /// The layers whose outputs the layer at `index` reads; the first layer reads the input.
+    func sources(at index: Int) -> [Int]
+    /// The float arrays this layer stores in a weights file, in file order: the one
+    /// description of both the file's layout and the runtime's pointers into it.
     var weightArrays: [WeightArray] { get }
+    /// Binds the layer to its parameters and makes the runtime's choices for it (Runtime/).
+    func plan(_ binding: inout PlanBinding) throws -> any LayerPlan
     /// Multiply-adds of one forward pass for one image.
     var macs: Int { get }
     /// The summary's "filters" and "size/stride" columns.
@@ -12,16 +26,20 @@ protocol LayerKind: Sendable {
     var summarySize: String { get }
 }
 
-extension LayerKind {
-    var weightArrays: [WeightArray] { [] }
+extension Kind {
+    static var typeName: String { sectionNames[0] }
+    // Counted and printed only: a kind without multiply-adds or summary columns leaves them out.
     var macs: Int { 0 }
     var summaryFilters: String { "" }
     var summarySize: String { "" }
 }
 
+/// The layer just before `index`, which most kinds read (none for the first: it reads the input).
+func previousLayer(_ index: Int) -> [Int] { index == 0 ? [] : [index - 1] }
+
 /// What a section needs to know about the network before it: its index, its input, the
 /// outputs of all earlier layers (for route and shortcut), and the memory limit.
-struct LayerContext {
+struct SectionContext {
     let index: Int
     let input: Shape
     let previousOutputs: [Shape]

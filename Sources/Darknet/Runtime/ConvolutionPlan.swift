@@ -1,7 +1,24 @@
-/// A convolution bound to its parameters: Darknet's `forward_convolutional_layer` —
-/// im2col + sgemm per image and group, then batch-norm (or bias), then the activation.
-struct Convolution {
+/// A convolution bound to its parameters, with its method chosen once: Darknet's
+/// `forward_convolutional_layer` — the product of kernels and input (by the method below) per
+/// image and group, then batch-norm (or bias), then the activation.
+struct ConvolutionPlan: LayerPlan, @unchecked Sendable {
+    /// How the product of kernels and input is computed.
+    enum Method: String {
+        /// One filter per input channel (MobileNet's depthwise 3×3): a direct loop beats a
+        /// 1-row GEMM per channel.
+        case depthwise
+        /// A 1×1, stride-1, unpadded convolution multiplies the input itself: no im2col.
+        case pointwise = "1x1"
+        /// im2col and one sgemm per group, `bandRows` output rows at a time.
+        case im2col
+        /// Each core unrolls and multiplies its own bands of `coreBandRows` rows (see `choose`).
+        case coreBands = "im2col per core"
+        /// Winograd's F(2×2, 3×3) with kernels the network transformed (see `WinogradKernels`).
+        case winograd
+    }
+
     let spec: Convolutional
+    let method: Method
     let biases: UnsafeMutablePointer<Float>
     /// Batch-norm scales, rolling mean and variance (nil without batch-norm).
     let scales: UnsafeMutablePointer<Float>?
@@ -10,42 +27,100 @@ struct Convolution {
     let weights: UnsafeMutablePointer<Float>
     /// The kernels transformed for Winograd's F(2×2, 3×3), when the network chose it for this layer.
     let winogradKernels: UnsafePointer<Float>?
+    /// Output rows unrolled at a time (`im2col`) or by a core at a time (`coreBands`).
+    let bandRows: Int
 
-    /// Binds `spec` to its arrays, which start at `base` in `Layer.weightArrays` order.
-    init(_ spec: Convolutional, parameters base: UnsafeMutablePointer<Float>, winogradKernels: UnsafePointer<Float>? = nil) {
+    init(_ spec: Convolutional, parameters: BoundParameters, winogradKernels: UnsafePointer<Float>? = nil) {
         self.spec = spec
         self.winogradKernels = winogradKernels
-        let n = spec.filters
-        biases = base
-        if spec.batchNormalize {
-            (scales, mean, variance) = (base + n, base + 2 * n, base + 3 * n)
-            weights = base + 4 * n
-        } else {
-            (scales, mean, variance) = (nil, nil, nil)
-            weights = base + n
+        biases = parameters.biases
+        (scales, mean, variance) = (parameters[.normScale], parameters[.rollingMean], parameters[.rollingVariance])
+        weights = parameters[.weights]!
+        method = Self.choose(spec, winograd: winogradKernels != nil)
+        bandRows = method == .coreBands ? Self.coreBandRows(spec) : Self.bandRows(spec)
+    }
+
+    var methodName: String { method.rawValue }
+
+    /// The method for `spec`: Winograd where the network transformed kernels for it.
+    static func choose(_ spec: Convolutional, winograd: Bool) -> Method {
+        let needsColumns = !(spec.size == 1 && spec.stride == 1 && spec.padding == 0)
+        if spec.groups == spec.input.channels && spec.groups == spec.filters && spec.groups > 1 { return .depthwise }
+        if winograd { return .winograd }
+        if !needsColumns { return .pointwise }
+        // Few input channels on a large output: each float of columns serves only `filters`
+        // multiply-adds, and in `bandRows` bands (up to 8 MiB) the columns would go through
+        // memory between im2col and sgemm. With many more channels (k = 1152) each band's sgemm
+        // would repack too many kernels for its few columns.
+        if spec.groups == 1 && spec.fanIn <= 600 && spec.output.height >= 4 * Parallel.cores
+            && spec.output.height * spec.output.width >= 1 << 12 {
+            return .coreBands
         }
+        return .im2col
+    }
+
+    /// The most im2col floats one band of output rows may take (8 MiB): a large network's
+    /// unrolled input would otherwise need more than all its activations together.
+    static let columnBudget = 1 << 21
+
+    /// `im2col`: output rows unrolled at a time, as many as fit the budget, at least one.
+    static func bandRows(_ spec: Convolutional) -> Int {
+        let perRow = spec.fanIn * spec.output.width
+        return max(1, min(spec.output.height, columnBudget / max(perRow, 1)))
+    }
+
+    /// `coreBands`: output rows a core unrolls and multiplies at a time, as many as fit in
+    /// 64 KiB of columns (smaller and larger bands were no faster), at least one.
+    static func coreBandRows(_ spec: Convolutional) -> Int { max(1, (1 << 14) / (spec.fanIn * spec.output.width)) }
+
+    /// Images a batch runs through one GEMM. A small output makes a narrow GEMM, which OpenBLAS
+    /// runs below its best and for which it reads the kernels once per image. So at batch > 1
+    /// the im2col columns of outputs under 1024 values a plane are put side by side, as many
+    /// images as fit `columnBudget`·batch floats of columns and products (the activations grow
+    /// with the batch too). A 1×1 convolution, which needs no columns, would pay more for
+    /// copying its input in than it gains.
+    func imagesPerGEMM(batch: Int) -> Int {
+        let spatial = spec.output.height * spec.output.width
+        guard batch > 1, method == .im2col, spec.groups == 1, spatial < 1024 else { return 1 }
+        let perImage = (spec.fanIn + spec.filters) * spatial
+        return min(batch, max(1, Self.columnBudget * batch / perImage))
+    }
+
+    /// One band of one image and group, one band on each core, Winograd's tiles, or several
+    /// images' columns and product.
+    func workspaceFloats(batch: Int) -> Int {
+        let images = imagesPerGEMM(batch: batch)
+        if images > 1 { return (spec.fanIn + spec.filters) * spec.output.height * spec.output.width * images }
+        switch method {
+        case .depthwise, .pointwise: return 0
+        case .winograd: return Winograd.workspaceFloats(spec)
+        case .im2col: return spec.fanIn * spec.output.width * bandRows
+        case .coreBands: return Parallel.cores * spec.fanIn * spec.output.width * bandRows
+        }
+    }
+
+    func runsWholeBatch(_ batch: Int) -> Bool { imagesPerGEMM(batch: batch) > 1 }
+
+    func forward(_ pass: ForwardPass, sources: (Int) -> UnsafeMutablePointer<Float>) {
+        forward(pass.input, pass.output, batch: pass.batch, workspace: pass.workspace, calibrate: pass.calibrate)
     }
 
     var floatsPerImage: Int { spec.output.count }
 
     /// Called with the raw convolution output (before batch-norm) of a whole batch; `init`
     /// uses it to set batch-norm statistics from what the layer really produces.
-    typealias Calibrator = (_ convolution: Convolution, _ raw: UnsafeMutablePointer<Float>, _ batch: Int) -> Void
+    typealias Calibrator = (_ convolution: ConvolutionPlan, _ raw: UnsafeMutablePointer<Float>, _ batch: Int) -> Void
 
     func forward(_ input: UnsafePointer<Float>, _ output: UnsafeMutablePointer<Float>, batch: Int,
                  workspace: UnsafeMutablePointer<Float>, calibrate: Calibrator? = nil) {
-        if spec.isDepthwise {
-            for image in 0..<batch { depthwise(input + image * spec.input.count, output + image * floatsPerImage) }
-        } else {
-            let fold = winogradKernels == nil ? spec.imagesPerGEMM(batch: batch) : 1
-            for first in stride(from: 0, to: batch, by: fold) {
-                let (source, target) = (input + first * spec.input.count, output + first * floatsPerImage)
-                let images = min(fold, batch - first)
-                if images > 1 {
-                    multiply(images: images, source, target, workspace: workspace)
-                } else {
-                    multiply(source, target, workspace: workspace)
-                }
+        let fold = imagesPerGEMM(batch: batch)
+        for first in stride(from: 0, to: batch, by: fold) {
+            let (source, target) = (input + first * spec.input.count, output + first * floatsPerImage)
+            let images = min(fold, batch - first)
+            if images > 1 {
+                multiply(images: images, source, target, workspace: workspace)
+            } else {
+                multiply(source, target, workspace: workspace)
             }
         }
         calibrate?(self, output, batch)
@@ -63,13 +138,19 @@ struct Convolution {
         }
     }
 
-    /// im2col (split over the cores) and one sgemm per group, a band of output rows at a time
-    /// so that the workspace stays within `Convolutional.columnBudget` floats.
+    /// One image by the chosen method.
     private func multiply(_ input: UnsafePointer<Float>, _ output: UnsafeMutablePointer<Float>, workspace: UnsafeMutablePointer<Float>) {
-        if let winogradKernels {
-            return Winograd.convolve(spec, kernels: winogradKernels, input, output, workspace: workspace)
+        switch method {
+        case .depthwise: depthwise(input, output)
+        case .winograd: Winograd.convolve(spec, kernels: winogradKernels!, input, output, workspace: workspace)
+        case .coreBands: multiplyInCoreBands(input, output, workspace: workspace)
+        case .pointwise, .im2col: multiplyByGroup(input, output, workspace: workspace)
         }
-        if spec.runsInCoreBands { return multiplyInCoreBands(input, output, workspace: workspace) }
+    }
+
+    /// im2col (split over the cores) and one sgemm per group, a band of output rows at a time
+    /// so that the workspace stays within `columnBudget` floats; a 1×1 multiplies the input itself.
+    private func multiplyByGroup(_ input: UnsafePointer<Float>, _ output: UnsafeMutablePointer<Float>, workspace: UnsafeMutablePointer<Float>) {
         let groups = spec.groups
         let inChannels = spec.input.channels / groups
         let outChannels = spec.filters / groups
@@ -77,11 +158,11 @@ struct Convolution {
         let plane = spec.input.height * spec.input.width
         let rowsPerChannel = spec.size * spec.size
         let k = inChannels * rowsPerChannel
-        let band = spec.bandRows
+        let band = bandRows
         for group in 0..<groups {
             let source = input + group * inChannels * plane
             let target = output + group * outChannels * spatial
-            guard spec.needsColumns else {
+            guard method == .im2col else {
                 Kernels.gemm(m: outChannels, n: spatial, k: k, a: weights + group * outChannels * k, b: source, c: target)
                 continue
             }
@@ -95,15 +176,15 @@ struct Convolution {
         }
     }
 
-    /// `runsInCoreBands`: each core takes its share of the output rows and unrolls and multiplies
-    /// them `coreBandRows` at a time with a single-threaded sgemm, so that a band's columns stay in
+    /// `coreBands`: each core takes its share of the output rows and unrolls and multiplies
+    /// them `bandRows` at a time with a single-threaded sgemm, so that a band's columns stay in
     /// the core's own cache from im2col to sgemm. Threaded sgemm over larger bands leaves them to go
     /// through memory in between.
     private func multiplyInCoreBands(_ input: UnsafePointer<Float>, _ output: UnsafeMutablePointer<Float>,
                                      workspace: UnsafeMutablePointer<Float>) {
         let (outHeight, outWidth) = (spec.output.height, spec.output.width)
         let k = spec.input.channels * spec.size * spec.size
-        let rowsPerBand = spec.coreBandRows
+        let rowsPerBand = bandRows
         let bands = (outHeight + rowsPerBand - 1) / rowsPerBand
         BLAS.singleThreaded {
             Parallel.forEach(bands, work: spec.output.count * k) { core, coreBands in
@@ -154,7 +235,7 @@ struct Convolution {
         }
     }
 
-    /// One filter per channel (MobileNet's depthwise 3×3): a direct loop beats a 1-row GEMM per channel.
+    /// One filter per channel, directly.
     private func depthwise(_ input: UnsafePointer<Float>, _ output: UnsafeMutablePointer<Float>) {
         let (h, w) = (spec.input.height, spec.input.width)
         let (outH, outW) = (spec.output.height, spec.output.width)
@@ -184,61 +265,7 @@ struct Convolution {
 }
 
 extension Convolutional {
-    /// A 1×1, stride-1, unpadded convolution multiplies the input itself: no im2col.
-    var needsColumns: Bool { !(size == 1 && stride == 1 && padding == 0) }
-
-    /// One filter per input channel: run directly, without im2col.
-    var isDepthwise: Bool { groups == input.channels && groups == filters && groups > 1 }
-
-    /// The most im2col floats one band of output rows may take (8 MiB): yolov3's largest
-    /// unrolled input would otherwise need 100 MB, more than all its activations together.
-    static let columnBudget = 1 << 21
-
-    /// Output rows unrolled at a time: as many as fit the budget, at least one.
-    var bandRows: Int {
-        let perRow = input.channels / groups * size * size * output.width
-        return max(1, min(output.height, Self.columnBudget / max(perRow, 1)))
-    }
-
-    /// Few input channels on a large output: each float of columns serves only `filters`
-    /// multiply-adds, and in `bandRows` bands (up to 8 MiB) the columns go through memory between
-    /// im2col and sgemm. In 7 and 4 alternating rounds: yolov3-tiny's first three layers (k = 27,
-    /// 144, 288) 3.0 → 1.4, 3.1 → 1.6, 1.9 → 1.7 ms; yolov3's first four 3×3 layers 3.9 → 1.9,
-    /// 8.1 → 6.6, 6.4 → 5.6, 7.0 → 5.8 ms. With k = 1152 (yolov3's layer 12) each band's sgemm
-    /// repacks too many kernels for its few columns: 2 % slower.
-    var runsInCoreBands: Bool {
-        groups == 1 && needsColumns && input.channels * size * size <= 600
-            && output.height >= 4 * Parallel.cores && output.height * output.width >= 1 << 12
-    }
-
-    /// Output rows a core unrolls and multiplies at a time (`runsInCoreBands`): as many as fit in
-    /// 64 KiB of columns, at least one. 16 KiB and 256 KiB were as fast or slower.
-    var coreBandRows: Int { max(1, (1 << 14) / (input.channels * size * size * output.width)) }
-
-    /// im2col floats for one band of one image and group, or one band on each core.
-    var columnFloats: Int {
-        if runsInCoreBands { return Parallel.cores * input.channels * size * size * output.width * coreBandRows }
-        return needsColumns && !isDepthwise ? input.channels / groups * size * size * output.width * bandRows : 0
-    }
-
-    /// Images a batch runs through one GEMM. A small output makes a narrow GEMM, which OpenBLAS
-    /// runs below its best (filters 1024 × k 4608, measured: 289 GFLOP/s on 169 columns, 358 on
-    /// 676, 405 on 1352) and for which it reads the kernels once per image. So at batch > 1 the
-    /// im2col columns of outputs under 1024 values a plane are put side by side, as many images as
-    /// fit `columnBudget`·batch floats of columns and products (the activations grow with the
-    /// batch too). yolov3-tiny at batch 4: its 13×13 3×3 layers 26.0 → 20.8, 7.0 → 5.9 ms. A 1×1
-    /// convolution, which needs no columns, would pay for copying its input in: its layers 13,
-    /// 15 and 22 went 1.44 → 1.55, 0.77 → 0.86, 1.34 → 1.58 ms.
-    func imagesPerGEMM(batch: Int) -> Int {
-        let spatial = output.height * output.width
-        guard batch > 1, groups == 1, needsColumns, spatial < 1024 else { return 1 }
-        let perImage = (input.channels * size * size + filters) * spatial
-        return min(batch, max(1, Self.columnBudget * batch / perImage))
-    }
-
-    /// Workspace floats for a batch run without Winograd: one band, or several images' columns and product.
-    func columnFloats(batch: Int) -> Int {
-        let images = imagesPerGEMM(batch: batch)
-        return images > 1 ? (input.channels * size * size + filters) * output.height * output.width * images : columnFloats
+    func plan(_ binding: inout PlanBinding) throws -> any LayerPlan {
+        ConvolutionPlan(self, parameters: binding.take(weightArrays), winogradKernels: binding.winogradKernels)
     }
 }

@@ -1,35 +1,35 @@
+extension SplitBlock {
+    func plan(_ binding: inout PlanBinding) throws -> any LayerPlan { SplitBlockPlan(split, &binding) }
+}
+
 /// `[res2net]` and `[triangle]` at run time: the seed's hierarchical split, then (res2net) the
 /// closing 1×1 conv plus the block input. Per image, in the workspace:
 /// [reduced: width·scale planes][split outputs: width·scale planes, res2net only][sum: width planes][im2col].
 /// Its pointers are into the network's parameter store, read-only once the network is shared.
-struct Res2NetBlock: @unchecked Sendable {
-    let reduce: Convolution
-    let inner: [Convolution]
-    let expand: Convolution?
+struct SplitBlockPlan: LayerPlan, @unchecked Sendable {
+    let convolutions: BlockConvolutions<ConvolutionPlan>
     let width: Int
     let scale: Int
 
-    init(split: HierarchicalSplit, residual: Convolutional?, parameters: UnsafeMutablePointer<Float>) {
-        var next = parameters
-        func bind(_ spec: Convolutional) -> Convolution {
-            defer { next += spec.weightArrays.reduce(0) { $0 + $1.count } }
-            return Convolution(spec, parameters: next)
-        }
-        reduce = bind(split.reduce)
-        inner = split.inner.map(bind)
-        expand = residual.map(bind)
+    init(_ split: HierarchicalSplit, _ binding: inout PlanBinding) {
+        convolutions = split.convolutions.map { ConvolutionPlan($0, parameters: binding.take($0.weightArrays)) }
         width = split.width
         scale = split.scale
     }
 
-    static func workspaceFloats(_ split: HierarchicalSplit, residual: Convolutional?) -> Int {
-        let planes = split.reduce.output.height * split.reduce.output.width
-        let columns = ([split.reduce] + split.inner + (residual.map { [$0] } ?? [])).map(\.columnFloats).max() ?? 0
-        return (split.width * split.scale * (residual == nil ? 1 : 2) + split.width) * planes + columns
+    func workspaceFloats(batch: Int) -> Int {
+        let planes = convolutions.reduce.spec.output.height * convolutions.reduce.spec.output.width
+        let columns = convolutions.all.map { $0.workspaceFloats(batch: 1) }.max() ?? 0
+        return (width * scale * (convolutions.expand == nil ? 1 : 2) + width) * planes + columns
+    }
+
+    func forward(_ pass: ForwardPass, sources: (Int) -> UnsafeMutablePointer<Float>) {
+        forward(pass.input, pass.output, batch: pass.batch, workspace: pass.workspace, calibrate: pass.calibrate)
     }
 
     func forward(_ input: UnsafePointer<Float>, _ output: UnsafeMutablePointer<Float>, batch: Int,
-                 workspace: UnsafeMutablePointer<Float>, calibrate: Convolution.Calibrator?) {
+                 workspace: UnsafeMutablePointer<Float>, calibrate: ConvolutionPlan.Calibrator?) {
+        let (reduce, inner, expand) = (convolutions.reduce, convolutions.inner, convolutions.expand)
         let plane = reduce.spec.output.height * reduce.spec.output.width
         let group = width * plane
         let reduced = workspace

@@ -1,7 +1,10 @@
 /// `[yolo]`: YOLOv3's detection output. It passes its input through with the logistic applied
 /// to x, y, objectness and class scores of each of its `mask` anchors.
-public struct Yolo: LayerKind, Equatable {
-    static let typeName = "yolo"
+public struct Yolo: Kind {
+    static let sectionNames = ["yolo"]
+    var spec: LayerSpec { .yolo(self) }
+    func sources(at index: Int) -> [Int] { previousLayer(index) }
+    var weightArrays: [WeightArray] { [] }
 
     public var classes: Int
     /// Indices into `anchors` of the anchors this scale predicts.
@@ -10,7 +13,7 @@ public struct Yolo: LayerKind, Equatable {
     public var anchors: [Float]
     public var output: Shape
 
-    init(_ r: inout SectionReader, _ context: LayerContext) throws {
+    init(_ r: inout SectionReader, _ context: SectionContext) throws {
         classes = try r.int("classes", default: 20, in: 1...Int(Int32.max))
         let total = try r.int("num", default: 1, in: 1...Int(Int32.max))
         mask = try r.ints("mask") ?? Array(0..<total)
@@ -43,8 +46,11 @@ public struct Yolo: LayerKind, Equatable {
 }
 
 /// `[region]`: YOLOv2's detection output (logistic on x, y and objectness; softmax over classes).
-public struct Region: LayerKind, Equatable {
-    static let typeName = "region"
+public struct Region: Kind {
+    static let sectionNames = ["region"]
+    var spec: LayerSpec { .region(self) }
+    func sources(at index: Int) -> [Int] { previousLayer(index) }
+    var weightArrays: [WeightArray] { [] }
 
     public var classes: Int
     public var coords: Int
@@ -54,7 +60,7 @@ public struct Region: LayerKind, Equatable {
     public var tree: String?
     public var output: Shape
 
-    init(_ r: inout SectionReader, _ context: LayerContext) throws {
+    init(_ r: inout SectionReader, _ context: SectionContext) throws {
         classes = try r.int("classes", default: 20, in: 1...Int(Int32.max))
         coords = try r.int("coords", default: 4, in: 4...Int(Int32.max))
         count = try r.int("num", default: 1, in: 1...Int(Int32.max))
