@@ -351,26 +351,6 @@ final class KernelTests: XCTestCase {
         assertClose(output, expected, "connected")
     }
 
-    func testActivationsAgreeWithTheirScalarForms() {
-        let values: [Float] = [-30, -5, -1.5, -0.3, 0, 0.2, 0.999, 1.5, 4.5, 7, 30]
-        // logistic and swish run on eight lanes with an exp of their own: close, not equal.
-        let vectorised: Set<Activation> = [.logistic, .swish]
-        for activation in Activation.allCases {
-            var vector = values
-            vector.withUnsafeMutableBufferPointer { activation.apply($0.baseAddress!, count: $0.count) }
-            let scalar = values.map { activation($0) }
-            if vectorised.contains(activation) {
-                for (v, s) in zip(vector, scalar) { XCTAssertEqual(v, s, accuracy: 3e-7 * max(1, abs(s)), "\(activation)") }
-            } else {
-                XCTAssertEqual(vector, scalar, "\(activation)")
-            }
-            XCTAssertTrue(vector.allSatisfy(\.isFinite), "\(activation)")
-        }
-        XCTAssertEqual(Activation.relu6(7), 6)
-        XCTAssertEqual(Activation.stair(3.5), 1.5) // n = 3 (odd): (3.5 − 3) + floor(1.75)
-        XCTAssertEqual(Activation.swish(0), 0)
-    }
-
     /// The vector exp against Foundation's over its whole range, lengths with and without a
     /// tail, and the clamp: no overflow to inf, no NaN, for any finite input.
     func testVectorExpFollowsFoundation() {
