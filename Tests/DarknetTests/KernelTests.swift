@@ -124,9 +124,13 @@ final class KernelTests: XCTestCase {
         for (c, h, w, n, stride, dilation, rows) in [(3, 64, 64, 5, 1, 1, 9), (4, 130, 130, 3, 2, 1, 7), (3, 64, 64, 4, 1, 2, 9)] {
             let spec = try convolution(channels: c, height: h, width: w, filters: n, size: 3, stride: stride,
                                        padding: dilation, dilation: dilation)
-            XCTAssertTrue(spec.runsInCoreBands)
+            // Bands need four output rows a core, so on a machine with more than 16 cores these
+            // run as one im2col; every other condition holds here on any machine.
+            XCTAssertEqual(spec.runsInCoreBands, spec.output.height >= 4 * Parallel.cores)
             XCTAssertEqual(spec.coreBandRows, rows)
-            XCTAssertEqual(spec.columnFloats, Parallel.cores * c * 9 * spec.output.width * rows)
+            if spec.runsInCoreBands {
+                XCTAssertEqual(spec.columnFloats, Parallel.cores * c * 9 * spec.output.width * rows)
+            }
             assertMatchesNaive(spec, winograd: false, batch: 2, "core bands c\(c) \(h)×\(w) s\(stride) d\(dilation)")
             XCTAssertEqual(BLAS.threads, threads)
         }
