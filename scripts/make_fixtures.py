@@ -11,9 +11,11 @@ The oracle is libdarknet (Debian's pjreddie build, through scripts/darknet_ref.p
 runs the layer, and NumPy in float64 for what it lacks: dilation, route groups, relu6, swish and
 mish, the standalone [batchnorm] (which crashes Darknet on the CPU), res2net and triangle (with
 scripts/res2net_reference.py). Nothing here reads the Swift code or its output. Every value comes
-from a seeded generator, so running the script again rewrites the same bytes.
+from a seeded generator, so running the script again rewrites the same bytes; with `--check` it
+makes them in a scratch folder and compares them with the committed files instead.
 """
 import ctypes
+import filecmp
 import os
 import shutil
 import sys
@@ -319,14 +321,49 @@ FIXTURES = [
 ]
 
 
-def main():
-    shutil.rmtree(OUT, ignore_errors=True)
-    for name, make, net, sections, seed, gain in FIXTURES:
-        folder = os.path.join(OUT, name)
+def make(out):
+    shutil.rmtree(out, ignore_errors=True)
+    for name, oracle, net, sections, seed, gain in FIXTURES:
+        folder = os.path.join(out, name)
         os.makedirs(folder)
-        make(folder, net, sections, seed, gain)
-    total = sum(os.path.getsize(os.path.join(d, f)) for d, _, files in os.walk(OUT) for f in files)
-    print("%d fixtures, %d bytes, in %s" % (len(FIXTURES), total, os.path.relpath(OUT, darknet_ref.ROOT)))
+        oracle(folder, net, sections, seed, gain)
+
+
+def rounding_apart(made, committed):
+    """Two output .npy files that differ only by float32 rounding: another C library's expf, or
+    another NumPy's vector exp on another CPU, may round a last bit the other way."""
+    if not made.endswith(".npy") or os.path.basename(made) == "input.npy":
+        return False
+    a, b = np.load(made), np.load(committed)
+    return a.shape == b.shape and float(np.max(np.abs(a - b))) <= 1e-6 * (1 + float(np.max(np.abs(b))))
+
+
+def main():
+    """Writes the fixtures; with --check, makes them in a scratch folder and compares them with
+    the committed ones instead: byte for byte, outputs also within float32 rounding (exit 1 if
+    any file differs more, is missing or is no longer made)."""
+    if sys.argv[1:] != ["--check"]:
+        make(OUT)
+        total = sum(os.path.getsize(os.path.join(d, f)) for d, _, files in os.walk(OUT) for f in files)
+        print("%d fixtures, %d bytes, in %s" % (len(FIXTURES), total, os.path.relpath(OUT, darknet_ref.ROOT)))
+        return
+    fresh = os.path.join(darknet_ref.scratch_directory("fixtures-"), "layers")
+    make(fresh)
+
+    def files(root):
+        return sorted(os.path.relpath(os.path.join(d, f), root) for d, _, names in os.walk(root) for f in names)
+
+    made, committed = files(fresh), files(OUT)
+    both = [f for f in made if f in committed]
+    unequal = [f for f in both if not filecmp.cmp(os.path.join(fresh, f), os.path.join(OUT, f), shallow=False)]
+    rounding = [f for f in unequal if rounding_apart(os.path.join(fresh, f), os.path.join(OUT, f))]
+    problems = (["differs: " + f for f in unequal if f not in rounding] + ["not committed: " + f for f in made if f not in committed]
+                + ["no longer made: " + f for f in committed if f not in made])
+    for problem in problems:
+        print(problem)
+    print("fixtures: %d files made again: %d identical, %d within float32 rounding, %d problems"
+          % (len(made), len(both) - len(unequal), len(rounding), len(problems)))
+    sys.exit(1 if problems else 0)
 
 
 if __name__ == "__main__":
