@@ -61,13 +61,11 @@ class Parameters:
         self.arrays.append(values)
         return values.astype(np.float64)
 
-    def convolutional(self, in_channels, filters, size, groups, batch_normalize):
-        """Darknet's order: biases, or β, γ, rolling mean and variance; then the kernel."""
+    def convolutional(self, filters, fan_in, batch_normalize):
+        """Darknet's order: biases, or β, γ, rolling mean and variance; then the kernel (flat)."""
         norm = [self.draw(role, filters) for role in ("bias", "gamma", "mean", "variance")] if batch_normalize else None
         bias = None if batch_normalize else self.draw("bias", filters)
-        fan_in = in_channels // groups * size * size
-        kernel = self.draw("weights", filters * fan_in, fan_in).reshape(filters, in_channels // groups, size, size)
-        return norm, bias, kernel
+        return norm, bias, self.draw("weights", filters * fan_in, fan_in)
 
     def connected(self, inputs, outputs, batch_normalize):
         """Darknet's order: biases (β with batch-norm), weights (outputs × inputs), then γ and
@@ -98,12 +96,7 @@ def libdarknet_fixture(folder, net, sections, seed, gain=1.5):
         bare.lib.probe_layer_info(bare.net, index, info)
         kind, outputs, batch_normalize, filters, weights = darknet_ref.LAYER_TYPES[info[4]], info[3], info[5], info[6], info[7]
         if kind == "convolutional":
-            if batch_normalize:
-                for role in ("bias", "gamma", "mean", "variance"):
-                    parameters.draw(role, filters)
-            else:
-                parameters.draw("bias", filters)
-            parameters.draw("weights", weights, weights // filters)
+            parameters.convolutional(filters, weights // filters, batch_normalize)
         elif kind == "connected":
             parameters.connected(inputs, outputs, batch_normalize)
         inputs = outputs
@@ -173,7 +166,9 @@ def numpy_layer(parameters, name, options, x, outputs):
     if name == "convolutional":
         size, filters, groups = get("size", 1), get("filters", 1), get("groups", 1)
         padding = size // 2 if get("pad", 0) else get("padding", 0)
-        norm, bias, kernel = parameters.convolutional(x.shape[0], filters, size, groups, get("batch_normalize", 0))
+        per_group = x.shape[0] // groups
+        norm, bias, kernel = parameters.convolutional(filters, per_group * size * size, get("batch_normalize", 0))
+        kernel = kernel.reshape(filters, per_group, size, size)
         out = convolve(x, kernel, get("stride", 1), padding, get("dilation", 1), groups)
         if norm:
             beta, gamma, mean, variance = norm
@@ -204,7 +199,7 @@ def numpy_layer(parameters, name, options, x, outputs):
             convolutions.append((width * scale, 2 * planes, 1))
         start = len(parameters.arrays)
         for in_channels, filters, size in convolutions:
-            parameters.convolutional(in_channels, filters, size, 1, True)
+            parameters.convolutional(filters, in_channels * size * size, True)
         reader = res2net_reference.Reader(np.concatenate(parameters.arrays[start:]))
         block = res2net_reference.bottle2neck if name == "res2net" else res2net_reference.triangle
         return block(x, reader, planes, base_width, scale)
