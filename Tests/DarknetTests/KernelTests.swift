@@ -136,9 +136,14 @@ final class KernelTests: XCTestCase {
         for (c, h, w, n, stride, dilation, rows) in [(3, 64, 64, 5, 1, 1, 9), (4, 130, 130, 3, 2, 1, 7), (3, 64, 64, 4, 1, 2, 9)] {
             let spec = try convolution(channels: c, height: h, width: w, filters: n, size: 3, stride: stride,
                                        padding: dilation, dilation: dilation)
-            XCTAssertEqual(ConvolutionPlan.choose(spec, winograd: false), .coreBands)
+            // Bands need four output rows a core, so on a machine with more than 16 cores these
+            // run as one im2col; every other condition holds here on any machine.
+            let bands = spec.output.height >= 4 * Parallel.cores
+            XCTAssertEqual(ConvolutionPlan.choose(spec, winograd: false) == .coreBands, bands)
             XCTAssertEqual(ConvolutionPlan.coreBandRows(spec), rows)
-            XCTAssertEqual(planned(spec) { $0.workspaceFloats(batch: 1) }, Parallel.cores * c * 9 * spec.output.width * rows)
+            if bands {
+                XCTAssertEqual(planned(spec) { $0.workspaceFloats(batch: 1) }, Parallel.cores * c * 9 * spec.output.width * rows)
+            }
             assertMatchesNaive(spec, winograd: false, batch: 2, "core bands c\(c) \(h)×\(w) s\(stride) d\(dilation)")
             XCTAssertEqual(BLAS.threads, threads)
         }
@@ -361,26 +366,6 @@ final class KernelTests: XCTestCase {
             expected[b * 5 + o] = parameters[o] + (0..<12).reduce(0) { $0 + parameters[5 + o * 12 + $1] * input[b * 12 + $1] }
         } }
         assertClose(output, expected, "connected")
-    }
-
-    func testActivationsAgreeWithTheirScalarForms() {
-        let values: [Float] = [-30, -5, -1.5, -0.3, 0, 0.2, 0.999, 1.5, 4.5, 7, 30]
-        // logistic and swish run on eight lanes with an exp of their own: close, not equal.
-        let vectorised: Set<Activation> = [.logistic, .swish]
-        for activation in Activation.allCases {
-            var vector = values
-            vector.withUnsafeMutableBufferPointer { activation.apply($0.baseAddress!, count: $0.count) }
-            let scalar = values.map { activation($0) }
-            if vectorised.contains(activation) {
-                for (v, s) in zip(vector, scalar) { XCTAssertEqual(v, s, accuracy: 3e-7 * max(1, abs(s)), "\(activation)") }
-            } else {
-                XCTAssertEqual(vector, scalar, "\(activation)")
-            }
-            XCTAssertTrue(vector.allSatisfy(\.isFinite), "\(activation)")
-        }
-        XCTAssertEqual(Activation.relu6(7), 6)
-        XCTAssertEqual(Activation.stair(3.5), 1.5) // n = 3 (odd): (3.5 − 3) + floor(1.75)
-        XCTAssertEqual(Activation.swish(0), 0)
     }
 
     /// The vector exp against Foundation's over its whole range, lengths with and without a
