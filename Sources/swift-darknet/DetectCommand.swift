@@ -3,9 +3,23 @@ import Dispatch
 import FoundationEssentials
 import Glibc
 
-struct DetectCommand: Subcommand {
+struct DetectCommand: Command {
     static let name = "detect"
-    static let usage = "detect CFG WEIGHTS IMAGE|FOLDER… [--thresh T] [--nms N] [--names FILE] [--json] [--out DIR] [--batch B] [--no-mmap] [--width W --height H]"
+    static let abstract = "Finds objects in JPEG and PNG images and writes each image, boxes drawn, as a PNG."
+    static let positionals = [
+        PositionalSpec("CFG", "the detector's Darknet .cfg file (with [yolo] or [region] layers)"),
+        PositionalSpec("WEIGHTS", "its .weights file"),
+        PositionalSpec("IMAGE|FOLDER", .oneOrMore, "images, or folders whose .jpg, .jpeg and .png files run in name order"),
+    ]
+    static let options = [
+        OptionSpec.option("thresh", "T", "report objects whose score is above T, in 0...1 (default 0.5)"),
+        .option("nms", "N", "drop boxes overlapping a better one of their class by more than N IoU (default 0.45)"),
+        .option("names", "FILE", "class names, one per line (default: COCO's 80)"),
+        .option("out", "DIR", "the folder for the annotated PNGs (default detections)"),
+        .option("batch", "B", "images per forward pass (default 1)"),
+        .flag("json", "print the objects as JSON"),
+        noMmapOption,
+    ] + DefinitionArguments.options
 
     let cfg: String
     let weights: String
@@ -18,10 +32,8 @@ struct DetectCommand: Subcommand {
     let mapped: Bool
     let definition: DefinitionArguments
 
-    init(_ arguments: [String]) throws {
-        let args = try Arguments(arguments, flags: DefinitionArguments.flags.union(["json", "no-mmap"]),
-                                 options: DefinitionArguments.options.union(["thresh", "nms", "names", "out", "batch"]))
-        let paths = try args.positionals(atLeast: 3, "CFG", "WEIGHTS", "IMAGE…")
+    init(_ args: Arguments) throws {
+        let paths = args.positionals
         (cfg, weights, inputs) = (paths[0], paths[1], Array(paths.dropFirst(2)))
         func probability(_ name: String, _ fallback: Float) throws -> Float {
             guard let text = args.string(name) else { return fallback }

@@ -1,9 +1,14 @@
 import Darknet
 import Glibc
 
-struct InspectCommand: Subcommand {
+struct InspectCommand: Command {
     static let name = "inspect"
-    static let usage = "inspect CFG WEIGHTS [--prefix] [--no-mmap] [--width W --height H] [--strict]"
+    static let abstract = "Checks how a weights file fits a cfg: the verdict, then each layer's float offset and count."
+    static let positionals = [PositionalSpec("CFG", "the network's Darknet .cfg file"), PositionalSpec("WEIGHTS", "the Darknet .weights file to check")]
+    static let options = [
+        OptionSpec.flag("prefix", "accept a file that ends at a layer boundary (pretrained backbone weights)"),
+        noMmapOption,
+    ] + DefinitionArguments.options
 
     let cfg: String
     let weights: String
@@ -11,9 +16,8 @@ struct InspectCommand: Subcommand {
     let mapped: Bool
     let definition: DefinitionArguments
 
-    init(_ arguments: [String]) throws {
-        let args = try Arguments(arguments, flags: DefinitionArguments.flags.union(["prefix", "no-mmap"]), options: DefinitionArguments.options)
-        (cfg, weights) = try args.positionals("CFG", "WEIGHTS").pair
+    init(_ args: Arguments) throws {
+        (cfg, weights) = (args.positionals[0], args.positionals[1])
         allowPrefix = args.flag("prefix")
         mapped = !args.flag("no-mmap")
         definition = try DefinitionArguments(args)
@@ -58,9 +62,19 @@ struct InspectCommand: Subcommand {
     }
 }
 
-struct ConvertCommand: Subcommand {
+struct ConvertCommand: Command {
     static let name = "convert"
-    static let usage = "convert CFG IN OUT [--cutoff N] [--reset-seen] [--version M.m.r] [--prefix] [--width W --height H] [--strict]"
+    static let abstract = "Rewrites a weights file for a cfg: cut after N layers, a new header version, seen reset."
+    static let positionals = [
+        PositionalSpec("CFG", "the network's Darknet .cfg file"), PositionalSpec("IN", "the .weights file to read"),
+        PositionalSpec("OUT", "the .weights file to write (never IN; written whole or not at all)"),
+    ]
+    static let options = [
+        OptionSpec.option("cutoff", "N", "keep only the first N layers' weights (Darknet's partial)"),
+        .flag("reset-seen", "set the header's count of images seen to 0"),
+        .option("version", "M.m.r", "write this header version (a 0.1 header has a 32-bit seen)"),
+        .flag("prefix", "accept an IN that ends at a layer boundary"),
+    ] + DefinitionArguments.options
 
     let cfg: String
     let input: String
@@ -71,11 +85,8 @@ struct ConvertCommand: Subcommand {
     let allowPrefix: Bool
     let definition: DefinitionArguments
 
-    init(_ arguments: [String]) throws {
-        let args = try Arguments(arguments, flags: DefinitionArguments.flags.union(["reset-seen", "prefix"]),
-                                 options: DefinitionArguments.options.union(["cutoff", "version"]))
-        let paths = try args.positionals("CFG", "IN", "OUT")
-        (cfg, input, output) = (paths[0], paths[1], paths[2])
+    init(_ args: Arguments) throws {
+        (cfg, input, output) = (args.positionals[0], args.positionals[1], args.positionals[2])
         cutoff = try args.int("cutoff")
         resetSeen = args.flag("reset-seen")
         allowPrefix = args.flag("prefix")
@@ -112,10 +123,6 @@ struct ConvertCommand: Subcommand {
         try weights.write(to: output, layers: cutoff)
         return 0
     }
-}
-
-private extension Array {
-    var pair: (Element, Element) { (self[0], self[1]) }
 }
 
 /// Right-aligns in `width` columns, or left-aligns for a negative width.
