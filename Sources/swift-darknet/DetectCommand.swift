@@ -15,6 +15,7 @@ struct DetectCommand: Command {
         OptionSpec.option("thresh", "T", "report objects whose score is above T, in 0...1 (default 0.5)"),
         .option("nms", "N", "drop boxes overlapping a better one of their class by more than N IoU (default 0.45)"),
         .option("names", "FILE", "class names, one per line (default: COCO's 80)"),
+        .option("data", "FILE", "a Darknet .data file: its names= (unless --names) and classes=, checked against the cfg"),
         .option("out", "DIR", "the folder for the annotated PNGs (default detections)"),
         .option("batch", "B", "images per forward pass (default 1)"),
         .flag("json", "print the objects as JSON"),
@@ -26,6 +27,7 @@ struct DetectCommand: Command {
     let inputs: [String]
     let options: DetectionOptions
     let namesFile: String?
+    let dataFile: String?
     let json: Bool
     let outputDirectory: String
     let batch: Int
@@ -42,6 +44,7 @@ struct DetectCommand: Command {
         }
         options = DetectionOptions(threshold: try probability("thresh", 0.5), nms: try probability("nms", 0.45))
         namesFile = args.string("names")
+        dataFile = args.string("data")
         json = args.flag("json")
         outputDirectory = args.string("out") ?? "detections"
         batch = try args.int("batch", in: 1...256) ?? 1
@@ -62,8 +65,14 @@ struct DetectCommand: Command {
 
     func run() throws -> Int32 {
         let spec = try definition.load(cfg)
+        var namesPath = namesFile
+        if let dataFile {
+            let data = try DataFile(contentsOf: dataFile)
+            try data.check(against: CfgFile(path: cfg))
+            namesPath = namesPath ?? data.namesPath
+        }
+        let names = try namesPath.map(Detector.names(contentsOf:)) ?? Detector.cocoNames
         let network = try Network(definition: spec, weights: try readWeights(weights, for: spec, mapped: mapped))
-        let names = try namesFile.map(Detector.names(contentsOf:)) ?? Detector.cocoNames
         let detector = try Detector(network: network, names: names)
         let paths = try imagePaths()
         try createDirectory(outputDirectory)

@@ -128,4 +128,33 @@ final class DetectCommandTests: CLITestCase {
             XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: out).sorted(), ["a.png", "b.png"])
         }
     }
+
+    /// A Darknet .data file gives the names (found beside it when not where detect runs) and a
+    /// class count that must be the cfg's.
+    func testDataFileGivesNamesAndItsClassesAreChecked() throws {
+        let cfg = try temporaryFile("detect.cfg", contents: Data(Self.cfg.utf8))
+        let weights = cfg + ".weights"
+        XCTAssertEqual(try run(["init", cfg, weights, "--seed", "2"]).status, 0)
+        _ = try temporaryFile("pets.names", contents: Data("cat\ndog\n".utf8))
+        let data = try temporaryFile("pets.data", contents: Data("# two classes\nclasses = 2\ntrain = /nowhere/train.txt\nnames = pets.names\nbackup = backup/\n".utf8))
+        let image = Self.root.appendingPathComponent("Tests/DarknetTests/Fixtures/gradient.jpg").path
+        let out = (cfg as NSString).deletingLastPathComponent + "/annotated-data"
+        let result = try run(["detect", cfg, weights, image, "--data", data, "--thresh", "0.3", "--json", "--out", out])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let json = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as! [[String: Any]]
+        let classes = (json[0]["detections"] as! [[String: Any]]).map { $0["class"] as! String }
+        XCTAssertFalse(classes.isEmpty)
+        XCTAssertTrue(Set(classes).isSubset(of: ["cat", "dog"]), "\(classes)")
+
+        let wrong = try temporaryFile("voc.data", contents: Data("classes= 20\nnames = pets.names\n".utf8))
+        let mismatch = try run(["detect", cfg, weights, image, "--data", wrong, "--out", out])
+        XCTAssertEqual(mismatch.status, 1)
+        XCTAssertEqual(mismatch.stderr, "\(wrong):1: error: classes=20, but the [yolo] layer at \(cfg):18 predicts 2\n")
+        let noNames = try temporaryFile("lost.data", contents: Data("classes=2\nnames=lost.names\n".utf8))
+        let lost = try run(["detect", cfg, weights, image, "--data", noNames, "--out", out])
+        XCTAssertEqual(lost.status, 1)
+        XCTAssertEqual(lost.stderr, "lost.names: error: cannot open the file: No such file or directory\n")
+        let missing = try run(["detect", cfg, weights, image, "--data", noNames + ".gone", "--out", out])
+        XCTAssertEqual(missing.stderr, "\(noNames).gone: error: cannot open the file: No such file or directory\n")
+    }
 }
