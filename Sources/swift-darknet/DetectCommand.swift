@@ -89,29 +89,38 @@ struct DetectCommand: Command {
                 }
             }
             guard !images.isEmpty else { continue }
+            let batchStart = DispatchTime.now().uptimeNanoseconds
             let results = detector.detect(images.map(\.1), options: options)
+            // A batch runs as one pass: each of its images is given an equal share of the time.
+            let milliseconds = Double(DispatchTime.now().uptimeNanoseconds - batchStart) / 1e6 / Double(images.count)
             for ((path, image), detections) in zip(images, results) {
                 var annotated = image
                 annotated.annotate(detections, classes: names.count)
-                let name = URL(filePath: path).deletingPathExtension().lastPathComponent + ".png"
-                try annotated.writePNG(to: joinedPath(outputDirectory, name))
+                let output = joinedPath(outputDirectory, URL(filePath: path).deletingPathExtension().lastPathComponent + ".png")
+                do { try annotated.writePNG(to: output) } catch let error as Diagnostic {
+                    printError(error.description)
+                    failures += 1
+                    continue
+                }
+                done += 1
                 if json {
                     reports.append(Self.json(path: path, detections))
                 } else {
-                    print("\(path): \(detections.count) object\(detections.count == 1 ? "" : "s")")
+                    print("\(path): \(detections.count) object\(detections.count == 1 ? "" : "s") in " + String(printf: "%.0f ms", milliseconds) + " → \(output)")
                     for d in detections {
                         print("  \(d.className) " + String(printf: "%.3f [%.1f, %.1f, %.1f, %.1f]", d.probability, d.left, d.top, d.right, d.bottom))
                     }
                 }
             }
-            done += images.count
-            if streaming { writeStandardError("\r[\(done)/\(paths.count)]") }
+            if streaming { writeStandardError("\r[\(done + failures)/\(paths.count)]") }
         }
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         if json { print("[" + reports.joined(separator: ",\n") + "]") }
         if paths.count > 1 {
             printError((streaming ? "\n" : "") + String(printf: "%d images in %.2f s: %.2f images/s", done, seconds, Double(done) / seconds))
         }
+        // The last line says whether everything ran: the count above leaves the failures out.
+        if failures > 0 { printError("\(failures) of \(paths.count) image\(paths.count == 1 ? "" : "s") failed") }
         return failures == 0 ? 0 : 1
     }
 

@@ -33,7 +33,7 @@ final class PathErrorTests: CLITestCase {
         XCTAssertEqual(missingNames.stderr, "\(folder)/none.names: error: cannot open the file: No such file or directory\n")
         let image = try run(["detect", cfg, weights, folder + "/none.jpg", "--names", names, "--out", folder + "/out"])
         XCTAssertEqual(image.status, 1)
-        XCTAssertTrue(image.stderr.hasPrefix("\(folder)/none.jpg: error: cannot open the file: No such file or directory\n"), image.stderr)
+        XCTAssertEqual(image.stderr, "\(folder)/none.jpg: error: cannot open the file: No such file or directory\n1 of 1 image failed\n")
     }
 
     /// Root reads everything, so this runs only where permissions are real.
