@@ -112,10 +112,14 @@ struct DetectCommand: Command {
                     }
                 }
             }
+            // Standard output is buffered and errors are not: flushed here, an image's line comes
+            // before the next image's error and the closing count, even through a pipe.
+            fflush(nil) // stdout; naming it is not concurrency-safe in Swift 6
             if streaming { writeStandardError("\r[\(done + failures)/\(paths.count)]") }
         }
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         if json { print("[" + reports.joined(separator: ",\n") + "]") }
+        fflush(nil) // stdout; naming it is not concurrency-safe in Swift 6
         if paths.count > 1 {
             printError((streaming ? "\n" : "") + String(printf: "%d images in %.2f s: %.2f images/s", done, seconds, Double(done) / seconds))
         }
