@@ -52,15 +52,22 @@ struct DetectCommand: Command {
         definition = try DefinitionArguments(args)
     }
 
-    /// The images named, with folders expanded to their JPEG and PNG files in name order.
-    func imagePaths() throws -> [String] {
-        try inputs.flatMap { path -> [String] in
+    /// The images named, with folders expanded to their JPEG and PNG files in name order; a
+    /// folder without any is reported and counted as a failed input.
+    func imagePaths() throws -> (paths: [String], emptyFolders: Int) {
+        var emptyFolders = 0
+        let paths = try inputs.flatMap { path -> [String] in
             var status = stat()
             guard stat(path, &status) == 0, status.st_mode & S_IFMT == S_IFDIR else { return [path] }
             let names = try folderEntries(path).sorted()
-            return names.filter { ["jpg", "jpeg", "png"].contains(URL(filePath: $0).pathExtension.lowercased()) }
-                .map { joinedPath(path, $0) }
+            let images = names.filter { ["jpg", "jpeg", "png"].contains(URL(filePath: $0).pathExtension.lowercased()) }
+            if images.isEmpty {
+                printError(Diagnostic(at: .file(path), "the folder holds no .jpg, .jpeg or .png file").description)
+                emptyFolders += 1
+            }
+            return images.map { joinedPath(path, $0) }
         }
+        return (paths, emptyFolders)
     }
 
     func run() throws -> Int32 {
@@ -74,11 +81,11 @@ struct DetectCommand: Command {
         let names = try namesPath.map(Detector.names(contentsOf:)) ?? Detector.cocoNames
         let network = try Network(definition: spec, weights: try readWeights(weights, for: spec, mapped: mapped))
         let detector = try Detector(network: network, names: names)
-        let paths = try imagePaths()
+        let (paths, emptyFolders) = try imagePaths()
         try createDirectory(outputDirectory)
         let streaming = paths.count > 1 && isatty(STDERR_FILENO) != 0
         let start = DispatchTime.now().uptimeNanoseconds
-        var failures = 0, done = 0
+        var failures = emptyFolders, done = 0
         var reports: [String] = []
         for chunk in stride(from: 0, to: paths.count, by: batch).map({ Array(paths[$0..<min($0 + batch, paths.count)]) }) {
             var images: [(String, Image)] = []
@@ -124,7 +131,9 @@ struct DetectCommand: Command {
             printError((streaming ? "\n" : "") + String(printf: "%d images in %.2f s: %.2f images/s", done, seconds, Double(done) / seconds))
         }
         // The last line says whether everything ran: the count above leaves the failures out.
-        if failures > 0 { printError("\(failures) of \(paths.count) image\(paths.count == 1 ? "" : "s") failed") }
+        // An empty folder is an input that failed, but not an image.
+        let (total, noun) = (paths.count + emptyFolders, emptyFolders == 0 ? "image" : "input")
+        if failures > 0 { printError("\(failures) of \(total) \(noun)\(total == 1 ? "" : "s") failed") }
         return failures == 0 ? 0 : 1
     }
 

@@ -109,6 +109,13 @@ final class DetectCommandTests: CLITestCase {
         let missing = try run(["detect", cfg, weights, good + ".gone", "--out", out, "--names", try temporaryFile("m", contents: Data("a\nb\n".utf8))])
         XCTAssertEqual(missing.status, 1)
         XCTAssertEqual(missing.stderr, "\(good).gone: error: cannot open the file: No such file or directory\n1 of 1 image failed\n")
+        // A folder without images is a failed input too, not a silent success.
+        let empty = (cfg as NSString).deletingLastPathComponent + "/empty"
+        try FileManager.default.createDirectory(atPath: empty, withIntermediateDirectories: true)
+        let none = try run(["detect", cfg, weights, empty, good, "--out", out, "--names", try temporaryFile("e", contents: Data("a\nb\n".utf8))])
+        XCTAssertEqual(none.status, 1)
+        XCTAssertTrue(none.stderr.hasPrefix("\(empty): error: the folder holds no .jpg, .jpeg or .png file\n"), none.stderr)
+        XCTAssertTrue(none.stderr.hasSuffix("\n1 of 2 inputs failed\n"), none.stderr)
         let noNames = try run(["detect", cfg, weights, good, "--out", out, "--names", try temporaryFile("one", contents: Data("a\n".utf8))])
         XCTAssertEqual(noNames.status, 1)
         XCTAssertEqual(noNames.stderr, "\(cfg): error: the network predicts 2 classes but 1 names are given\n")
