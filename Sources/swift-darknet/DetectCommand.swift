@@ -87,7 +87,8 @@ struct DetectCommand: Command {
         let start = DispatchTime.now().uptimeNanoseconds
         var failures = emptyFolders, done = 0
         var reports: [String] = []
-        for chunk in stride(from: 0, to: paths.count, by: batch).map({ Array(paths[$0..<min($0 + batch, paths.count)]) }) {
+        for first in stride(from: 0, to: paths.count, by: batch) {
+            let chunk = paths[first..<min(first + batch, paths.count)]
             var images: [(String, Image)] = []
             for path in chunk {
                 do { images.append((path, try Image(contentsOf: path))) } catch let error as Diagnostic {
@@ -122,11 +123,11 @@ struct DetectCommand: Command {
             // Standard output is buffered and errors are not: flushed here, an image's line comes
             // before the next image's error and the closing count, even through a pipe.
             fflush(nil) // stdout; naming it is not concurrency-safe in Swift 6
-            if streaming { writeStandardError("\r[\(done + failures)/\(paths.count)]") }
+            if streaming { writeStandardError("\r[\(chunk.endIndex)/\(paths.count)]") }
         }
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         if json { print("[" + reports.joined(separator: ",\n") + "]") }
-        fflush(nil) // stdout; naming it is not concurrency-safe in Swift 6
+        fflush(nil)
         if paths.count > 1 {
             printError((streaming ? "\n" : "") + String(printf: "%d images in %.2f s: %.2f images/s", done, seconds, Double(done) / seconds))
         }
