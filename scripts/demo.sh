@@ -39,4 +39,4 @@ echo
 echo "The annotated pictures are in $out/<cfg>/, e.g. $out/yolov3/dog.png."
 echo "Random weights find random things: these boxes show the pipeline at work, not what is in the pictures."
 echo "To find what is there, run it with Darknet's trained weights for cfg/yolov3.cfg (yolov3.weights):"
-echo "  swift-darknet detect cfg/yolov3.cfg yolov3.weights /usr/share/darknet/data/dog.jpg"
+echo "  $bin detect cfg/yolov3.cfg yolov3.weights /usr/share/darknet/data/dog.jpg"
