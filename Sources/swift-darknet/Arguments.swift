@@ -176,7 +176,7 @@ struct DefinitionArguments {
         .option("width", "W", "the network's input width instead of the cfg's width="),
         .option("height", "H", "the network's input height instead of the cfg's height="),
         .flag("strict", "make the cfg's warnings (unknown or repeated keys) errors"),
-        .option("memory-limit", "SIZE", "refuse a network with a tensor larger than SIZE (512M, 4G; default 4G)"),
+        .option("memory-limit", "SIZE", "refuse a network with a tensor larger than SIZE (512M, 4G; default \(size(DefinitionOptions().memoryLimit)))"),
     ]
 
     var options: DefinitionOptions
@@ -187,6 +187,12 @@ struct DefinitionArguments {
         if let text = arguments.string("memory-limit") {
             options.memoryLimit = try Self.bytes(text)
         }
+    }
+
+    /// Bytes → "4G", "512M", "65536": the form `bytes` reads.
+    static func size(_ bytes: Int) -> String {
+        for (unit, scale) in [("G", 1 << 30), ("M", 1 << 20), ("K", 1 << 10)] where bytes % scale == 0 { return "\(bytes / scale)\(unit)" }
+        return "\(bytes)"
     }
 
     /// "512M", "4G", "65536" → bytes.

@@ -12,15 +12,17 @@ struct DetectCommand: Command {
         PositionalSpec("IMAGE|FOLDER", .oneOrMore, "images, or folders whose .jpg, .jpeg and .png files run in name order"),
     ]
     static let options = [
-        OptionSpec.option("thresh", "T", "report objects whose score is above T, in 0...1 (default 0.5)"),
-        .option("nms", "N", "drop boxes overlapping a better one of their class by more than N IoU (default 0.45)"),
+        OptionSpec.option("thresh", "T", "report objects whose score is above T, in 0...1 (default \(DetectionOptions().threshold))"),
+        .option("nms", "N", "drop boxes overlapping a better one of their class by more than N IoU (default \(DetectionOptions().nms))"),
         .option("names", "FILE", "class names, one per line (default: COCO's 80)"),
         .option("data", "FILE", "a Darknet .data file: its names= (unless --names) and classes=, checked against the cfg"),
-        .option("out", "DIR", "the folder for the annotated PNGs (default detections)"),
+        .option("out", "DIR", "the folder for the annotated PNGs (default \(defaultOutput))"),
         .option("batch", "B", "images per forward pass (default 1)"),
         .flag("json", "print the objects as JSON"),
         noMmapOption,
     ] + DefinitionArguments.options
+
+    static let defaultOutput = "detections"
 
     let cfg: String
     let weights: String
@@ -42,11 +44,12 @@ struct DetectCommand: Command {
             guard let value = Float(text), (0...1).contains(value) else { throw UsageError("--\(name) \(text): expected a number in 0...1") }
             return value
         }
-        options = DetectionOptions(threshold: try probability("thresh", 0.5), nms: try probability("nms", 0.45))
+        let defaults = DetectionOptions()
+        options = DetectionOptions(threshold: try probability("thresh", defaults.threshold), nms: try probability("nms", defaults.nms))
         namesFile = args.string("names")
         dataFile = args.string("data")
         json = args.flag("json")
-        outputDirectory = args.string("out") ?? "detections"
+        outputDirectory = args.string("out") ?? Self.defaultOutput
         batch = try args.int("batch", in: 1...256) ?? 1
         mapped = !args.flag("no-mmap")
         definition = try DefinitionArguments(args)

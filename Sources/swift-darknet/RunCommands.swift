@@ -6,7 +6,9 @@ struct InitCommand: Command {
     static let name = "init"
     static let abstract = "Writes random weights for a cfg, to try a network without trained weights."
     static let positionals = [PositionalSpec("CFG", "the network's Darknet .cfg file"), PositionalSpec("OUT", "the .weights file to write")]
-    static let options = [OptionSpec.option("seed", "S", "the random seed (default 1): the same seed gives the same file")] + DefinitionArguments.options
+    static let options = [OptionSpec.option("seed", "S", "the random seed (default \(defaultSeed)): the same seed gives the same file")] + DefinitionArguments.options
+
+    static let defaultSeed = 1
 
     let cfg: String
     let output: String
@@ -15,7 +17,7 @@ struct InitCommand: Command {
 
     init(_ args: Arguments) throws {
         (cfg, output) = (args.positionals[0], args.positionals[1])
-        seed = UInt64(try args.int("seed", in: 0...Int(Int64.max)) ?? 1)
+        seed = UInt64(try args.int("seed", in: 0...Int(Int64.max)) ?? Self.defaultSeed)
         definition = try DefinitionArguments(args)
     }
 
@@ -89,7 +91,7 @@ struct BenchCommand: Command {
     static let abstract = "Times forward passes of a network (random weights unless WEIGHTS is given)."
     static let positionals = [PositionalSpec("CFG", "the network's Darknet .cfg file"), PositionalSpec("WEIGHTS", .optional, "its .weights file (random weights without it)")]
     static let options = [
-        OptionSpec.option("runs", "N", "timed runs after one warm-up (default 10)"),
+        OptionSpec.option("runs", "N", "timed runs after one warm-up (default \(defaultRuns))"),
         .option("batch", "B", "images per forward pass (default 1)"),
         .option("threads", "T", "OpenBLAS threads (default: OpenBLAS's choice)"),
         .flag("json", "print the timings as JSON"),
@@ -97,6 +99,8 @@ struct BenchCommand: Command {
         .flag("no-winograd", "run 3×3 convolutions as matrix products only"),
         noMmapOption,
     ] + DefinitionArguments.options
+
+    static let defaultRuns = 10
 
     let cfg: String
     let weights: String?
@@ -113,7 +117,7 @@ struct BenchCommand: Command {
         let paths = args.positionals
         cfg = paths[0]
         weights = paths.count > 1 ? paths[1] : nil
-        runs = try args.int("runs", in: 1...10_000) ?? 10
+        runs = try args.int("runs", in: 1...10_000) ?? Self.defaultRuns
         batch = try args.int("batch", in: 1...4096) ?? 1
         threads = try args.int("threads", in: 1...1024)
         json = args.flag("json")
