@@ -7,23 +7,106 @@ struct UsageError: Error, CustomStringConvertible {
     init(_ description: String) { self.description = description }
 }
 
-/// The command line after the subcommand name: `--flag`, `--option value`, and positionals.
-/// Each subcommand declares which flags and options it takes; anything else is a usage error.
+/// `-h` or `--help` among a command's arguments: its usage is printed and nothing runs.
+struct HelpRequest: Error {}
+
+/// One `--name` a command takes: a flag alone, or an option followed by a value.
+struct OptionSpec {
+    let name: String
+    /// What the value is called in the usage (`T`, `FILE`), or nil for a flag.
+    let value: String?
+    let help: String
+
+    static func flag(_ name: String, _ help: String) -> OptionSpec { OptionSpec(name: name, value: nil, help: help) }
+    static func option(_ name: String, _ value: String, _ help: String) -> OptionSpec { OptionSpec(name: name, value: value, help: help) }
+}
+
+/// One positional argument: required, optional (`[WEIGHTS]`) or one or more (`IMAGE…`).
+struct PositionalSpec {
+    enum Count { case one, optional, oneOrMore }
+    let name: String
+    let count: Count
+    let help: String
+
+    init(_ name: String, _ count: Count, _ help: String) {
+        (self.name, self.count, self.help) = (name, count, help)
+    }
+
+    init(_ name: String, _ help: String) { self.init(name, .one, help) }
+
+    var synopsis: String {
+        switch count {
+        case .one: name
+        case .optional: "[\(name)]"
+        case .oneOrMore: name + "…"
+        }
+    }
+}
+
+/// One `swift-darknet` command, in swift-argument-parser's shape: its arguments are declared
+/// once in `positionals` and `options`, which both the parser and the usage read; `init`
+/// validates the parsed arguments, `run` does the work.
+protocol Command {
+    static var name: String { get }
+    /// What the command does, in a line.
+    static var abstract: String { get }
+    static var positionals: [PositionalSpec] { get }
+    static var options: [OptionSpec] { get }
+    init(_ arguments: Arguments) throws
+    /// Returns the exit status.
+    func run() throws -> Int32
+}
+
+extension Command {
+    /// Parses and validates `words` (the arguments after the command's name).
+    static func parse(_ words: [String]) throws -> Self {
+        try Self(Arguments(words, positionals: positionals, options: options))
+    }
+
+    static var synopsis: String {
+        (["swift-darknet", name] + positionals.map(\.synopsis) + ["[options]"]).joined(separator: " ")
+    }
+
+    /// The usage `-h`, `--help` and `help NAME` print: a line per argument and per option.
+    static var help: String {
+        let helpOption = ("-h, --help", "print this help")
+        let argumentRows = positionals.map { ($0.synopsis, $0.help) }
+        let optionRows = options.map { ("--" + $0.name + ($0.value.map { " " + $0 } ?? ""), $0.help) } + [helpOption]
+        let width = (argumentRows + optionRows).map(\.0.count).max()! + 2
+        func rows(_ rows: [(String, String)]) -> String {
+            rows.map { "  " + pad($0.0, -width) + $0.1 }.joined(separator: "\n")
+        }
+        return "usage: \(synopsis)\n\n\(abstract)\n\narguments:\n\(rows(argumentRows))\n\noptions:\n\(rows(optionRows))"
+    }
+}
+
+/// A command line parsed against a command's declarations: `--flag`, `--option value` (or
+/// `--option=value`) and positionals, whose count is checked. Anything else is a usage error.
 struct Arguments {
-    private var positionals: [String] = []
+    let positionals: [String]
     private var values: [String: String] = [:]
     private var flags: Set<String> = []
 
-    init(_ arguments: [String], flags allowedFlags: Set<String>, options allowedOptions: Set<String>) throws {
+    init(_ arguments: [String], positionals declared: [PositionalSpec], options declaredOptions: [OptionSpec]) throws {
+        let byName = Dictionary(declaredOptions.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        let options = arguments.prefix { $0 != "--" }
+        if options.contains("-h") || options.contains("--help") { throw HelpRequest() }
+        var positionals: [String] = []
         var rest = arguments[...]
         while let argument = rest.popFirst() {
             if argument == "--" {
                 positionals += rest
                 break
             }
-            guard argument.hasPrefix("--") else {
+            guard argument.hasPrefix("-"), argument != "-" else {
                 positionals.append(argument)
                 continue
+            }
+            guard argument.hasPrefix("--") else {
+                // Darknet spells its options with one dash (`-thresh 0.25`): name ours.
+                let name = String(argument.dropFirst().prefix { $0 != "=" })
+                let hint = byName[name].map { "; did you mean --\($0.name)?" } ?? ""
+                throw UsageError("unknown option \(argument)\(hint)")
             }
             var name = String(argument.dropFirst(2))
             var inlineValue: String?
@@ -31,20 +114,47 @@ struct Arguments {
                 inlineValue = String(name[name.index(after: equals)...])
                 name = String(name[..<equals])
             }
-            if allowedFlags.contains(name), inlineValue == nil {
-                flags.insert(name)
-            } else if allowedOptions.contains(name) {
-                guard let value = inlineValue ?? rest.popFirst() else { throw UsageError("--\(name) needs a value") }
-                // An empty value (an unset shell variable, `--out ""`) names nothing: say so here,
-                // or it would surface as an error located at an empty path.
-                guard !value.isEmpty else { throw UsageError("--\(name) needs a value, not an empty one") }
-                values[name] = value
-            } else {
-                throw UsageError("unknown option --\(name)")
+            guard let option = byName[name] else {
+                let hint = Self.nearest(to: name, in: declaredOptions.map(\.name)).map { "; did you mean --\($0)?" } ?? ""
+                throw UsageError("unknown option --\(name)\(hint)")
             }
+            guard option.value != nil else {
+                guard inlineValue == nil else { throw UsageError("--\(name) takes no value") }
+                flags.insert(name)
+                continue
+            }
+            guard let value = inlineValue ?? rest.popFirst() else { throw UsageError("--\(name) needs a value") }
+            // An empty value (an unset shell variable, `--out ""`) names nothing: say so here,
+            // or it would surface as an error located at an empty path.
+            guard !value.isEmpty else { throw UsageError("--\(name) needs a value, not an empty one") }
+            values[name] = value
         }
         // Positionals are all file names (after `--` too): an empty one names no file.
         if positionals.contains("") { throw UsageError("an empty argument where a file name was expected") }
+        let required = declared.filter { $0.count != .optional }.count
+        let unbounded = declared.contains { $0.count == .oneOrMore }
+        guard positionals.count >= required, unbounded || positionals.count <= declared.count else {
+            throw UsageError("expected \(declared.map(\.synopsis).joined(separator: " ")), got \(positionals.count) argument(s)")
+        }
+        self.positionals = positionals
+    }
+
+    /// The declared name closest to a mistyped one (two edits at most), if any.
+    static func nearest(to name: String, in names: [String]) -> String? {
+        func distance(_ a: [Character], _ b: [Character]) -> Int {
+            var row = Array(0...b.count)
+            for (i, x) in a.enumerated() {
+                var previous = row[0]
+                row[0] = i + 1
+                for (j, y) in b.enumerated() {
+                    let next = min(row[j + 1] + 1, row[j] + 1, previous + (x == y ? 0 : 1))
+                    previous = row[j + 1]
+                    row[j + 1] = next
+                }
+            }
+            return row[b.count]
+        }
+        return names.map { ($0, distance(Array(name), Array($0))) }.filter { $0.1 <= 2 }.min { $0.1 < $1.1 }?.0
     }
 
     func flag(_ name: String) -> Bool { flags.contains(name) }
@@ -58,46 +168,16 @@ struct Arguments {
         }
         return value
     }
-
-    /// The positionals named, where those in [brackets] may be left out.
-    func positionals(optional names: String...) throws -> [String] {
-        let required = names.filter { !$0.hasPrefix("[") }.count
-        guard (required...names.count).contains(positionals.count) else {
-            throw UsageError("expected \(names.joined(separator: " ")), got \(positionals.count) argument(s)")
-        }
-        return positionals
-    }
-
-    /// At least `count` positionals.
-    func positionals(atLeast count: Int, _ names: String...) throws -> [String] {
-        guard positionals.count >= count else {
-            throw UsageError("expected \(names.joined(separator: " ")), got \(positionals.count) argument(s)")
-        }
-        return positionals
-    }
-
-    /// Exactly `names.count` positionals, in order.
-    func positionals(_ names: String...) throws -> [String] {
-        guard positionals.count == names.count else {
-            throw UsageError("expected \(names.joined(separator: " ")), got \(positionals.count) argument(s)")
-        }
-        return positionals
-    }
-}
-
-/// One `swift-darknet` subcommand: parsed and validated in `init`, then run.
-protocol Subcommand {
-    static var name: String { get }
-    static var usage: String { get }
-    init(_ arguments: [String]) throws
-    /// Returns the exit status.
-    func run() throws -> Int32
 }
 
 /// `--width`/`--height`/`--strict`/`--memory-limit`, shared by every command that reads a cfg.
 struct DefinitionArguments {
-    static let flags: Set<String> = ["strict"]
-    static let options: Set<String> = ["width", "height", "memory-limit"]
+    static let options: [OptionSpec] = [
+        .option("width", "W", "the network's input width instead of the cfg's width="),
+        .option("height", "H", "the network's input height instead of the cfg's height="),
+        .flag("strict", "make the cfg's warnings (unknown or repeated keys) errors"),
+        .option("memory-limit", "SIZE", "refuse a network with a tensor larger than SIZE (512M, 4G; default \(size(DefinitionOptions().memoryLimit)))"),
+    ]
 
     var options: DefinitionOptions
 
@@ -107,6 +187,12 @@ struct DefinitionArguments {
         if let text = arguments.string("memory-limit") {
             options.memoryLimit = try Self.bytes(text)
         }
+    }
+
+    /// Bytes → "4G", "512M", "65536": the form `bytes` reads.
+    static func size(_ bytes: Int) -> String {
+        for (unit, scale) in [("G", 1 << 30), ("M", 1 << 20), ("K", 1 << 10)] where bytes % scale == 0 { return "\(bytes / scale)\(unit)" }
+        return "\(bytes)"
     }
 
     /// "512M", "4G", "65536" → bytes.
@@ -127,6 +213,8 @@ struct DefinitionArguments {
     }
 }
 
+/// `--no-mmap`, for every command that reads weights to run them.
+let noMmapOption = OptionSpec.flag("no-mmap", "read the weights into memory instead of mapping the file")
 /// Reads WEIGHTS for `spec` to run them. Floats that are NaN or ±inf (counted as the file is
 /// read) make a warning, not an error: the file is whole, but what depends on them will be NaN.
 func readWeights(_ path: String, for spec: NetworkDefinition, mapped: Bool) throws -> NetworkWeights {

@@ -2,20 +2,22 @@
 import Dispatch
 import FoundationEssentials
 
-struct InitCommand: Subcommand {
+struct InitCommand: Command {
     static let name = "init"
-    static let usage = "init CFG OUT [--seed S] [--width W --height H] [--strict]"
+    static let abstract = "Writes random weights for a cfg, to try a network without trained weights."
+    static let positionals = [PositionalSpec("CFG", "the network's Darknet .cfg file"), PositionalSpec("OUT", "the .weights file to write")]
+    static let options = [OptionSpec.option("seed", "S", "the random seed (default \(defaultSeed)): the same seed gives the same file")] + DefinitionArguments.options
+
+    static let defaultSeed = 1
 
     let cfg: String
     let output: String
     let seed: UInt64
     let definition: DefinitionArguments
 
-    init(_ arguments: [String]) throws {
-        let args = try Arguments(arguments, flags: DefinitionArguments.flags, options: DefinitionArguments.options.union(["seed"]))
-        let paths = try args.positionals("CFG", "OUT")
-        (cfg, output) = (paths[0], paths[1])
-        seed = UInt64(try args.int("seed", in: 0...Int(Int64.max)) ?? 1)
+    init(_ args: Arguments) throws {
+        (cfg, output) = (args.positionals[0], args.positionals[1])
+        seed = UInt64(try args.int("seed", in: 0...Int(Int64.max)) ?? Self.defaultSeed)
         definition = try DefinitionArguments(args)
     }
 
@@ -26,9 +28,17 @@ struct InitCommand: Subcommand {
     }
 }
 
-struct RunCommand: Subcommand {
+struct RunCommand: Command {
     static let name = "run"
-    static let usage = "run CFG WEIGHTS --input FILE.npy [--layers all|outputs] --out DIR [--no-winograd] [--no-mmap] [--width W --height H] [--strict]"
+    static let abstract = "Runs an input array through a network and saves layer outputs as .npy files."
+    static let positionals = [PositionalSpec("CFG", "the network's Darknet .cfg file"), PositionalSpec("WEIGHTS", "its .weights file")]
+    static let options = [
+        OptionSpec.option("input", "FILE.npy", "the input, float32 (C, H, W) or a batch (N, C, H, W) (required)"),
+        .option("out", "DIR", "the folder to write layer_NNN.npy files to (required)"),
+        .option("layers", "all|outputs", "save every layer's output, or only the network's outputs (default)"),
+        .flag("no-winograd", "run 3×3 convolutions as matrix products only"),
+        noMmapOption,
+    ] + DefinitionArguments.options
 
     let cfg: String
     let weights: String
@@ -39,11 +49,8 @@ struct RunCommand: Subcommand {
     let mapped: Bool
     let definition: DefinitionArguments
 
-    init(_ arguments: [String]) throws {
-        let args = try Arguments(arguments, flags: DefinitionArguments.flags.union(["no-winograd", "no-mmap"]),
-                                 options: DefinitionArguments.options.union(["input", "layers", "out"]))
-        let paths = try args.positionals("CFG", "WEIGHTS")
-        (cfg, weights) = (paths[0], paths[1])
+    init(_ args: Arguments) throws {
+        (cfg, weights) = (args.positionals[0], args.positionals[1])
         guard let input = args.string("input") else { throw UsageError("--input FILE.npy is required") }
         guard let out = args.string("out") else { throw UsageError("--out DIR is required") }
         self.input = input
@@ -79,9 +86,21 @@ struct RunCommand: Subcommand {
     }
 }
 
-struct BenchCommand: Subcommand {
+struct BenchCommand: Command {
     static let name = "bench"
-    static let usage = "bench CFG [WEIGHTS] [--runs N] [--batch B] [--threads T] [--json] [--layers] [--no-winograd] [--no-mmap] [--width W --height H]"
+    static let abstract = "Times forward passes of a network (random weights unless WEIGHTS is given)."
+    static let positionals = [PositionalSpec("CFG", "the network's Darknet .cfg file"), PositionalSpec("WEIGHTS", .optional, "its .weights file (random weights without it)")]
+    static let options = [
+        OptionSpec.option("runs", "N", "timed runs after one warm-up (default \(defaultRuns))"),
+        .option("batch", "B", "images per forward pass (default 1)"),
+        .option("threads", "T", "OpenBLAS threads (default: OpenBLAS's choice)"),
+        .flag("json", "print the timings as JSON"),
+        .flag("layers", "time each layer too and print a table of them"),
+        .flag("no-winograd", "run 3×3 convolutions as matrix products only"),
+        noMmapOption,
+    ] + DefinitionArguments.options
+
+    static let defaultRuns = 10
 
     let cfg: String
     let weights: String?
@@ -94,13 +113,11 @@ struct BenchCommand: Subcommand {
     let mapped: Bool
     let definition: DefinitionArguments
 
-    init(_ arguments: [String]) throws {
-        let args = try Arguments(arguments, flags: DefinitionArguments.flags.union(["json", "layers", "no-winograd", "no-mmap"]),
-                                 options: DefinitionArguments.options.union(["runs", "batch", "threads"]))
-        let paths = try args.positionals(optional: "CFG", "[WEIGHTS]")
+    init(_ args: Arguments) throws {
+        let paths = args.positionals
         cfg = paths[0]
         weights = paths.count > 1 ? paths[1] : nil
-        runs = try args.int("runs", in: 1...10_000) ?? 10
+        runs = try args.int("runs", in: 1...10_000) ?? Self.defaultRuns
         batch = try args.int("batch", in: 1...4096) ?? 1
         threads = try args.int("threads", in: 1...1024)
         json = args.flag("json")

@@ -1,17 +1,18 @@
 import Darknet
 import FoundationEssentials
 
-struct SummaryCommand: Subcommand {
+struct SummaryCommand: Command {
     static let name = "summary"
-    static let usage = "summary CFG [--width W --height H] [--json] [--strict]"
+    static let abstract = "Prints a cfg's layers (shapes, parameters, multiply-adds) and its totals."
+    static let positionals = [PositionalSpec("CFG", "the network's Darknet .cfg file")]
+    static let options = [OptionSpec.flag("json", "print the layers and totals as JSON")] + DefinitionArguments.options
 
     let cfg: String
     let json: Bool
     let definition: DefinitionArguments
 
-    init(_ arguments: [String]) throws {
-        let args = try Arguments(arguments, flags: DefinitionArguments.flags.union(["json"]), options: DefinitionArguments.options)
-        cfg = try args.positionals("CFG")[0]
+    init(_ args: Arguments) throws {
+        cfg = args.positionals[0]
         json = args.flag("json")
         definition = try DefinitionArguments(args)
     }

@@ -82,7 +82,8 @@ final class BenchCommandTests: CLITestCase {
         XCTAssertEqual(result.stdout, "")
         XCTAssertEqual(result.stderr.split(separator: "\n"), [
             "swift-darknet bench: --runs 0: expected a whole number in 1...10000",
-            "usage: swift-darknet bench CFG [WEIGHTS] [--runs N] [--batch B] [--threads T] [--json] [--layers] [--no-winograd] [--no-mmap] [--width W --height H]",
+            "usage: swift-darknet bench CFG [WEIGHTS] [options]",
+            "'swift-darknet help bench' lists the options",
         ])
     }
 }

@@ -99,7 +99,23 @@ final class DetectCommandTests: CLITestCase {
         XCTAssertEqual(result.status, 1)
         XCTAssertTrue(result.stderr.hasPrefix("\(bad): error: corrupt PNG: "), result.stderr)
         XCTAssertTrue(result.stdout.contains("\(good): "), result.stdout)
-        XCTAssertTrue(result.stderr.contains("1 images in "), result.stderr)
+        let lines = result.stderr.split(separator: "\n")
+        XCTAssertEqual(lines.count, 3, result.stderr)
+        XCTAssertTrue(lines[1].hasPrefix("1 images in "), result.stderr)
+        XCTAssertEqual(lines.last, "1 of 2 images failed")
+        // One line per image: how many objects, how long, and where the annotated copy is.
+        let line = try XCTUnwrap(result.stdout.split(separator: "\n").first)
+        XCTAssertTrue(line.hasPrefix("\(good): ") && line.contains(" ms → \(out)/gradient.png"), String(line))
+        let missing = try run(["detect", cfg, weights, good + ".gone", "--out", out, "--names", try temporaryFile("m", contents: Data("a\nb\n".utf8))])
+        XCTAssertEqual(missing.status, 1)
+        XCTAssertEqual(missing.stderr, "\(good).gone: error: cannot open the file: No such file or directory\n1 of 1 image failed\n")
+        // A folder without images is a failed input too, not a silent success.
+        let empty = (cfg as NSString).deletingLastPathComponent + "/empty"
+        try FileManager.default.createDirectory(atPath: empty, withIntermediateDirectories: true)
+        let none = try run(["detect", cfg, weights, empty, good, "--out", out, "--names", try temporaryFile("e", contents: Data("a\nb\n".utf8))])
+        XCTAssertEqual(none.status, 1)
+        XCTAssertTrue(none.stderr.hasPrefix("\(empty): error: the folder holds no .jpg, .jpeg or .png file\n"), none.stderr)
+        XCTAssertTrue(none.stderr.hasSuffix("\n1 of 2 inputs failed\n"), none.stderr)
         let noNames = try run(["detect", cfg, weights, good, "--out", out, "--names", try temporaryFile("one", contents: Data("a\n".utf8))])
         XCTAssertEqual(noNames.status, 1)
         XCTAssertEqual(noNames.stderr, "\(cfg): error: the network predicts 2 classes but 1 names are given\n")
@@ -127,5 +143,34 @@ final class DetectCommandTests: CLITestCase {
             XCTAssertTrue(Set(classes).isSubset(of: ["cat", "dog"]), "\(Set(classes))")
             XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: out).sorted(), ["a.png", "b.png"])
         }
+    }
+
+    /// A Darknet .data file gives the names (found beside it when not where detect runs) and a
+    /// class count that must be the cfg's.
+    func testDataFileGivesNamesAndItsClassesAreChecked() throws {
+        let cfg = try temporaryFile("detect.cfg", contents: Data(Self.cfg.utf8))
+        let weights = cfg + ".weights"
+        XCTAssertEqual(try run(["init", cfg, weights, "--seed", "2"]).status, 0)
+        _ = try temporaryFile("pets.names", contents: Data("cat\ndog\n".utf8))
+        let data = try temporaryFile("pets.data", contents: Data("# two classes\nclasses = 2\ntrain = /nowhere/train.txt\nnames = pets.names\nbackup = backup/\n".utf8))
+        let image = Self.root.appendingPathComponent("Tests/DarknetTests/Fixtures/gradient.jpg").path
+        let out = (cfg as NSString).deletingLastPathComponent + "/annotated-data"
+        let result = try run(["detect", cfg, weights, image, "--data", data, "--thresh", "0.3", "--json", "--out", out])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let json = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as! [[String: Any]]
+        let classes = (json[0]["detections"] as! [[String: Any]]).map { $0["class"] as! String }
+        XCTAssertFalse(classes.isEmpty)
+        XCTAssertTrue(Set(classes).isSubset(of: ["cat", "dog"]), "\(classes)")
+
+        let wrong = try temporaryFile("voc.data", contents: Data("classes= 20\nnames = pets.names\n".utf8))
+        let mismatch = try run(["detect", cfg, weights, image, "--data", wrong, "--out", out])
+        XCTAssertEqual(mismatch.status, 1)
+        XCTAssertEqual(mismatch.stderr, "\(wrong):1: error: classes=20, but the [yolo] layer at \(cfg):18 predicts 2\n")
+        let noNames = try temporaryFile("lost.data", contents: Data("classes=2\nnames=lost.names\n".utf8))
+        let lost = try run(["detect", cfg, weights, image, "--data", noNames, "--out", out])
+        XCTAssertEqual(lost.status, 1)
+        XCTAssertEqual(lost.stderr, "lost.names: error: cannot open the file: No such file or directory\n")
+        let missing = try run(["detect", cfg, weights, image, "--data", noNames + ".gone", "--out", out])
+        XCTAssertEqual(missing.stderr, "\(noNames).gone: error: cannot open the file: No such file or directory\n")
     }
 }

@@ -62,7 +62,7 @@ final class SummaryCommandTests: CLITestCase {
     func testMissingFileAndUsageErrors() throws {
         let missing = try run(["summary", "no-such.cfg"])
         XCTAssertEqual(missing.status, 1)
-        XCTAssertEqual(missing.stderr, "no-such.cfg: error: cannot read the file\n")
+        XCTAssertEqual(missing.stderr, "no-such.cfg: error: cannot open the file: No such file or directory\n")
         let usage = try run(["summary"])
         XCTAssertEqual(usage.status, 2)
         XCTAssertTrue(usage.stderr.hasPrefix("swift-darknet summary: expected CFG, got 0 argument(s)\n"), usage.stderr)

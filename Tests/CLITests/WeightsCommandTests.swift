@@ -19,12 +19,12 @@ final class WeightsCommandTests: CLITestCase {
             let result = try run(["inspect", cfg, file] + mapping)
             XCTAssertEqual(result.status, 0, result.stderr)
             XCTAssertEqual(result.stdout, """
+                verdict: exact fit, 134 floats
                 header: version 0.2.0, seen 5, 20-byte header
                 layer  type            float offset      floats
                     0  convolutional              0         124
                     1  maxpool                  124           0
                     2  convolutional            124          10
-                verdict: exact fit, 134 floats
 
                 """)
         }
@@ -33,7 +33,7 @@ final class WeightsCommandTests: CLITestCase {
         let nanFile = try temporaryFile("nan.weights", contents: damaged)
         for mapping in [[], ["--no-mmap"]] {
             let nan = try run(["inspect", cfg, nanFile] + mapping)
-            XCTAssertTrue(nan.stdout.hasSuffix("verdict: exact fit, 134 floats; 1 of them not finite (NaN or ±inf), the first at byte 24 in layer 0 [convolutional]\n"), nan.stdout)
+            XCTAssertTrue(nan.stdout.hasPrefix("verdict: exact fit, 134 floats; 1 of them not finite (NaN or ±inf), the first at byte 24 in layer 0 [convolutional]\n"), nan.stdout)
         }
     }
 
@@ -41,17 +41,74 @@ final class WeightsCommandTests: CLITestCase {
         let cfg = try temporaryFile("small.cfg", contents: Data(Self.cfg.utf8))
         let short = try run(["inspect", cfg, try temporaryFile("short.weights", contents: weights(floats: 100))])
         XCTAssertEqual(short.status, 1)
-        XCTAssertTrue(short.stdout.hasSuffix("verdict: short by 34 floats from layer 0 on\n"), short.stdout)
+        XCTAssertTrue(short.stdout.hasPrefix("""
+            verdict: short by 34 floats from layer 0 on
+              the file ends 100 floats into layer 0 [convolutional] (of its 124); the nearest layer boundary is the start of layer 2 [convolutional], 24 floats after the file's end
+              no input size changes it: no layer's weights depend on the input size
+            header: version 0.2.0, seen 5, 20-byte header
+
+            """), short.stdout)
         let prefix = try temporaryFile("prefix.weights", contents: weights(floats: 124))
         let boundary = try run(["inspect", cfg, prefix])
         XCTAssertEqual(boundary.status, 1)
-        XCTAssertTrue(boundary.stdout.hasSuffix("verdict: short by 10 floats from layer 2 on; the file ends at a layer boundary (a prefix of 2 layers: use --prefix)\n"), boundary.stdout)
+        XCTAssertTrue(boundary.stdout.hasPrefix("verdict: short by 10 floats from layer 2 on; the file ends at a layer boundary (a prefix of 2 layers: use --prefix)\n"), boundary.stdout)
         let explicit = try run(["inspect", cfg, prefix, "--prefix"])
         XCTAssertEqual(explicit.status, 0)
-        XCTAssertTrue(explicit.stdout.hasSuffix("verdict: prefix fit, layers 0..<2 (124 floats)\n"), explicit.stdout)
+        XCTAssertTrue(explicit.stdout.hasPrefix("verdict: prefix fit, layers 0..<2 (124 floats)\nheader: "), explicit.stdout)
         let extra = try run(["inspect", cfg, try temporaryFile("long.weights", contents: weights(floats: 136))])
         XCTAssertEqual(extra.status, 1)
-        XCTAssertTrue(extra.stdout.hasSuffix("verdict: 8 extra bytes after the last layer\n"), extra.stdout)
+        XCTAssertTrue(extra.stdout.hasPrefix("verdict: 8 extra bytes after the last layer\n"), extra.stdout)
+    }
+
+    /// JSON starts with the verdict too, and carries what the text says.
+    func testInspectJSON() throws {
+        let cfg = try temporaryFile("small.cfg", contents: Data(Self.cfg.utf8))
+        let short = try run(["inspect", cfg, try temporaryFile("short.weights", contents: weights(floats: 100)), "--json"])
+        XCTAssertEqual(short.status, 1)
+        XCTAssertTrue(short.stdout.hasPrefix(#"{"verdict": {"fit": "short", "missing_floats": 34, "first_short_layer": 0, "#), short.stdout)
+        let json = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(short.stdout.utf8)) as? [String: Any])
+        let verdict = try XCTUnwrap(json["verdict"] as? [String: Any])
+        XCTAssertEqual(verdict["available_floats"] as? Int, 100)
+        XCTAssertEqual(verdict["nearest_boundary"] as? [String: Int], ["layers": 2, "float_offset": 124])
+        XCTAssertEqual((json["header"] as? [String: Any])?["seen"] as? Int, 5)
+        XCTAssertEqual((json["layers"] as? [[String: Any]])?.map { $0["floats"] as? Int }, [124, 0, 10])
+        let exact = try run(["inspect", cfg, try temporaryFile("exact.weights", contents: weights(floats: 134)), "--json"])
+        XCTAssertEqual(exact.status, 0)
+        XCTAssertTrue(exact.stdout.hasPrefix(#"{"verdict": {"fit": "exact", "needed_floats": 134, "available_floats": 134}, "#), exact.stdout)
+    }
+
+    /// Weights made for another class count: the verdict says which classes= (and filters=) fit.
+    func testInspectNamesTheClassCountThatFits() throws {
+        let cfg = try temporaryFile("detect.cfg", contents: Data(DetectCommandTests.cfg.utf8))
+        let five = DetectCommandTests.cfg.replacingOccurrences(of: "classes=2", with: "classes=5").replacingOccurrences(of: "filters=14", with: "filters=20")
+        let fiveCfg = try temporaryFile("five.cfg", contents: Data(five.utf8))
+        let weights = fiveCfg + ".weights"
+        XCTAssertEqual(try run(["init", fiveCfg, weights]).status, 0)
+        let result = try run(["inspect", cfg, weights])
+        XCTAssertEqual(result.status, 1)
+        let lines = result.stdout.split(separator: "\n").map(String.init)
+        XCTAssertEqual(Array(lines.prefix(3)), [
+            "verdict: 216 extra bytes after the last layer", // 6 more filters of 8 weights and a bias
+            "  it fits classes=5 (filters=20 in the convolution before each [yolo]): weights for another class count",
+            "  no input size changes it: no layer's weights depend on the input size",
+        ])
+        let json = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(try run(["inspect", cfg, weights, "--json"]).stdout.utf8)) as? [String: Any])
+        XCTAssertEqual((json["verdict"] as? [String: Any])?["fits_classes"] as? NSDictionary, ["classes": 5, "filters": [20]] as NSDictionary)
+        // Weights of another network altogether: no class count helps, and it says so.
+        let other = try run(["inspect", cfg, try temporaryFile("other.weights", contents: self.weights(floats: 134))])
+        XCTAssertTrue(other.stdout.contains("\n  no other classes= makes it fit\n"), other.stdout)
+    }
+
+    /// A [connected] layer's weights depend on the input size: the verdict names one that fits.
+    func testInspectNamesTheInputSizeThatFits() throws {
+        let text = Self.cfg + "[connected]\noutput=3\nactivation=linear\n"
+        let cfg = try temporaryFile("connected.cfg", contents: Data(text.utf8))
+        let weights = cfg + ".weights"
+        XCTAssertEqual(try run(["init", cfg, weights, "--width", "64", "--height", "64"]).status, 0)
+        let result = try run(["inspect", cfg, weights])
+        XCTAssertEqual(result.status, 1)
+        XCTAssertTrue(result.stdout.contains("\n  it fits an input of 64×64 (--width 64 --height 64)\n"), result.stdout)
+        XCTAssertEqual(try run(["inspect", cfg, weights, "--width", "64", "--height", "64"]).status, 0)
     }
 
     func testConvertRoundTripAndOptions() throws {

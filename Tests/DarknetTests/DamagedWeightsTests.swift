@@ -259,7 +259,7 @@ final class DamagedWeightsTests: XCTestCase {
             _ = try NetworkWeights(contentsOf: directory.path, for: definition)
             XCTFail("read a directory")
         } catch let error as Diagnostic {
-            XCTAssertEqual(error.description, "\(directory.path): error: not a regular file")
+            XCTAssertEqual(error.description, "\(directory.path): error: cannot read the file: Is a directory")
         }
         let missing = directory.appendingPathComponent("missing.weights").path
         XCTAssertThrowsError(try NetworkWeights(contentsOf: missing, for: definition)) {

@@ -28,10 +28,7 @@ public struct CfgFile: Sendable {
     public var sections: [CfgSection]
 
     public init(path: String) throws {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw Diagnostic(at: .file(path), "cannot read the file")
-        }
-        try self.init(bytes: Array(data), path: path)
+        try self.init(bytes: try InputFile.contents(of: path), path: path)
     }
 
     public init(text: String, path: String) throws {

@@ -47,10 +47,7 @@ public final class Detector {
 
     /// Reads a names file: one class name per line, blank lines ignored.
     public static func names(contentsOf path: String) throws -> [String] {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw Diagnostic(at: .file(path), "cannot read the names file")
-        }
-        return String(decoding: data, as: UTF8.self).split(whereSeparator: \.isNewline)
+        String(decoding: try InputFile.contents(of: path), as: UTF8.self).split(whereSeparator: \.isNewline)
             .map { String($0.trimmingWhitespace) }.filter { !$0.isEmpty }
     }
 

@@ -26,10 +26,8 @@ public struct Image: Sendable, Equatable {
     /// Decodes a JPEG or PNG file (by its first bytes); grayscale becomes RGB, alpha is dropped
     /// (as Darknet's OpenCV loader does). Corrupt or truncated files are errors, never partial images.
     public init(contentsOf path: String) throws {
-        let file = try InputFile(path: path)
-        guard file.size > 0 else { throw Diagnostic(at: .file(path), "the image file is empty") }
-        var bytes = [UInt8](repeating: 0, count: file.size)
-        try bytes.withUnsafeMutableBytes { try file.read(into: $0, at: 0) }
+        let bytes = try InputFile.contents(of: path)
+        guard !bytes.isEmpty else { throw Diagnostic(at: .file(path), "the image file is empty") }
         if bytes.starts(with: [0xFF, 0xD8, 0xFF]) {
             self = try Self.decodeJPEG(bytes, path: path)
         } else if bytes.starts(with: [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]) {

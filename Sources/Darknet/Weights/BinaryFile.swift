@@ -12,15 +12,30 @@ struct InputFile: ~Copyable {
             throw Diagnostic(at: .file(path), "cannot open the file: \(String(cString: strerror(errno)))")
         }
         var status = stat()
-        guard fstat(descriptor, &status) == 0, (status.st_mode & S_IFMT) == S_IFREG else {
+        guard fstat(descriptor, &status) == 0 else {
+            let reason = String(cString: strerror(errno))
             close(descriptor)
-            throw Diagnostic(at: .file(path), "not a regular file")
+            throw Diagnostic(at: .file(path), "cannot open the file: \(reason)")
+        }
+        guard (status.st_mode & S_IFMT) == S_IFREG else {
+            close(descriptor)
+            // A folder opens for reading; its first read would fail with EISDIR, so say that now.
+            let reason = (status.st_mode & S_IFMT) == S_IFDIR ? String(cString: strerror(EISDIR)) : "not a regular file"
+            throw Diagnostic(at: .file(path), "cannot read the file: \(reason)")
         }
         self.path = path
         self.size = Int(status.st_size)
     }
 
     deinit { close(descriptor) }
+
+    /// The whole file at `path`; a failure names the file and says why, in errno's words.
+    static func contents(of path: String) throws -> [UInt8] {
+        let file = try InputFile(path: path)
+        var bytes = [UInt8](repeating: 0, count: file.size)
+        try bytes.withUnsafeMutableBytes { try file.read(into: $0, at: 0) }
+        return bytes
+    }
 
     /// Fills `buffer` from the bytes at `offset`; fails unless every byte arrives. Large reads
     /// go in pieces of `pieceBytes`, on all cores: the kernel's copying into fresh pages is most
