@@ -218,7 +218,7 @@ let noMmapOption = OptionSpec.flag("no-mmap", "read the weights into memory inst
 /// Reads WEIGHTS for `spec` to run them. Floats that are NaN or ±inf (counted as the file is
 /// read) make a warning, not an error: the file is whole, but what depends on them will be NaN.
 func readWeights(_ path: String, for spec: NetworkDefinition, mapped: Bool) throws -> NetworkWeights {
-    let weights = try NetworkWeights(contentsOf: path, for: spec, mapped: mapped)
+    let weights = try NetworkWeights(contentsOf: path, for: spec, loading: mapped ? .leasedMapping : .read)
     guard let (byte, layer) = firstNonFinite(in: weights) else { return weights }
     printError(Diagnostic(.warning, at: .byte(file: path, offset: byte),
                           "\(grouped(weights.nonFiniteCount)) floats are NaN or ±inf, the first in layer \(layer) [\(spec.layers[layer].typeName)]: "

@@ -41,7 +41,7 @@ struct InspectCommand: Command {
         }
         switch fit.verdict {
         case .exact:
-            let loaded = try NetworkWeights(contentsOf: weights, for: network, mapped: mapped)
+            let loaded = try NetworkWeights(contentsOf: weights, for: network, loading: mapped ? .leasedMapping : .read)
             verdict.insert(("fit", "\"exact\""), at: 0)
             lines.append("verdict: exact fit, \(grouped(fit.neededFloats)) floats\(checkNonFinite(loaded))")
             status = 0
@@ -50,7 +50,7 @@ struct InspectCommand: Command {
             if let prefix = fit.prefixLayers {
                 verdict.append(("prefix_layers", "\(prefix)"))
                 if allowPrefix {
-                    let loaded = try NetworkWeights(contentsOf: weights, for: network, allowPrefix: true, mapped: mapped)
+                    let loaded = try NetworkWeights(contentsOf: weights, for: network, allowPrefix: true, loading: mapped ? .leasedMapping : .read)
                     verdict[0].1 = "\"prefix\""
                     lines.append("verdict: prefix fit, layers 0..<\(prefix) (\(grouped(fit.availableFloats)) floats)\(checkNonFinite(loaded))")
                     status = 0

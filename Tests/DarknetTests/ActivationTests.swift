@@ -37,10 +37,10 @@ final class ActivationTests: XCTestCase {
 
     /// Negative and positive, zero, fractions, every integer and half in ±40 (stair's steps,
     /// plse's ±4, relu6's 6, mish's switch at 20), where exp over- and underflows in float32
-    /// (±87, ±89, ±100) and large magnitudes.
+    /// (±87, ±89, ±100) and large magnitudes, past Int's range too (stair once converted to Int).
     static let inputs: [Float] = {
         var values = Array(stride(from: Float(-40), through: 40, by: 0.5)) + Array(stride(from: Float(-3), through: 3, by: 0.0625))
-        for magnitude: Float in [1e-7, 1e-3, 0.3, 0.999, 1.001, 3.999, 4.001, 5.999, 6.001, 19.99, 20.01, 20.5, 87, 89, 100, 1e4, 1e6, 1e9] {
+        for magnitude: Float in [1e-7, 1e-3, 0.3, 0.999, 1.001, 3.999, 4.001, 5.999, 6.001, 19.99, 20.01, 20.5, 87, 89, 100, 1e4, 1e6, 1e9, 1e20] {
             values += [magnitude, -magnitude]
         }
         return values + [0, -0.0]

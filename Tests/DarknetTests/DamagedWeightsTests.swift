@@ -60,7 +60,7 @@ final class DamagedWeightsTests: XCTestCase {
         let path = try file(bytes)
         for mapped in [false, true] {
             do {
-                let weights = try NetworkWeights(contentsOf: path, for: definition, allowPrefix: allowPrefix, mapped: mapped)
+                let weights = try NetworkWeights(contentsOf: path, for: definition, allowPrefix: allowPrefix, loading: mapped ? .leasedMapping : .read)
                 XCTFail("loaded \(weights.floats.count) floats from a damaged file (mapped: \(mapped))", file: line, line: number)
             } catch let error as Diagnostic {
                 XCTAssertEqual(error.description, expected.replacingOccurrences(of: "W", with: path, range: expected.range(of: "W")),
@@ -92,7 +92,7 @@ final class DamagedWeightsTests: XCTestCase {
         // writer may open the file (the writer here is this very thread).
         for mapped in [false, true] {
             let path = try file(header() + body(233))
-            let loaded = try NetworkWeights(contentsOf: path, for: definition, mapped: mapped)
+            let loaded = try NetworkWeights(contentsOf: path, for: definition, loading: mapped ? .leasedMapping : .read)
             XCTAssertEqual(loaded.isMapped, mapped)
             try shell(#"cat "$1" > "$2""#, try file(header(minor: 1) + body(10), name: "new.weights"), path)
             XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: path)).count, 16 + 40) // version 0.1: a 16-byte header
@@ -104,8 +104,8 @@ final class DamagedWeightsTests: XCTestCase {
     func testMappedWeightsAreTheFilesFloatsInPlace() throws {
         for bytes in [header() + body(233), header(minor: 1, seen: 9) + body(233)] {
             let path = try file(bytes)
-            let read = try NetworkWeights(contentsOf: path, for: definition, mapped: false)
-            let mapped = try NetworkWeights(contentsOf: path, for: definition)
+            let read = try NetworkWeights(contentsOf: path, for: definition, loading: .read)
+            let mapped = try NetworkWeights(contentsOf: path, for: definition, loading: .leasedMapping)
             XCTAssertTrue(mapped.isMapped)
             XCTAssertFalse(read.isMapped)
             XCTAssertEqual(mapped.header, read.header)
@@ -126,14 +126,14 @@ final class DamagedWeightsTests: XCTestCase {
         }
         // A float rewritten in place: the writer's open waits for the copy, which keeps the old value.
         let path = try file(header() + body(233), name: "in-place.weights")
-        let mapped = try NetworkWeights(contentsOf: path, for: definition)
+        let mapped = try NetworkWeights(contentsOf: path, for: definition, loading: .leasedMapping)
         let minusOne = try file([Float(-1)].withUnsafeBytes { Array($0) }, name: "minus-one")
         try shell(#"dd if="$1" of="$2" bs=4 seek=10 conv=notrunc status=none"#, minusOne, path)
-        XCTAssertEqual(try NetworkWeights(contentsOf: path, for: definition).floats[5], -1)
+        XCTAssertEqual(try NetworkWeights(contentsOf: path, for: definition, loading: .leasedMapping).floats[5], -1)
         XCTAssertEqual(mapped.floats[5], 5)
         XCTAssertFalse(mapped.isMapped)
 
-        let prefix = try NetworkWeights(contentsOf: try file(header() + body(134)), for: definition, allowPrefix: true)
+        let prefix = try NetworkWeights(contentsOf: try file(header() + body(134)), for: definition, allowPrefix: true, loading: .leasedMapping)
         XCTAssertTrue(prefix.isMapped)
         XCTAssertEqual(prefix.coveredLayers, 3)
         XCTAssertEqual(prefix.floats, (0..<134).map(Float.init))
@@ -144,10 +144,10 @@ final class DamagedWeightsTests: XCTestCase {
     /// released cleanly after (its lease slot reused by later loads).
     func testMappedWeightsSurviveTruncationByAnotherProcess() throws {
         let input = Tensor(shape: [3, 8, 8], data: (0..<192).map { Float($0 % 5) / 5 })
-        let expected = try Network(definition: definition, weights: NetworkWeights(contentsOf: try file(header() + body(233)), for: definition, mapped: false)).forward(input)[3]!.data
+        let expected = try Network(definition: definition, weights: NetworkWeights(contentsOf: try file(header() + body(233)), for: definition, loading: .read)).forward(input)[3]!.data
         for round in 0..<8 {
             let path = try file(header() + body(233), name: "truncated-\(round).weights")
-            let network = try Network(definition: definition, weights: NetworkWeights(contentsOf: path, for: definition))
+            let network = try Network(definition: definition, weights: NetworkWeights(contentsOf: path, for: definition, loading: .leasedMapping))
             XCTAssertTrue(network.parameters.isMapped)
             try shell(#": > "$1""#, path)
             XCTAssertEqual(try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int, 0)
@@ -176,16 +176,23 @@ final class DamagedWeightsTests: XCTestCase {
     /// without a copy): from then on, weights are read.
     func testWeightsAreReadWhileTheProgramHandlesTheLeaseSignal() throws {
         let path = try file(header() + body(233))
-        XCTAssertTrue(try NetworkWeights(contentsOf: path, for: definition).isMapped) // our handler goes in
+        XCTAssertTrue(try NetworkWeights(contentsOf: path, for: definition, loading: .leasedMapping).isMapped) // our handler goes in
         var own = sigaction(), previous = sigaction()
         own.__sigaction_handler.sa_sigaction = { _, _, _ in }
         own.sa_flags = SA_SIGINFO
         XCTAssertEqual(sigaction(LeasedMapping.signal, &own, &previous), 0)
-        let whileTaken = try NetworkWeights(contentsOf: path, for: definition)
+        let whileTaken = try NetworkWeights(contentsOf: path, for: definition, loading: .leasedMapping)
         XCTAssertEqual(sigaction(LeasedMapping.signal, &previous, nil), 0)
         XCTAssertFalse(whileTaken.isMapped)
         XCTAssertEqual(whileTaken.floats, (0..<233).map(Float.init))
-        XCTAssertTrue(try NetworkWeights(contentsOf: path, for: definition).isMapped)
+        XCTAssertTrue(try NetworkWeights(contentsOf: path, for: definition, loading: .leasedMapping).isMapped)
+    }
+
+    /// The library's default reads the file: no mapping, no lease, no signal handler.
+    func testWeightsAreReadUnlessMappingIsAskedFor() throws {
+        let loaded = try NetworkWeights(contentsOf: try file(header() + body(233)), for: definition)
+        XCTAssertFalse(loaded.isMapped)
+        XCTAssertEqual(loaded.floats, (0..<233).map(Float.init))
     }
 
     /// No lease while someone has the file open for writing: it is read, not mapped.
@@ -193,7 +200,7 @@ final class DamagedWeightsTests: XCTestCase {
         let path = try file(header() + body(233))
         let writer = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
         defer { try? writer.close() }
-        let loaded = try NetworkWeights(contentsOf: path, for: definition)
+        let loaded = try NetworkWeights(contentsOf: path, for: definition, loading: .leasedMapping)
         XCTAssertFalse(loaded.isMapped)
         XCTAssertEqual(loaded.floats, (0..<233).map(Float.init))
     }
@@ -206,13 +213,13 @@ final class DamagedWeightsTests: XCTestCase {
         let wide = try NetworkDefinition(cfg: CfgFile(text: "[net]\nwidth=1\nheight=1\nchannels=600\n[connected]\noutput=600\n", path: "wide.cfg"))
         XCTAssertEqual(wide.storedFloats, 360_600)
         var floats = (0..<360_600).map { Float($0 % 1000) }
-        XCTAssertEqual(try NetworkWeights(contentsOf: try file(header() + floats.withUnsafeBytes { Array($0) }), for: wide, mapped: false).nonFiniteCount, 0)
+        XCTAssertEqual(try NetworkWeights(contentsOf: try file(header() + floats.withUnsafeBytes { Array($0) }), for: wide, loading: .read).nonFiniteCount, 0)
         let damage = [(5, Float.nan), (8191, .infinity), (262_143, .nan), (262_144, -.infinity), (360_597, .nan), (360_599, -.infinity)]
         for (index, value) in damage { floats[index] = value }
-        let damaged = try NetworkWeights(contentsOf: try file(header() + floats.withUnsafeBytes { Array($0) }), for: wide)
+        let damaged = try NetworkWeights(contentsOf: try file(header() + floats.withUnsafeBytes { Array($0) }), for: wide, loading: .leasedMapping)
         XCTAssertTrue(damaged.isMapped)
         XCTAssertEqual(damaged.nonFiniteCount, 6)
-        XCTAssertEqual(try NetworkWeights(contentsOf: try file(header() + floats.withUnsafeBytes { Array($0) }), for: wide, mapped: false).nonFiniteCount, 6)
+        XCTAssertEqual(try NetworkWeights(contentsOf: try file(header() + floats.withUnsafeBytes { Array($0) }), for: wide, loading: .read).nonFiniteCount, 6)
         XCTAssertEqual(try NetworkWeights(header: damaged.header, floats: floats, for: wide).nonFiniteCount, 6)
     }
 
@@ -242,7 +249,7 @@ final class DamagedWeightsTests: XCTestCase {
 
     func testPrefixIsExplicit() throws {
         try assertError(header() + body(134), "W: byte 556: error: layer 3 [connected] at float offset 134 needs 99 floats, 0 remain; the file holds 134 floats after its header, small.cfg needs 233 (short by 99); it ends at a layer boundary: load it as a prefix to use its first layers")
-        let prefix = try NetworkWeights(contentsOf: try file(header() + body(134)), for: definition, allowPrefix: true)
+        let prefix = try NetworkWeights(contentsOf: try file(header() + body(134)), for: definition, allowPrefix: true, loading: .leasedMapping)
         XCTAssertEqual(prefix.coveredLayers, 3)
         try assertError(header() + body(130), "W: byte 540: error: layer 2 [convolutional] at float offset 124 needs 10 floats, 6 remain; the file holds 130 floats after its header, small.cfg needs 233 (short by 103)", allowPrefix: true)
     }
@@ -256,13 +263,13 @@ final class DamagedWeightsTests: XCTestCase {
 
     func testNotAFile() throws {
         do {
-            _ = try NetworkWeights(contentsOf: directory.path, for: definition)
+            _ = try NetworkWeights(contentsOf: directory.path, for: definition, loading: .leasedMapping)
             XCTFail("read a directory")
         } catch let error as Diagnostic {
             XCTAssertEqual(error.description, "\(directory.path): error: cannot read the file: Is a directory")
         }
         let missing = directory.appendingPathComponent("missing.weights").path
-        XCTAssertThrowsError(try NetworkWeights(contentsOf: missing, for: definition)) {
+        XCTAssertThrowsError(try NetworkWeights(contentsOf: missing, for: definition, loading: .leasedMapping)) {
             XCTAssertEqual(($0 as? Diagnostic)?.description, "\(missing): error: cannot open the file: No such file or directory")
         }
     }
@@ -271,7 +278,7 @@ final class DamagedWeightsTests: XCTestCase {
         for original in [header() + body(233), header(minor: 1, seen: 3) + body(233)] {
             let source = try file(original, name: "in.weights")
             let out = directory.appendingPathComponent("out.weights").path
-            try NetworkWeights(contentsOf: source, for: definition).write(to: out)
+            try NetworkWeights(contentsOf: source, for: definition, loading: .leasedMapping).write(to: out)
             XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: out)), Data(original))
         }
         let weights = try NetworkWeights(contentsOf: try file(header() + body(233)), for: definition)

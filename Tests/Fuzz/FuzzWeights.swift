@@ -56,7 +56,7 @@ public func fuzzWeights(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
     FileManager.default.createFile(atPath: fuzzPath, contents: Data(bytes: data, count: size))
     defer { unlink(fuzzPath) }
     // Every other input mapped rather than read: the same checks must hold before either.
-    guard let weights = try? NetworkWeights(contentsOf: fuzzPath, for: fuzzDefinition, allowPrefix: size % 3 == 0, mapped: size % 2 == 0) else { return 0 }
+    guard let weights = try? NetworkWeights(contentsOf: fuzzPath, for: fuzzDefinition, allowPrefix: size % 3 == 0, loading: size % 2 == 0 ? .leasedMapping : .read) else { return 0 }
     _ = weights.with(header: WeightsHeader(major: 1001), definition: fuzzDefinition)
     try? weights.write(to: fuzzPath + ".out", layers: weights.coveredLayers / 2)
     unlink(fuzzPath + ".out")

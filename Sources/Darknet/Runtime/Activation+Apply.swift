@@ -19,8 +19,11 @@ extension Activation {
             if x > 4 { return 0.01 * (x - 4) + 1 }
             return 0.125 * x + 0.5
         case .stair:
-            let n = Int(x.rounded(.down))
-            return n % 2 == 0 ? (x / 2).rounded(.down) : (x - Float(n)) + (x / 2).rounded(.down)
+            // Darknet's int n = floor(x), its parity taken on the float: no conversion that
+            // traps beyond Int's range or on NaN (a float that large is even anyway).
+            let n = x.rounded(.down)
+            let odd = n.isFinite && n.truncatingRemainder(dividingBy: 2) != 0
+            return odd ? (x - n) + (x / 2).rounded(.down) : (x / 2).rounded(.down)
         case .hardtan: return min(max(x, -1), 1)
         case .lhtan:
             if x < 0 { return 0.001 * x }

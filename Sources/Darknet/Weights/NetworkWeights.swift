@@ -1,5 +1,20 @@
 import Glibc
 
+/// How `NetworkWeights(contentsOf:for:allowPrefix:loading:)` brings a file's floats into memory.
+public enum WeightsLoading: Sendable {
+    /// Read into memory of the process's own: nothing outside the call changes.
+    case read
+    /// Mapped from the page cache, where the process can hold a read lease on the file (see
+    /// `LeasedMapping`), and read otherwise: nothing is copied and no fresh memory is faulted in.
+    /// The lease is why this is asked for, never the default: the first such load installs a
+    /// process-wide handler for SIGRTMAX − 1, and while the weights live, another process that
+    /// opens the file for writing waits until the handler has put a private copy of the pages
+    /// in place of the mapping. So the weights never change under a network, and truncating the
+    /// file cannot make its next access SIGBUS. A program that handles SIGRTMAX − 1 itself gets
+    /// the file read.
+    case leasedMapping
+}
+
 /// The parameters of a network as its weights file stores them: the header, then every layer's
 /// float arrays in cfg order (see `Layer.weightArrays`), kept exactly as read so that writing
 /// them back reproduces the file byte for byte.
@@ -73,16 +88,10 @@ public struct NetworkWeights: Sendable {
     /// With `allowPrefix`, a file that stops at a layer boundary (darknet53.conv.74) is accepted
     /// and covers only the layers before it.
     ///
-    /// By default (`mapped`) the floats are not read but mapped, where the process can hold a
-    /// read lease on the file (see `LeasedMapping`): the weights are the page cache's pages
-    /// (shared by every process that maps the file, none copied, no fresh memory to fault in —
-    /// on a virtual machine whose host takes back free memory, that is most of a copy's time).
-    /// A writer opening the file (Darknet's training rewrites `_last.weights` in place) is held
-    /// back until the mapping has been replaced by a private copy: the weights never change
-    /// under a network, and a truncation cannot make its next access SIGBUS. Where no lease can
-    /// be had (the file is someone else's, or open for writing), and with `mapped: false`, the
-    /// file is read.
-    public init(contentsOf path: String, for definition: NetworkDefinition, allowPrefix: Bool = false, mapped: Bool = true) throws {
+    /// By default the floats are read into memory of the process's own, which changes nothing
+    /// outside the call. `.leasedMapping` maps them instead where it can; see `WeightsLoading`.
+    public init(contentsOf path: String, for definition: NetworkDefinition, allowPrefix: Bool = false,
+                loading: WeightsLoading = .read) throws {
         let file = try InputFile(path: path)
         header = try WeightsHeader(file)
         let fit = WeightsFit(header: header, fileSize: file.size, definition: definition)
@@ -115,7 +124,7 @@ public struct NetworkWeights: Sendable {
         let pieces = (count * 4 + pieceBytes - 1) / pieceBytes
         var nonFinite = [Int](repeating: 0, count: pieces)
         #if _endian(little)
-        let mapping = mapped ? FloatMemory(mapping: file.descriptor, byteOffset: header.byteCount, count: count) : nil
+        let mapping = loading == .leasedMapping ? FloatMemory(mapping: file.descriptor, byteOffset: header.byteCount, count: count) : nil
         #else
         let mapping: FloatMemory? = nil // the file's little-endian floats must be swapped: read them
         #endif

@@ -10,7 +10,7 @@ final class ParameterStore: @unchecked Sendable {
         memory = FloatMemory(count: count, populate: true)
     }
 
-    /// The floats of a file mapped in place (see `NetworkWeights(contentsOf:for:allowPrefix:mapped:)`).
+    /// The floats of a file mapped in place (see `NetworkWeights(contentsOf:for:allowPrefix:loading:)`).
     init(memory: FloatMemory) {
         self.memory = memory
     }
