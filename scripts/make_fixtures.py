@@ -57,6 +57,9 @@ class Parameters:
             "mean": lambda: self.rng.normal(0, 0.3, count),
             "variance": lambda: self.rng.uniform(0.5, 2, count),
             "weights": lambda: self.rng.normal(0, self.gain / np.sqrt(fan_in), count),
+            "learned": lambda: self.rng.normal(0, 1, count),
+            # Some negative, for the normalisations that clip them at 0.
+            "mixing": lambda: self.rng.uniform(-1, 2, count),
         }[role]().astype("<f4")
         self.arrays.append(values)
         return values.astype(np.float64)
@@ -127,6 +130,8 @@ ACTIVATIONS = {
     "linear": lambda x: x,
     "leaky": lambda x: np.where(x > 0, x, 0.1 * x),
     "relu6": lambda x: np.clip(x, 0, 6),
+    "logistic": lambda x: 1 / (1 + np.exp(-x)),
+    "relu": lambda x: np.maximum(x, 0),
     "swish": lambda x: x / (1 + np.exp(-x)),
     "mish": lambda x: x * np.tanh(np.log1p(np.exp(x))),
 }
@@ -166,10 +171,12 @@ def numpy_layer(parameters, name, options, x, outputs):
     if name == "convolutional":
         size, filters, groups = get("size", 1), get("filters", 1), get("groups", 1)
         padding = size // 2 if get("pad", 0) else get("padding", 0)
+        # AlexeyAB's dilation: ignored for 1×1 kernels, and the zero padding is padding·dilation.
+        dilation = 1 if size == 1 else get("dilation", 1)
         per_group = x.shape[0] // groups
         norm, bias, kernel = parameters.convolutional(filters, per_group * size * size, get("batch_normalize", 0))
         kernel = kernel.reshape(filters, per_group, size, size)
-        out = convolve(x, kernel, get("stride", 1), padding, get("dilation", 1), groups)
+        out = convolve(x, kernel, get("stride", 1), padding * dilation, dilation, groups)
         if norm:
             beta, gamma, mean, variance = norm
             out = normalize(out, gamma, mean, variance) + beta[:, None, None]
@@ -203,7 +210,83 @@ def numpy_layer(parameters, name, options, x, outputs):
         reader = res2net_reference.Reader(np.concatenate(parameters.arrays[start:]))
         block = res2net_reference.bottle2neck if name == "res2net" else res2net_reference.triangle
         return block(x, reader, planes, base_width, scale)
+    if name in ("maxpool", "local_avgpool"):
+        return pool(x, name, options)
+    if name == "avgpool":
+        return x.mean(axis=(1, 2), keepdims=True)
+    if name == "scale_channels":
+        # AlexeyAB's scale_channels_layer.c: one factor a channel (C×1×1), or a pixel (1×H×W).
+        scaled = outputs[layer_index(options["from"], outputs)]
+        return ACTIVATIONS[options.get("activation", "linear")](x * scaled)
+    if name == "sam":
+        # AlexeyAB's sam_layer.c: elementwise product of equal shapes.
+        other = outputs[layer_index(options["from"], outputs)]
+        return ACTIVATIONS[options.get("activation", "linear")](x * other)
+    if name == "reorg3d":
+        # AlexeyAB's reorg_cpu (forward=0): out[(dy·s + dx)·C + c, y, x] = in[c, y·s + dy, x·s + dx].
+        s = get("stride", 1)
+        return np.concatenate([x[:, dy::s, dx::s] for dy in range(s) for dx in range(s)])
+    if name == "implicit":
+        filters, atoms = get("filters", 128), get("atoms", 1)
+        return parameters.draw("learned", filters * atoms).reshape(filters, atoms, 1)
+    if name == "shortcut":
+        return shortcut(parameters, options, x, outputs)
     raise ValueError("no NumPy reference for [%s]" % name)
+
+
+def layer_index(reference, outputs):
+    index = int(reference)
+    return index if index >= 0 else len(outputs) + index
+
+
+def pool(x, name, options):
+    """AlexeyAB's maxpool_layer.c: windows of `size` at −padding/2 + (y·stride_y, x·stride_x);
+    the maximum (maxpool), the mean of the taps inside the image (local_avgpool), or with
+    maxpool_depth the maximum over channels k ≡ g (mod out_channels)."""
+    def get(key, default):
+        return int(options.get(key, default))
+
+    channels, height, width = x.shape
+    if get("maxpool_depth", 0):
+        groups = get("out_channels", 1)
+        return np.stack([x[g::groups].max(axis=0) for g in range(groups)])
+    stride = get("stride", 1)
+    stride_x, stride_y = get("stride_x", stride), get("stride_y", stride)
+    size = get("size", stride)
+    padding = get("padding", size - 1)
+    out_h, out_w = (height + padding - size) // stride_y + 1, (width + padding - size) // stride_x + 1
+    out = np.zeros((channels, out_h, out_w))
+    for oy in range(out_h):
+        for ox in range(out_w):
+            top, left = oy * stride_y - padding // 2, ox * stride_x - padding // 2
+            window = x[:, max(top, 0):max(top + size, 0), max(left, 0):max(left + size, 0)]
+            out[:, oy, ox] = window.max(axis=(1, 2)) if name == "maxpool" else window.mean(axis=(1, 2))
+    return out
+
+
+def shortcut(parameters, options, x, outputs):
+    """AlexeyAB's shortcut_multilayer_cpu: out = w₀·x + Σ wᵢ·fromᵢ over the channels both have;
+    weights per term (per_feature, per_layer) or per term and channel (per_channel), normalised
+    across the terms by relu (avg_relu): max(w, 0)/(1e-4 + Σ max(w, 0)), or by softmax."""
+    sources = [outputs[layer_index(r, outputs)] for r in str(options["from"]).split(",")]
+    kind = options.get("weights_type", "none")
+    channels = x.shape[0]
+    if kind == "none":
+        weights = np.ones((len(sources) + 1, channels))
+    else:
+        per_term = channels if kind == "per_channel" else 1
+        weights = parameters.draw("mixing", (len(sources) + 1) * per_term).reshape(len(sources) + 1, per_term)
+        weights = np.broadcast_to(weights, (len(sources) + 1, channels))
+        if options["weights_normalization"] in ("relu", "avg_relu"):
+            weights = np.maximum(weights, 0) / (1e-4 + np.maximum(weights, 0).sum(axis=0))
+        else:  # softmax; AlexeyAB's parser refuses weights without a normalisation
+            e = np.exp(weights - weights.max(axis=0))
+            weights = e / (1e-4 + e.sum(axis=0))
+    out = x * weights[0][:, None, None]
+    for i, source in enumerate(sources):
+        common = min(channels, source.shape[0])
+        out[:common] += source[:common] * weights[i + 1][:common, None, None]
+    return ACTIVATIONS[options.get("activation", "linear")](out)
 
 
 def numpy_fixture(folder, net, sections, seed, gain=1.5):
@@ -301,13 +384,43 @@ FIXTURES = [
         ("region", dict(classes=3, coords=4, num=2, softmax=1, anchors="1.08,1.19, 3.42,4.41")),
     ], 8, 3),
     ("dilation-groups-batchnorm", numpy_fixture, (4, 9, 9), [
-        conv(4, 3, "mish", dilation=2, padding=2),
+        conv(4, 3, "mish", dilation=2, pad=1),
         conv(6, 3, "swish", stride=2, pad=1, dilation=2, groups=2, batch_normalize=1),
         conv(4, 1, "relu6"),
         ("route", dict(layers=1, groups=2, group_id=1)),
         ("route", dict(layers="1,2", groups=2, group_id=0)),
         ("batchnorm", {}),
     ], 9, 3),
+    # AlexeyAB's kinds and keys, from his layer sources: squeeze-and-excitation (avgpool, two 1×1
+    # convolutions, scale_channels), a per-pixel scale (scale_wh), sam, reorg3d, local_avgpool
+    # and maxpool with separate strides, maxpool across channels (out_channels not dividing 32),
+    # implicit, and shortcuts of several layers, with fewer and more channels than the input,
+    # weighted per layer and per channel, normalised by relu, avg_relu and softmax.
+    ("alexeyab", numpy_fixture, (3, 8, 8), [
+        conv(8, 3, "leaky", pad=1),
+        ("avgpool", {}),
+        conv(8, 1, "logistic"),
+        ("scale_channels", {"from": 0}),
+        conv(1, 1, "logistic"),
+        ("scale_channels", {"from": 3, "scale_wh": 1, "activation": "leaky"}),
+        ("sam", {"from": 3, "activation": "logistic"}),
+        ("reorg3d", dict(stride=2)),
+        ("local_avgpool", dict(size=3, stride=1)),
+        ("maxpool", dict(maxpool_depth=1, out_channels=5)),
+        ("maxpool", dict(size=3, stride_x=2, stride_y=1)),
+        ("route", dict(layers=7)),
+        ("local_avgpool", dict(size=3, stride_x=1, stride_y=2, padding=2)),
+        ("implicit", dict(filters=6, atoms=2)),
+        ("route", dict(layers=0)),
+        conv(8, 1, "linear"),
+        conv(4, 1, "linear"),
+        ("shortcut", {"from": "-2,-3"}),
+        ("shortcut", {"from": "15,0", "weights_type": "per_channel", "weights_normalization": "softmax"}),
+        ("shortcut", {"from": 16, "weights_type": "per_feature", "weights_normalization": "relu", "activation": "leaky"}),
+        conv(8, 1, "linear"),
+        ("shortcut", {"from": "17,14", "weights_type": "per_channel", "weights_normalization": "avg_relu"}),
+        ("shortcut", {"from": 15, "weights_type": "per_layer", "weights_normalization": "softmax"}),
+    ], 11, 1.5),
     ("res2net-triangle", numpy_fixture, (16, 5, 6), [
         ("res2net", dict(planes=8)),
         ("triangle", dict(planes=16)),

@@ -74,6 +74,7 @@ final class DefinitionTests: XCTestCase {
             [convolutional]
             filters=6
             size=3
+            pad=1
             dilation=2
             groups=2
             """)
@@ -85,7 +86,7 @@ final class DefinitionTests: XCTestCase {
             Shape(channels: 2, height: 13, width: 13), // group 1 of 2
             Shape(channels: 2, height: 26, width: 26),
             Shape(channels: 2, height: 26, width: 26), // 4×13×13 added into 2×26×26
-            Shape(channels: 6, height: 22, width: 22), // 26 − 2·(3−1)
+            Shape(channels: 6, height: 26, width: 26), // AlexeyAB: (26 + 2·1 − 3)/1 + 1, padded by 1·2
         ])
     }
 

@@ -47,7 +47,8 @@ final class KernelTests: XCTestCase {
         XCTAssertLessThanOrEqual(worst, 1e-5 + 1e-5 * scale, message, file: file, line: line)
     }
 
-    /// A one-layer network with a linear convolution.
+    /// A one-layer network with a linear convolution, zero-padded by `padding` (a multiple of
+    /// `dilation`: AlexeyAB's dilation multiplies the cfg's padding).
     func convolution(channels c: Int, height h: Int, width w: Int, filters n: Int, size: Int, stride: Int = 1,
                      padding: Int, groups: Int = 1, dilation: Int = 1) throws -> Convolutional {
         let d = try definition("""
@@ -59,7 +60,7 @@ final class KernelTests: XCTestCase {
             filters=\(n)
             size=\(size)
             stride=\(stride)
-            padding=\(padding)
+            padding=\(padding / dilation)
             groups=\(groups)
             dilation=\(dilation)
             activation=linear
@@ -397,7 +398,7 @@ final class KernelTests: XCTestCase {
         for layer in d.layers {
             readers[layer.index] = layer.index + 1
             if case .route(let r) = layer.spec { r.layers.forEach { readers[$0] = max(readers[$0]!, layer.index) } }
-            if case .shortcut(let s) = layer.spec { readers[s.from] = max(readers[s.from]!, layer.index) }
+            if case .shortcut(let s) = layer.spec { s.from.forEach { readers[$0] = max(readers[$0]!, layer.index) } }
         }
         for a in d.layers.indices {
             for b in (a + 1)..<d.layers.count where plan.buffer[a] == plan.buffer[b] {

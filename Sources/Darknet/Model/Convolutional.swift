@@ -8,7 +8,8 @@ public struct Convolutional: Kind {
     public var filters: Int
     public var size: Int
     public var stride: Int
-    /// Zero padding on each side. `pad=1` means `size/2`, as in Darknet's parser.
+    /// Zero padding on each side. `pad=1` means `size/2`, as in Darknet's parser; AlexeyAB's
+    /// `dilation` multiplies it.
     public var padding: Int
     public var groups: Int
     public var dilation: Int
@@ -25,7 +26,16 @@ public struct Convolutional: Kind {
         var padding = try r.int("padding", default: 0, in: 0...Int(Int32.max))
         if pad { padding = size / 2 }
         let groups = try r.int("groups", default: 1, in: 1...Int(Int32.max))
-        let dilation = try r.int("dilation", default: 1, in: 1...Int(Int32.max))
+        var dilation = try r.int("dilation", default: 1, in: 1...Int(Int32.max))
+        if size == 1 { dilation = 1 } // as AlexeyAB's parser does
+        if dilation > 1 {
+            // AlexeyAB's darknet pads by padding·dilation but sizes the output as if undilated,
+            // (h + 2·padding − size)/stride + 1: the two agree only for padding = (size − 1)/2.
+            guard 2 * padding + 1 == size else {
+                throw r.error("dilation", "a dilated \(size)×\(size) kernel needs padding=\((size - 1) / 2) (pad=1 and an odd size), as AlexeyAB's darknet sizes its output as if undilated; padding is \(padding)")
+            }
+            padding *= dilation
+        }
         guard input.channels % groups == 0 else {
             throw r.error("groups", "does not divide the \(input.channels) input channels")
         }

@@ -21,6 +21,8 @@ protocol Kind: Sendable, Equatable {
     func plan(_ binding: inout PlanBinding) throws -> any LayerPlan
     /// Multiply-adds of one forward pass for one image.
     var macs: Int { get }
+    /// The billions of operations AlexeyAB's darknet prints for the layer ("BF").
+    var bflops: Double { get }
     /// The summary's "filters" and "size/stride" columns.
     var summaryFilters: String { get }
     var summarySize: String { get }
@@ -30,6 +32,8 @@ extension Kind {
     static var typeName: String { sectionNames[0] }
     // Counted and printed only: a kind without multiply-adds or summary columns leaves them out.
     var macs: Int { 0 }
+    /// Two operations a multiply-add; pooling layers count their own.
+    var bflops: Double { 2 * Double(macs) / 1e9 }
     var summaryFilters: String { "" }
     var summarySize: String { "" }
 }
@@ -55,6 +59,14 @@ struct SectionContext {
             throw reader.error(key, "layer \(reference) is not an earlier layer (this is layer \(index)); only earlier layers can be referenced")
         }
         return absolute
+    }
+
+    /// The one earlier layer `from=` names (scale_channels, sam); `what` says what it is for.
+    func singleFrom(_ r: inout SectionReader, _ what: String) throws -> Int {
+        guard let reference = try r.ints("from"), reference.count == 1 else {
+            throw r.error("from", r.has("from") ? "expected one layer" : "missing: [\(r.name)] needs \(what)")
+        }
+        return try resolve(reference[0], key: "from", in: r)
     }
 
     /// The number of floats in a tensor of these dimensions, rejected (before anything is

@@ -36,6 +36,8 @@ public struct Layer: Sendable, Equatable {
     public var parameters: Int { weightArrays.filter(\.isParameter).reduce(0) { $0 + $1.count } }
     public var parametersWithoutNorm: Int { weightArrays.filter(\.isParameterWithoutNorm).reduce(0) { $0 + $1.count } }
     public var macs: Int { spec.kind.macs }
+    /// What AlexeyAB's darknet prints as the layer's BFLOPs.
+    public var bflops: Double { spec.kind.bflops }
     /// The layers whose outputs this one reads.
     var sources: [Int] { spec.kind.sources(at: index) }
 }

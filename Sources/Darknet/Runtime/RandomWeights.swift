@@ -40,6 +40,8 @@ public enum RandomWeights {
                 case .normScale: for _ in 0..<array.count { floats.append(random.uniform(0.5, 1.5)) }
                 case .rollingMean: floats += repeatElement(0, count: array.count)
                 case .rollingVariance: floats += repeatElement(1, count: array.count)
+                case .learned: for _ in 0..<array.count { floats.append(random.uniform(-0.2, 0.2)) } // [implicit]'s default std
+                case .mixingWeights: floats += repeatElement(1, count: array.count) // Darknet's initial weights
                 }
             }
         }
