@@ -39,6 +39,21 @@ final class DefinitionTests: XCTestCase {
         }
     }
 
+    /// AlexeyAB's efficientnet-lite3 has filters=40#32 and cspx-p7-mish layers=180###P6: Darknet's
+    /// atoi reads the leading integer, and so do we, with a warning; text without one stays an error.
+    func testIntegersAreReadFromTheirLeadingDigitsAsAtoiReadsThem() throws {
+        let d = try definition("[net]\nwidth=8\nheight=8\nchannels=3\n[convolutional]\nfilters=40#32\n[route]\nlayers=0###P6,0\n")
+        XCTAssertEqual(d.layers[0].output.channels, 40)
+        XCTAssertEqual(d.layers[1].output.channels, 80)
+        XCTAssertEqual(d.warnings.map(\.description), [
+            "test.cfg:6: warning: [convolutional] filters=40#32: read as 40, as Darknet's atoi reads it; '#32' is ignored",
+            "test.cfg:8: warning: [route] layers=0###P6,0: read as 0, as Darknet's atoi reads it; '###P6' is ignored",
+        ])
+        XCTAssertThrowsError(try definition("[net]\nwidth=8\nheight=8\nchannels=3\n[convolutional]\nfilters=#32\n")) { error in
+            XCTAssertEqual("\(error)", "test.cfg:6: error: [convolutional] filters=#32: expected an integer")
+        }
+    }
+
     func testWarningsKeepTheFirstValue() throws {
         let d = try definition("[net]\nwidth=8\nheight=8\nchannels=3\n[convolutional]\nfilters=8\nfilters=16\nfilterz=2\n")
         XCTAssertEqual(d.layers[0].output.channels, 8)

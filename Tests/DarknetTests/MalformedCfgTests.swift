@@ -70,7 +70,10 @@ final class MalformedCfgTests: XCTestCase {
         assertError(Self.net + "[convolutional]\nstride=0\n", "bad.cfg:6: error: [convolutional] stride=0: expected a value ≥ 1")
         assertError(Self.net + "[convolutional]\nfilters=99999999999\n", "bad.cfg:6: error: [convolutional] filters=99999999999: expected an integer in -2147483648...2147483647")
         assertError(Self.net + "[convolutional]\nfilters=-99999999999999999999\n", "bad.cfg:6: error: [convolutional] filters=-99999999999999999999: expected an integer in -2147483648...2147483647")
-        assertError(Self.net + "[convolutional]\nfilters=1.5\n", "bad.cfg:6: error: [convolutional] filters=1.5: expected an integer")
+        // atoi would read 1 (a warning; an error with --strict, see DefinitionTests); Darknet's
+        // atoi reads 0 from text without a leading integer, which is refused.
+        assertError(Self.net + "[convolutional]\nfilters=1.5\n", "bad.cfg:6: error: [convolutional] filters=1.5: read as 1, as Darknet's atoi reads it; '.5' is ignored",
+                    options: DefinitionOptions(strict: true))
         assertError(Self.net + Self.conv + "[route]\nlayers=-1,4294967296\n", "bad.cfg:13: error: [route] layers=-1,4294967296: expected a comma-separated list of integers in -2147483648...2147483647")
         assertError(Self.net + "[convolutional]\nfilters=10\ngroups=2\n", "bad.cfg:7: error: [convolutional] groups=2: does not divide the 3 input channels")
         assertError(Self.net + "[convolutional]\nactivation=leakyy\n",
