@@ -137,12 +137,14 @@ ACTIVATIONS = {
 }
 
 
-def convolve(x, kernel, stride, padding, dilation, groups):
-    """out[f, y, x] = Σ kernel[f, c, ky, kx]·x[g·C/G + c, y·stride − padding + ky·dilation, …], zero outside."""
+def convolve(x, kernel, stride, padding, dilation, groups, stride_y=None):
+    """out[f, y, x] = Σ kernel[f, c, ky, kx]·x[g·C/G + c, y·stride_y − padding + ky·dilation,
+    x·stride − padding + kx·dilation], zero outside (stride_y defaults to stride)."""
+    stride_y = stride if stride_y is None else stride_y
     channels, height, width = x.shape
     filters, per_group, size, _ = kernel.shape
     span = dilation * (size - 1) + 1
-    out_h = (height + 2 * padding - span) // stride + 1
+    out_h = (height + 2 * padding - span) // stride_y + 1
     out_w = (width + 2 * padding - span) // stride + 1
     padded = np.pad(x, ((0, 0), (padding, padding), (padding, padding)))
     out = np.zeros((filters, out_h, out_w))
@@ -153,7 +155,7 @@ def convolve(x, kernel, stride, padding, dilation, groups):
         for ky in range(size):
             for kx in range(size):
                 y0, x0 = ky * dilation, kx * dilation
-                patch = padded[c, y0:y0 + stride * (out_h - 1) + 1:stride, x0:x0 + stride * (out_w - 1) + 1:stride]
+                patch = padded[c, y0:y0 + stride_y * (out_h - 1) + 1:stride_y, x0:x0 + stride * (out_w - 1) + 1:stride]
                 out[f] += np.einsum("fc,chw->fhw", kernel[f, :, ky, kx], patch)
     return out
 
@@ -176,7 +178,11 @@ def numpy_layer(parameters, name, options, x, outputs):
         per_group = x.shape[0] // groups
         norm, bias, kernel = parameters.convolutional(filters, per_group * size * size, get("batch_normalize", 0))
         kernel = kernel.reshape(filters, per_group, size, size)
-        out = convolve(x, kernel, get("stride", 1), padding * dilation, dilation, groups)
+        # AlexeyAB's stride_x/stride_y, where either is given and at least 1, else stride.
+        stride = get("stride", 1)
+        stride_x, stride_y = get("stride_x", -1), get("stride_y", -1)
+        stride_x, stride_y = (stride_x if stride_x >= 1 else stride), (stride_y if stride_y >= 1 else stride)
+        out = convolve(x, kernel, stride_x, padding * dilation, dilation, groups, stride_y)
         if norm:
             beta, gamma, mean, variance = norm
             out = normalize(out, gamma, mean, variance) + beta[:, None, None]
@@ -395,7 +401,8 @@ FIXTURES = [
     # convolutions, scale_channels), a per-pixel scale (scale_wh), sam, reorg3d, local_avgpool
     # and maxpool with separate strides, maxpool across channels (out_channels not dividing 32),
     # implicit, and shortcuts of several layers, with fewer and more channels than the input,
-    # weighted per layer and per channel, normalised by relu, avg_relu and softmax.
+    # weighted per layer and per channel, normalised by relu, avg_relu and softmax; convolutions
+    # with stride_x/stride_y (im2col and depthwise).
     ("alexeyab", numpy_fixture, (3, 8, 8), [
         conv(8, 3, "leaky", pad=1),
         ("avgpool", {}),
@@ -420,6 +427,8 @@ FIXTURES = [
         conv(8, 1, "linear"),
         ("shortcut", {"from": "17,14", "weights_type": "per_channel", "weights_normalization": "avg_relu"}),
         ("shortcut", {"from": 15, "weights_type": "per_layer", "weights_normalization": "softmax"}),
+        conv(4, 3, "leaky", stride_x=2, stride_y=1, pad=1),
+        conv(4, 3, "linear", stride=2, stride_y=3, pad=1, groups=4),
     ], 11, 1.5),
     ("res2net-triangle", numpy_fixture, (16, 5, 6), [
         ("res2net", dict(planes=8)),

@@ -7,7 +7,10 @@ public struct Convolutional: Kind {
     public var input: Shape
     public var filters: Int
     public var size: Int
+    /// The horizontal stride (`stride_x`, `stride` by default).
     public var stride: Int
+    /// The vertical stride (`stride_y`, `stride` by default).
+    public var strideY: Int
     /// Zero padding on each side. `pad=1` means `size/2`, as in Darknet's parser; AlexeyAB's
     /// `dilation` multiplies it.
     public var padding: Int
@@ -21,7 +24,12 @@ public struct Convolutional: Kind {
         let input = context.input
         let filters = try r.int("filters", default: 1, in: 1...Int(Int32.max))
         let size = try r.int("size", default: 1, in: 1...Int(Int32.max))
+        // AlexeyAB's stride_x/stride_y: a value below 1 (or none) takes `stride`'s.
+        var strideX = try r.int("stride_x", default: -1)
+        var strideY = try r.int("stride_y", default: -1)
         let stride = try r.int("stride", default: 1, in: 1...Int(Int32.max))
+        if strideX < 1 { strideX = stride }
+        if strideY < 1 { strideY = stride }
         let pad = try r.bool("pad")
         var padding = try r.int("padding", default: 0, in: 0...Int(Int32.max))
         if pad { padding = size / 2 }
@@ -45,7 +53,7 @@ public struct Convolutional: Kind {
         for key in ["binary", "xnor", "flipped"] {
             if try r.bool(key) { throw r.error(key, "binary, XNOR and flipped convolutions are not supported") }
         }
-        try self.init(input: input, filters: filters, size: size, stride: stride, padding: padding,
+        try self.init(input: input, filters: filters, size: size, stride: strideX, strideY: strideY, padding: padding,
                       groups: groups, dilation: dilation,
                       batchNormalize: try r.bool("batch_normalize"),
                       activation: try r.activation(default: .logistic), // Darknet's default
@@ -53,12 +61,13 @@ public struct Convolutional: Kind {
     }
 
     /// A convolution inside a compound block (res2net, triangle), checked like a section's.
-    init(input: Shape, filters: Int, size: Int, stride: Int = 1, padding: Int, groups: Int = 1, dilation: Int = 1,
+    init(input: Shape, filters: Int, size: Int, stride: Int = 1, strideY: Int? = nil, padding: Int, groups: Int = 1, dilation: Int = 1,
          batchNormalize: Bool, activation: Activation, context: SectionContext, reader: SectionReader) throws {
         self.input = input
         self.filters = filters
         self.size = size
         self.stride = stride
+        self.strideY = strideY ?? stride
         self.padding = padding
         self.groups = groups
         self.dilation = dilation
@@ -67,7 +76,7 @@ public struct Convolutional: Kind {
         // AlexeyAB's formula; with dilation 1 it is Darknet's (h + 2·pad − size)/stride + 1.
         let span = dilation * (size - 1) + 1
         self.output = Shape(channels: filters,
-                            height: (input.height + 2 * padding - span) / stride + 1,
+                            height: (input.height + 2 * padding - span) / self.strideY + 1,
                             width: (input.width + 2 * padding - span) / stride + 1)
         guard input.height + 2 * padding >= span, input.width + 2 * padding >= span else {
             throw Diagnostic(at: reader.location, "[\(reader.name)] a \(size)×\(size) kernel (dilation \(dilation)) does not fit the \(input.height)×\(input.width) input with padding \(padding)")
@@ -91,5 +100,7 @@ public struct Convolutional: Kind {
 
     var macs: Int { output.height * output.width * weightCount }
     var summaryFilters: String { groups == 1 ? "\(filters)" : "\(filters)/\(groups)" }
-    var summarySize: String { "\(size)×\(size)/\(stride)" + (dilation > 1 ? " d\(dilation)" : "") }
+    var summarySize: String {
+        "\(size)×\(size)/\(stride)" + (strideY != stride ? "×\(strideY)" : "") + (dilation > 1 ? " d\(dilation)" : "")
+    }
 }
