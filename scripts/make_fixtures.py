@@ -49,6 +49,7 @@ class Parameters:
         self.rng = np.random.default_rng(seed)
         self.gain = gain
         self.arrays = []
+        self.by_layer = {}  # a convolution's (norm, bias, kernel) by layer index, for share_index
 
     def draw(self, role, count, fan_in=1):
         values = {
@@ -176,7 +177,12 @@ def numpy_layer(parameters, name, options, x, outputs):
         # AlexeyAB's dilation: ignored for 1×1 kernels, and the zero padding is padding·dilation.
         dilation = 1 if size == 1 else get("dilation", 1)
         per_group = x.shape[0] // groups
-        norm, bias, kernel = parameters.convolutional(filters, per_group * size * size, get("batch_normalize", 0))
+        if "share_index" in options:
+            # AlexeyAB's share_index: another convolution's arrays, none drawn (none stored).
+            norm, bias, kernel = parameters.by_layer[layer_index(options["share_index"], outputs)]
+        else:
+            norm, bias, kernel = parameters.convolutional(filters, per_group * size * size, get("batch_normalize", 0))
+        parameters.by_layer[len(outputs)] = norm, bias, kernel
         kernel = kernel.reshape(filters, per_group, size, size)
         # AlexeyAB's stride_x/stride_y, where either is given and at least 1, else stride.
         stride = get("stride", 1)
@@ -402,7 +408,8 @@ FIXTURES = [
     # and maxpool with separate strides, maxpool across channels (out_channels not dividing 32),
     # implicit, and shortcuts of several layers, with fewer and more channels than the input,
     # weighted per layer and per channel, normalised by relu, avg_relu and softmax; convolutions
-    # with stride_x/stride_y (im2col and depthwise).
+    # with stride_x/stride_y (im2col and depthwise); share_index, relative, absolute, dilated,
+    # strided, and of a layer that shares itself (batch-norm differs from AlexeyAB's in 1e-6).
     ("alexeyab", numpy_fixture, (3, 8, 8), [
         conv(8, 3, "leaky", pad=1),
         ("avgpool", {}),
@@ -429,6 +436,11 @@ FIXTURES = [
         ("shortcut", {"from": 15, "weights_type": "per_layer", "weights_normalization": "softmax"}),
         conv(4, 3, "leaky", stride_x=2, stride_y=1, pad=1),
         conv(4, 3, "linear", stride=2, stride_y=3, pad=1, groups=4),
+        ("route", dict(layers=22)),
+        conv(8, 3, "leaky", pad=1, batch_normalize=1),
+        conv(8, 3, "leaky", pad=1, batch_normalize=1, dilation=2, share_index=-1),
+        conv(8, 3, "linear", pad=1, batch_normalize=1, stride=2, share_index=26),
+        conv(8, 3, "linear", pad=1, batch_normalize=1, share_index=-1),
     ], 11, 1.5),
     ("res2net-triangle", numpy_fixture, (16, 5, 6), [
         ("res2net", dict(planes=8)),

@@ -63,6 +63,27 @@ final class MalformedCfgTests: XCTestCase {
                     "bad.cfg:12: error: [lstm] is not supported: this library does not run Darknet's [lstm] layers")
     }
 
+    func testAlexeyABKeys() {
+        assertError(Self.net + Self.conv + "[convolutional]\nfilters=8\nsize=3\npad=1\nshare_index=-1\n",
+                    "bad.cfg:16: error: [convolutional] share_index=-1: layer 0 has 8 filters of 3×3 over 3 channels in 1 groups without batch-norm; this layer has 8 of 3×3 over 8 in 1 without: they must be equal to share weights")
+        assertError(Self.net + Self.conv + "[maxpool]\n[convolutional]\nshare_index=1\n",
+                    "bad.cfg:14: error: [convolutional] share_index=1: layer 1 is a [maxpool], not a convolution to share weights with")
+        assertError(Self.net + "[convolutional]\nsize=3\ndilation=2\n",
+                    "bad.cfg:7: error: [convolutional] dilation=2: a dilated 3×3 kernel needs padding=1 (pad=1 and an odd size), as AlexeyAB's darknet sizes its output as if undilated; padding is 0")
+        assertError(Self.net + Self.conv + "[shortcut]\nfrom=0\nweights_type=per_channel\n",
+                    "bad.cfg:12: error: [shortcut] weights_normalization: expected relu, avg_relu or softmax: AlexeyAB's darknet refuses weights_type=per_channel without one")
+        assertError(Self.net + Self.conv + "[maxpool]\nsize=2\nstride=2\n[shortcut]\nfrom=0,-1\n",
+                    "bad.cfg:16: error: [shortcut] from=0,-1: layer 0 is 8×32×32 and the input is 8×16×16: a shortcut of several layers or with weights adds equal grids")
+        assertError(Self.net + Self.conv + "[scale_channels]\nfrom=0\n",
+                    "bad.cfg:13: error: [scale_channels] from=0: the input is 8×32×32 and layer 0 is 8×32×32: one factor a channel needs a 8×1×1 input")
+        assertError(Self.net + Self.conv + "[sam]\nfrom=-2\n", "bad.cfg:13: error: [sam] from=-2: layer -2 points before layer 0 (this is layer 1)")
+        for section in ["rnn", "gru", "lstm", "crnn", "crop", "contrastive", "detection", "Gaussian_yolo"] {
+            assertError(Self.net + Self.conv + "[\(section)]\n",
+                        "bad.cfg:12: error: [\(section)] is not supported: this library does not run Darknet's [\(section)] layers")
+        }
+        assertError(Self.net + "[convolutional]\nbinary=1\n", "bad.cfg:6: error: [convolutional] binary=1: binary, XNOR and flipped convolutions are not supported")
+    }
+
     func testValues() {
         assertError(Self.net + "[convolutional]\nfilters=abc\n", "bad.cfg:6: error: [convolutional] filters=abc: expected an integer")
         assertError(Self.net + "[convolutional]\nfilters=0\n", "bad.cfg:6: error: [convolutional] filters=0: expected a value ≥ 1")

@@ -19,6 +19,9 @@ public struct Convolutional: Kind {
     public var batchNormalize: Bool
     public var activation: Activation
     public var output: Shape
+    /// AlexeyAB's `share_index`: the earlier convolution whose weights, biases and batch-norm
+    /// parameters this one uses; it stores none itself.
+    public var sharedParameters: Int?
 
     init(_ r: inout SectionReader, _ context: SectionContext) throws {
         let input = context.input
@@ -58,6 +61,9 @@ public struct Convolutional: Kind {
                       batchNormalize: try r.bool("batch_normalize"),
                       activation: try r.activation(default: .logistic), // Darknet's default
                       context: context, reader: r)
+        if r.has("share_index") {
+            sharedParameters = try sharedLayer(try r.int("share_index"), context, r)
+        }
     }
 
     /// A convolution inside a compound block (res2net, triangle), checked like a section's.
@@ -85,11 +91,30 @@ public struct Convolutional: Kind {
         _ = try context.floats([filters, input.channels / groups, size, size], "weights", in: reader)
     }
 
+    /// The convolution whose parameters `share_index` names (the one that stores them, where
+    /// that one shares too), checked as AlexeyAB's make_convolutional_layer checks it, plus
+    /// batch-norm on both or neither (AB would read the other's missing arrays).
+    private func sharedLayer(_ reference: Int, _ context: SectionContext, _ r: SectionReader) throws -> Int {
+        let index = try context.resolve(reference, key: "share_index", in: r)
+        guard case .convolutional(let other) = context.previousSpecs[index] else {
+            throw r.error("share_index", "layer \(index) is a [\(context.previousSpecs[index].typeName)], not a convolution to share weights with")
+        }
+        guard other.size == size, other.input.channels == input.channels, other.filters == filters,
+              other.groups == groups, other.batchNormalize == batchNormalize else {
+            throw r.error("share_index", "layer \(index) has \(other.filters) filters of \(other.size)×\(other.size) over \(other.input.channels) channels in \(other.groups) groups\(other.batchNormalize ? " with" : " without") batch-norm; this layer has \(filters) of \(size)×\(size) over \(input.channels) in \(groups)\(batchNormalize ? " with" : " without"): they must be equal to share weights")
+        }
+        return other.sharedParameters ?? index
+    }
+
     public var weightCount: Int { filters * fanIn }
     /// Inputs each output sums over.
     var fanIn: Int { input.channels / groups * size * size }
 
-    var weightArrays: [WeightArray] {
+    /// What it stores: nothing when it shares another layer's (`share_index`).
+    var weightArrays: [WeightArray] { sharedParameters == nil ? parameterArrays : [] }
+
+    /// The arrays it binds, in Darknet's file order: its own, or those of `sharedParameters`.
+    var parameterArrays: [WeightArray] {
         if batchNormalize {
             return [WeightArray(role: .normBias, count: filters), WeightArray(role: .normScale, count: filters),
                     WeightArray(role: .rollingMean, count: filters), WeightArray(role: .rollingVariance, count: filters),

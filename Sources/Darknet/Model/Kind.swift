@@ -21,6 +21,9 @@ protocol Kind: Sendable, Equatable {
     func plan(_ binding: inout PlanBinding) throws -> any LayerPlan
     /// Multiply-adds of one forward pass for one image.
     var macs: Int { get }
+    /// The earlier layer whose stored parameters this one binds instead of storing its own
+    /// (AlexeyAB's `share_index`); nil for a layer that stores its own.
+    var sharedParameters: Int? { get }
     /// The billions of operations AlexeyAB's darknet prints for the layer ("BF").
     var bflops: Double { get }
     /// The summary's "filters" and "size/stride" columns.
@@ -32,6 +35,7 @@ extension Kind {
     static var typeName: String { sectionNames[0] }
     // Counted and printed only: a kind without multiply-adds or summary columns leaves them out.
     var macs: Int { 0 }
+    var sharedParameters: Int? { nil }
     /// Two operations a multiply-add; pooling layers count their own.
     var bflops: Double { 2 * Double(macs) / 1e9 }
     var summaryFilters: String { "" }
@@ -47,6 +51,8 @@ struct SectionContext {
     let index: Int
     let input: Shape
     let previousOutputs: [Shape]
+    /// The kinds of the earlier layers (for share_index).
+    var previousSpecs: [LayerSpec] = []
     let memoryLimit: Int
 
     /// Resolves a `layers=`/`from=` reference: negative values count back from this layer.

@@ -86,7 +86,7 @@ public enum LayerSpec: Sendable, Equatable {
     /// Sections Darknet knows that this library does not run.
     static let unsupported: Set<String> = [
         "rnn", "gru", "lstm", "crnn", "local", "crop", "detection", "deconvolutional", "deconv",
-        "logistic", "l2norm", "normalization", "lrn", "iseg", "gaussian_yolo",
+        "logistic", "l2norm", "normalization", "lrn", "iseg", "Gaussian_yolo",
         "conv_lstm", "implicit_add", "implicit_mul", "contrastive", "empty", "silence",
     ]
 }

@@ -88,7 +88,8 @@ public struct NetworkDefinition: Sendable {
         for section in cfg.sections.dropFirst() {
             let here = SourceLocation.line(file: path, line: section.line)
             let context = SectionContext(index: layers.count, input: layers.last?.output ?? input,
-                                       previousOutputs: layers.map(\.output), memoryLimit: options.memoryLimit)
+                                       previousOutputs: layers.map(\.output), previousSpecs: layers.map(\.spec),
+                                       memoryLimit: options.memoryLimit)
             var reader = SectionReader(section, path: path)
             guard let spec = try LayerSpec.parse(section.name, &reader, context) else {
                 if section.name == "net" || section.name == "network" {

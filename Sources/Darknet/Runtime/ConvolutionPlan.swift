@@ -266,6 +266,6 @@ struct ConvolutionPlan: LayerPlan, @unchecked Sendable {
 
 extension Convolutional {
     func plan(_ binding: inout PlanBinding) throws -> any LayerPlan {
-        ConvolutionPlan(self, parameters: binding.take(weightArrays), winogradKernels: binding.winogradKernels)
+        ConvolutionPlan(self, parameters: binding.take(parameterArrays), winogradKernels: binding.winogradKernels)
     }
 }

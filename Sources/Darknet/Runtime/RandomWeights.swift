@@ -53,7 +53,9 @@ public enum RandomWeights {
         let input = (0..<definition.input.count).map { _ in random.uniform(0, 1) }
         input.withUnsafeBufferPointer { pointer in
             _ = context.forward(pointer.baseAddress!) { convolution, raw, batch in
-                guard let mean = convolution.mean, let variance = convolution.variance else { return }
+                // A layer sharing another's kernels (share_index) leaves them as that one scaled them.
+                guard let mean = convolution.mean, let variance = convolution.variance,
+                      convolution.spec.sharedParameters == nil else { return }
                 let spec = convolution.spec
                 let spatial = spec.output.height * spec.output.width
                 let kernel = spec.weightCount / spec.filters

@@ -241,7 +241,7 @@ final class WinogradKernels: @unchecked Sendable {
         memory = FloatMemory(count: total, populate: true)
         for (index, offset) in offsets {
             guard case .convolutional(let spec) = definition.layers[index].spec else { continue }
-            let weights = BoundParameters(spec.weightArrays, at: parameters(index))[.weights]!
+            let weights = BoundParameters(spec.parameterArrays, at: parameters(index))[.weights]!
             Winograd.transformKernels(weights, filters: spec.filters, channels: spec.input.channels,
                                       into: memory.floats + offset)
         }
