@@ -54,6 +54,16 @@ final class DefinitionTests: XCTestCase {
         }
     }
 
+    /// AlexeyAB's training-only keys are accepted quietly; cbn normalises as batch-norm does.
+    func testAlexeyABTrainingKeysAreAccepted() throws {
+        let d = try definition("[net]\nwidth=8\nheight=8\nchannels=3\n[convolutional]\nfilters=4\ncbn=1\nstopbackward=1\nsway=1\n"
+                               + "learning_rate=0.1\n[maxpool]\nmaxpool_zero_nonmax=1\n")
+        XCTAssertEqual(d.warnings.map(\.description), [])
+        guard case .convolutional(let conv) = d.layers[0].spec else { return XCTFail() }
+        XCTAssertTrue(conv.batchNormalize)
+        XCTAssertEqual(d.storedFloats, 4 * 4 + 4 * 3)
+    }
+
     func testWarningsKeepTheFirstValue() throws {
         let d = try definition("[net]\nwidth=8\nheight=8\nchannels=3\n[convolutional]\nfilters=8\nfilters=16\nfilterz=2\n")
         XCTAssertEqual(d.layers[0].output.channels, 8)

@@ -81,6 +81,9 @@ final class MalformedCfgTests: XCTestCase {
             assertError(Self.net + Self.conv + "[\(section)]\n",
                         "bad.cfg:12: error: [\(section)] is not supported: this library does not run Darknet's [\(section)] layers")
         }
+        assertError(Self.net + "[convolutional]\nantialiasing=1\n", "bad.cfg:6: error: [convolutional] antialiasing=1: not supported")
+        assertError(Self.net + "[convolutional]\ndontloadscales=1\n",
+                    "bad.cfg:6: error: [convolutional] dontloadscales=1: not supported: it changes which arrays the weights file holds for the layer")
         assertError(Self.net + "[convolutional]\nbinary=1\n", "bad.cfg:6: error: [convolutional] binary=1: binary, XNOR and flipped convolutions are not supported")
     }
 
@@ -103,7 +106,8 @@ final class MalformedCfgTests: XCTestCase {
         assertError(Self.net + "[maxpool]\nsize=40\nstride=1\npadding=0\n", "bad.cfg:6: error: [maxpool] size=40: a 40×40 window does not fit the 32×32 input")
         assertError(Self.net + "[upsample]\nstride=0\n", "bad.cfg:6: error: [upsample] stride=0: expected a non-zero value")
         assertError(Self.net + "[dropout]\nprobability=1.5\n", "bad.cfg:6: error: [dropout] probability=1.5: expected a value in [0, 1)")
-        assertError(Self.net + "[convolutional]\nbatch_normalize=2\n", "bad.cfg:6: error: [convolutional] batch_normalize=2: expected a value in 0...1")
+        // 2 is AlexeyAB's cross-iteration batch-norm (cbn), batch-norm at inference.
+        assertError(Self.net + "[convolutional]\nbatch_normalize=3\n", "bad.cfg:6: error: [convolutional] batch_normalize=3: expected a value in 0...2")
     }
 
     func testReferences() {

@@ -56,9 +56,17 @@ public struct Convolutional: Kind {
         for key in ["binary", "xnor", "flipped"] {
             if try r.bool(key) { throw r.error(key, "binary, XNOR and flipped convolutions are not supported") }
         }
+        for key in ["antialiasing", "coordconv"] where try r.int(key, default: 0) != 0 {
+            // antialiasing: a fixed blur after a stride-1 convolution; coordconv: AB's GPU-only coordinate channels.
+            throw r.error(key, "not supported")
+        }
+        // AlexeyAB's training-only and GPU-only keys, of no effect on its CPU forward pass.
+        r.ignore(["assisted_excitation", "sway", "rotate", "stretch", "stretch_sway", "angle", "grad_centr", "reverse",
+                  "stream", "wait_stream", "dot", "bin_output"])
         try self.init(input: input, filters: filters, size: size, stride: strideX, strideY: strideY, padding: padding,
                       groups: groups, dilation: dilation,
-                      batchNormalize: try r.bool("batch_normalize"),
+                      // AlexeyAB's cross-iteration batch-norm (cbn) normalises as batch-norm at inference.
+                      batchNormalize: try r.int("batch_normalize", default: 0, in: 0...2) != 0 || r.bool("cbn"),
                       activation: try r.activation(default: .logistic), // Darknet's default
                       context: context, reader: r)
         if r.has("share_index") {

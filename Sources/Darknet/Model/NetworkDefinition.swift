@@ -91,6 +91,7 @@ public struct NetworkDefinition: Sendable {
                                        previousOutputs: layers.map(\.output), previousSpecs: layers.map(\.spec),
                                        memoryLimit: options.memoryLimit)
             var reader = SectionReader(section, path: path)
+            try Self.readCommonKeys(&reader)
             guard let spec = try LayerSpec.parse(section.name, &reader, context) else {
                 if section.name == "net" || section.name == "network" {
                     throw Diagnostic(at: here, "[\(section.name)] must be the first section, and only once")
@@ -143,4 +144,13 @@ public struct NetworkDefinition: Sendable {
     public var macs: Int { layers.reduce(0) { $0 + $1.macs } }
     /// Darknet's BFLOPs: 2·MACs/10⁹.
     public var bflops: Double { 2 * Double(macs) / 1e9 }
+
+    /// The keys AlexeyAB's parser reads for every layer: training-only ones are accepted;
+    /// `dontload`/`dontloadscales`, which change what is read from the weights file, are refused.
+    private static func readCommonKeys(_ r: inout SectionReader) throws {
+        r.ignore(["clip", "onlyforward", "dont_update", "burnin_update", "stopbackward", "train_only_bn", "learning_rate"])
+        for key in ["dontload", "dontloadscales"] where try r.int(key, default: 0) != 0 {
+            throw r.error(key, "not supported: it changes which arrays the weights file holds for the layer")
+        }
+    }
 }
