@@ -188,13 +188,23 @@ def numpy_layer(parameters, name, options, x, outputs):
         stride = get("stride", 1)
         stride_x, stride_y = get("stride_x", -1), get("stride_y", -1)
         stride_x, stride_y = (stride_x if stride_x >= 1 else stride), (stride_y if stride_y >= 1 else stride)
+        antialiasing = get("antialiasing", 0)
+        if antialiasing:  # AlexeyAB: the convolution at stride 1, the strides taken by the blur below
+            stride_x = stride_y = 1
         out = convolve(x, kernel, stride_x, padding * dilation, dilation, groups, stride_y)
         if norm:
             beta, gamma, mean, variance = norm
             out = normalize(out, gamma, mean, variance) + beta[:, None, None]
         else:
             out = out + bias[:, None, None]
-        return ACTIVATIONS[options["activation"]](out)
+        out = ACTIVATIONS[options["activation"]](out)
+        if antialiasing:
+            # A fixed depthwise blur: 3×3 [1 2 1]ᵀ[1 2 1]/16 padded by 1, or 2×2 of 1/4 unpadded.
+            taps = np.full((2, 2), 0.25) if antialiasing == 2 else np.outer([1, 2, 1], [1, 2, 1]) / 16
+            blur = np.broadcast_to(taps, (filters, 1) + taps.shape)
+            stride = get("stride", 1)
+            out = convolve(out, blur, get("stride_x", stride), 1 if antialiasing == 1 else 0, 1, filters, get("stride_y", stride))
+        return out
     if name == "route":
         groups, group_id = get("groups", 1), get("group_id", 0)
         pieces = []
@@ -409,7 +419,8 @@ FIXTURES = [
     # implicit, and shortcuts of several layers, with fewer and more channels than the input,
     # weighted per layer and per channel, normalised by relu, avg_relu and softmax; convolutions
     # with stride_x/stride_y (im2col and depthwise); share_index, relative, absolute, dilated,
-    # strided, and of a layer that shares itself (batch-norm differs from AlexeyAB's in 1e-6).
+    # strided, and of a layer that shares itself (batch-norm differs from AlexeyAB's in 1e-6);
+    # antialiasing 1 and 2 (the second with stride_x/stride_y).
     ("alexeyab", numpy_fixture, (3, 8, 8), [
         conv(8, 3, "leaky", pad=1),
         ("avgpool", {}),
@@ -441,6 +452,9 @@ FIXTURES = [
         conv(8, 3, "leaky", pad=1, batch_normalize=1, dilation=2, share_index=-1),
         conv(8, 3, "linear", pad=1, batch_normalize=1, stride=2, share_index=26),
         conv(8, 3, "linear", pad=1, batch_normalize=1, share_index=-1),
+        conv(6, 3, "leaky", pad=1, stride=2, antialiasing=1, batch_normalize=1),
+        ("route", dict(layers=22)),
+        conv(4, 3, "linear", pad=1, stride_x=2, stride_y=1, antialiasing=2),
     ], 11, 1.5),
     ("res2net-triangle", numpy_fixture, (16, 5, 6), [
         ("res2net", dict(planes=8)),

@@ -81,7 +81,8 @@ final class MalformedCfgTests: XCTestCase {
             assertError(Self.net + Self.conv + "[\(section)]\n",
                         "bad.cfg:12: error: [\(section)] is not supported: this library does not run Darknet's [\(section)] layers")
         }
-        assertError(Self.net + "[convolutional]\nantialiasing=1\n", "bad.cfg:6: error: [convolutional] antialiasing=1: not supported")
+        assertError(Self.net + "[convolutional]\nantialiasing=3\n", "bad.cfg:6: error: [convolutional] antialiasing=3: expected a value in 0...2")
+        assertError(Self.net + "[convolutional]\ncoordconv=1\n", "bad.cfg:6: error: [convolutional] coordconv=1: not supported")
         assertError(Self.net + "[convolutional]\ndontloadscales=1\n",
                     "bad.cfg:6: error: [convolutional] dontloadscales=1: not supported: it changes which arrays the weights file holds for the layer")
         assertError(Self.net + "[convolutional]\nbinary=1\n", "bad.cfg:6: error: [convolutional] binary=1: binary, XNOR and flipped convolutions are not supported")

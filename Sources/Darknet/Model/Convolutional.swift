@@ -22,6 +22,12 @@ public struct Convolutional: Kind {
     /// AlexeyAB's `share_index`: the earlier convolution whose weights, biases and batch-norm
     /// parameters this one uses; it stores none itself.
     public var sharedParameters: Int?
+    /// AlexeyAB's `antialiasing` (1 or 2): the convolution runs at stride 1 to `blurInput`,
+    /// then a fixed depthwise blur, 3×3 [1 2 1]ᵀ[1 2 1]/16 padded by 1 (1) or 2×2 of 1/4
+    /// unpadded (2), takes the strides. 0 without.
+    public var antialiasing = 0
+    /// The stride-1 convolution's output, which the blur reads (antialiasing only).
+    public var blurInput: Shape?
 
     init(_ r: inout SectionReader, _ context: SectionContext) throws {
         let input = context.input
@@ -56,10 +62,10 @@ public struct Convolutional: Kind {
         for key in ["binary", "xnor", "flipped"] {
             if try r.bool(key) { throw r.error(key, "binary, XNOR and flipped convolutions are not supported") }
         }
-        for key in ["antialiasing", "coordconv"] where try r.int(key, default: 0) != 0 {
-            // antialiasing: a fixed blur after a stride-1 convolution; coordconv: AB's GPU-only coordinate channels.
-            throw r.error(key, "not supported")
+        if try r.int("coordconv", default: 0) != 0 { // AlexeyAB's GPU-only coordinate channels
+            throw r.error("coordconv", "not supported")
         }
+        let antialiasing = try r.int("antialiasing", default: 0, in: 0...2)
         // AlexeyAB's training-only and GPU-only keys, of no effect on its CPU forward pass.
         r.ignore(["assisted_excitation", "sway", "rotate", "stretch", "stretch_sway", "angle", "grad_centr", "reverse",
                   "stream", "wait_stream", "dot", "bin_output"])
@@ -69,6 +75,7 @@ public struct Convolutional: Kind {
                       batchNormalize: try r.int("batch_normalize", default: 0, in: 0...2) != 0 || r.bool("cbn"),
                       activation: try r.activation(default: .logistic), // Darknet's default
                       context: context, reader: r)
+        if antialiasing != 0 { try antialias(antialiasing, context, r) }
         if r.has("share_index") {
             sharedParameters = try sharedLayer(try r.int("share_index"), context, r)
         }
@@ -97,6 +104,38 @@ public struct Convolutional: Kind {
         }
         try context.checkShape(output, in: reader)
         _ = try context.floats([filters, input.channels / groups, size, size], "weights", in: reader)
+    }
+
+    /// Makes the convolution stride 1 and the blur take its strides, as make_convolutional_layer does.
+    private mutating func antialias(_ kind: Int, _ context: SectionContext, _ r: SectionReader) throws {
+        antialiasing = kind
+        let span = dilation * (size - 1) + 1
+        blurInput = Shape(channels: filters, height: input.height + 2 * padding - span + 1, width: input.width + 2 * padding - span + 1)
+        try context.checkShape(blurInput!, in: r)
+        let blur = blurStage
+        guard blurInput!.height + 2 * blur.padding >= blur.size, blurInput!.width + 2 * blur.padding >= blur.size else {
+            throw r.error("antialiasing", "its \(blur.size)×\(blur.size) blur does not fit the \(blurInput!.height)×\(blurInput!.width) output")
+        }
+        output = blur.output
+    }
+
+    /// The stride-1 convolution an antialiased one runs first.
+    var convolutionStage: Convolutional {
+        var stage = self
+        (stage.stride, stage.strideY, stage.antialiasing, stage.blurInput) = (1, 1, 0, nil)
+        stage.output = blurInput!
+        return stage
+    }
+
+    /// The fixed blur an antialiased convolution runs second (its weights are not stored).
+    var blurStage: Convolutional {
+        var stage = self
+        let (size, padding) = antialiasing == 2 ? (2, 0) : (3, 1)
+        (stage.input, stage.size, stage.padding, stage.dilation, stage.groups) = (blurInput!, size, padding, 1, filters)
+        (stage.batchNormalize, stage.activation, stage.antialiasing, stage.blurInput, stage.sharedParameters) = (false, .linear, 0, nil, nil)
+        stage.output = Shape(channels: filters, height: (blurInput!.height + 2 * padding - size) / strideY + 1,
+                             width: (blurInput!.width + 2 * padding - size) / stride + 1)
+        return stage
     }
 
     /// The convolution whose parameters `share_index` names (the one that stores them, where
@@ -131,9 +170,14 @@ public struct Convolutional: Kind {
         return [WeightArray(role: .bias, count: filters), WeightArray(role: .weights, count: weightCount, fanIn: fanIn)]
     }
 
-    var macs: Int { output.height * output.width * weightCount }
+    var macs: Int {
+        guard antialiasing != 0 else { return output.height * output.width * weightCount }
+        return convolutionStage.macs + blurStage.macs
+    }
+    /// AlexeyAB counts an antialiased convolution at stride 1, without its blur.
+    var bflops: Double { 2 * Double(antialiasing != 0 ? convolutionStage.macs : macs) / 1e9 }
     var summaryFilters: String { groups == 1 ? "\(filters)" : "\(filters)/\(groups)" }
     var summarySize: String {
-        "\(size)×\(size)/\(stride)" + (strideY != stride ? "×\(strideY)" : "") + (dilation > 1 ? " d\(dilation)" : "")
+        "\(size)×\(size)/\(stride)" + (strideY != stride ? "×\(strideY)" : "") + (dilation > 1 ? " d\(dilation)" : "") + (antialiasing != 0 ? " aa\(antialiasing)" : "")
     }
 }

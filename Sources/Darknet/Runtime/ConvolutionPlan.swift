@@ -266,6 +266,8 @@ struct ConvolutionPlan: LayerPlan, @unchecked Sendable {
 
 extension Convolutional {
     func plan(_ binding: inout PlanBinding) throws -> any LayerPlan {
-        ConvolutionPlan(self, parameters: binding.take(parameterArrays), winogradKernels: binding.winogradKernels)
+        let convolution = ConvolutionPlan(antialiasing == 0 ? self : convolutionStage, parameters: binding.take(parameterArrays),
+                                          winogradKernels: binding.winogradKernels)
+        return antialiasing == 0 ? convolution : AntialiasedConvolutionPlan(convolution, blur: blurStage)
     }
 }

@@ -5,7 +5,7 @@
 /// and channel instead of im2col's 36. The transforms only add and subtract.
 enum Winograd {
     static func applies(to spec: Convolutional) -> Bool {
-        spec.size == 3 && spec.stride == 1 && spec.strideY == 1 && spec.padding == 1 && spec.dilation == 1 && spec.groups == 1
+        spec.size == 3 && spec.stride == 1 && spec.strideY == 1 && spec.antialiasing == 0 && spec.padding == 1 && spec.dilation == 1 && spec.groups == 1
             && spec.output.height == spec.input.height && spec.output.width == spec.input.width
     }
 
