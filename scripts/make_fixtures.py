@@ -253,6 +253,16 @@ def numpy_layer(parameters, name, options, x, outputs):
         return parameters.draw("learned", filters * atoms).reshape(filters, atoms, 1)
     if name == "shortcut":
         return shortcut(parameters, options, x, outputs)
+    if name == "Gaussian_yolo":
+        # AlexeyAB's forward_gaussian_yolo_layer: per anchor [μx, σx, μy, σy, μw, σw, μh, σh, obj,
+        # classes…], the logistic on all but μw and μh, then μx, μy ← s·μ − (s − 1)/2.
+        anchors = len(str(options["mask"]).split(","))
+        out = x.reshape((anchors, -1) + x.shape[1:]).copy()
+        squashed = [0, 1, 2, 3, 5, 7] + list(range(8, out.shape[1]))
+        out[:, squashed] = 1 / (1 + np.exp(-out[:, squashed]))
+        s = float(options.get("scale_x_y", 1))
+        out[:, [0, 2]] = out[:, [0, 2]] * s - (s - 1) / 2
+        return out.reshape(x.shape)
     raise ValueError("no NumPy reference for [%s]" % name)
 
 
@@ -420,7 +430,7 @@ FIXTURES = [
     # weighted per layer and per channel, normalised by relu, avg_relu and softmax; convolutions
     # with stride_x/stride_y (im2col and depthwise); share_index, relative, absolute, dilated,
     # strided, and of a layer that shares itself (batch-norm differs from AlexeyAB's in 1e-6);
-    # antialiasing 1 and 2 (the second with stride_x/stride_y).
+    # antialiasing 1 and 2 (the second with stride_x/stride_y); Gaussian_yolo's layer output.
     ("alexeyab", numpy_fixture, (3, 8, 8), [
         conv(8, 3, "leaky", pad=1),
         ("avgpool", {}),
@@ -455,6 +465,8 @@ FIXTURES = [
         conv(6, 3, "leaky", pad=1, stride=2, antialiasing=1, batch_normalize=1),
         ("route", dict(layers=22)),
         conv(4, 3, "linear", pad=1, stride_x=2, stride_y=1, antialiasing=2),
+        conv(24, 1, "linear"),
+        ("Gaussian_yolo", dict(mask="0,2", num=3, classes=3, anchors="10,14, 23,27, 37,58", scale_x_y=1.1)),
     ], 11, 1.5),
     ("res2net-triangle", numpy_fixture, (16, 5, 6), [
         ("res2net", dict(planes=8)),

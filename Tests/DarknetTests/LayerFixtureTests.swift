@@ -46,7 +46,7 @@ final class LayerFixtureTests: XCTestCase {
         let covered = Set(fixtures.flatMap { $0.definition.layers.map(\.typeName) })
         XCTAssertEqual(covered, ["convolutional", "connected", "maxpool", "avgpool", "route", "shortcut", "upsample", "yolo",
                                  "region", "reorg", "softmax", "dropout", "batchnorm", "cost", "res2net", "triangle",
-                                 "scale_channels", "sam", "reorg3d", "local_avgpool", "implicit"])
+                                 "scale_channels", "sam", "reorg3d", "local_avgpool", "implicit", "Gaussian_yolo"])
         for fixture in fixtures {
             XCTAssertEqual(fixture.expected.keys.sorted(), Array(fixture.definition.layers.indices), fixture.name)
             XCTAssertEqual(fixture.input.shape.first, 2, fixture.name)

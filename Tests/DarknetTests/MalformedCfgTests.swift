@@ -77,10 +77,12 @@ final class MalformedCfgTests: XCTestCase {
         assertError(Self.net + Self.conv + "[scale_channels]\nfrom=0\n",
                     "bad.cfg:13: error: [scale_channels] from=0: the input is 8×32×32 and layer 0 is 8×32×32: one factor a channel needs a 8×1×1 input")
         assertError(Self.net + Self.conv + "[sam]\nfrom=-2\n", "bad.cfg:13: error: [sam] from=-2: layer -2 points before layer 0 (this is layer 1)")
-        for section in ["rnn", "gru", "lstm", "crnn", "crop", "contrastive", "detection", "Gaussian_yolo"] {
+        for section in ["rnn", "gru", "lstm", "crnn", "crop", "contrastive", "detection"] {
             assertError(Self.net + Self.conv + "[\(section)]\n",
                         "bad.cfg:12: error: [\(section)] is not supported: this library does not run Darknet's [\(section)] layers")
         }
+        assertError(Self.net + "[convolutional]\nfilters=20\nsize=1\n[Gaussian_yolo]\nclasses=2\nnum=2\nanchors=1,2,3,4\n",
+                    "bad.cfg:8: error: [Gaussian_yolo] input has 20 channels; 2 anchors × (2 classes + 9) need 22")
         assertError(Self.net + "[convolutional]\nantialiasing=3\n", "bad.cfg:6: error: [convolutional] antialiasing=3: expected a value in 0...2")
         assertError(Self.net + "[convolutional]\ncoordconv=1\n", "bad.cfg:6: error: [convolutional] coordconv=1: not supported")
         assertError(Self.net + "[convolutional]\ndontloadscales=1\n",

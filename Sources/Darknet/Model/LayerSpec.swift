@@ -24,6 +24,7 @@ public enum LayerSpec: Sendable, Equatable {
     case reorg3d(Reorg3d)
     case localAvgPool(LocalAvgPool)
     case implicit(Implicit)
+    case gaussianYolo(GaussianYolo)
 
     var kind: any Kind {
         switch self {
@@ -49,6 +50,7 @@ public enum LayerSpec: Sendable, Equatable {
         case .reorg3d(let l): l
         case .localAvgPool(let l): l
         case .implicit(let l): l
+        case .gaussianYolo(let l): l
         }
     }
 
@@ -59,7 +61,7 @@ public enum LayerSpec: Sendable, Equatable {
         case .region(let region): .region(region)
         case .convolutional, .connected, .maxpool, .avgpool, .route, .shortcut, .upsample, .reorg, .softmax,
              .dropout, .batchnorm, .cost, .res2net, .triangle, .activation, .scaleChannels, .sam, .reorg3d,
-             .localAvgPool, .implicit: nil
+             .localAvgPool, .implicit, .gaussianYolo: nil
         }
     }
 
@@ -71,6 +73,7 @@ public enum LayerSpec: Sendable, Equatable {
         Convolutional.self, Connected.self, MaxPool.self, AvgPool.self, Route.self, Shortcut.self, Upsample.self,
         Yolo.self, Region.self, Reorg.self, Softmax.self, Dropout.self, BatchNorm.self, Cost.self, Res2Net.self,
         Triangle.self, ActivationLayer.self, ScaleChannels.self, Sam.self, Reorg3d.self, LocalAvgPool.self, Implicit.self,
+        GaussianYolo.self,
     ]
 
     /// Section name (and alias) → the kind that reads it.
@@ -86,7 +89,7 @@ public enum LayerSpec: Sendable, Equatable {
     /// Sections Darknet knows that this library does not run.
     static let unsupported: Set<String> = [
         "rnn", "gru", "lstm", "crnn", "local", "crop", "detection", "deconvolutional", "deconv",
-        "logistic", "l2norm", "normalization", "lrn", "iseg", "Gaussian_yolo",
+        "logistic", "l2norm", "normalization", "lrn", "iseg",
         "conv_lstm", "implicit_add", "implicit_mul", "contrastive", "empty", "silence",
     ]
 }
