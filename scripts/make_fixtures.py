@@ -49,6 +49,7 @@ class Parameters:
         self.rng = np.random.default_rng(seed)
         self.gain = gain
         self.arrays = []
+        self.by_layer = {}  # a convolution's (norm, bias, kernel) by layer index, for share_index
 
     def draw(self, role, count, fan_in=1):
         values = {
@@ -57,6 +58,9 @@ class Parameters:
             "mean": lambda: self.rng.normal(0, 0.3, count),
             "variance": lambda: self.rng.uniform(0.5, 2, count),
             "weights": lambda: self.rng.normal(0, self.gain / np.sqrt(fan_in), count),
+            "learned": lambda: self.rng.normal(0, 1, count),
+            # Some negative, for the normalisations that clip them at 0.
+            "mixing": lambda: self.rng.uniform(-1, 2, count),
         }[role]().astype("<f4")
         self.arrays.append(values)
         return values.astype(np.float64)
@@ -127,17 +131,21 @@ ACTIVATIONS = {
     "linear": lambda x: x,
     "leaky": lambda x: np.where(x > 0, x, 0.1 * x),
     "relu6": lambda x: np.clip(x, 0, 6),
+    "logistic": lambda x: 1 / (1 + np.exp(-x)),
+    "relu": lambda x: np.maximum(x, 0),
     "swish": lambda x: x / (1 + np.exp(-x)),
     "mish": lambda x: x * np.tanh(np.log1p(np.exp(x))),
 }
 
 
-def convolve(x, kernel, stride, padding, dilation, groups):
-    """out[f, y, x] = Σ kernel[f, c, ky, kx]·x[g·C/G + c, y·stride − padding + ky·dilation, …], zero outside."""
+def convolve(x, kernel, stride, padding, dilation, groups, stride_y=None):
+    """out[f, y, x] = Σ kernel[f, c, ky, kx]·x[g·C/G + c, y·stride_y − padding + ky·dilation,
+    x·stride − padding + kx·dilation], zero outside (stride_y defaults to stride)."""
+    stride_y = stride if stride_y is None else stride_y
     channels, height, width = x.shape
     filters, per_group, size, _ = kernel.shape
     span = dilation * (size - 1) + 1
-    out_h = (height + 2 * padding - span) // stride + 1
+    out_h = (height + 2 * padding - span) // stride_y + 1
     out_w = (width + 2 * padding - span) // stride + 1
     padded = np.pad(x, ((0, 0), (padding, padding), (padding, padding)))
     out = np.zeros((filters, out_h, out_w))
@@ -148,7 +156,7 @@ def convolve(x, kernel, stride, padding, dilation, groups):
         for ky in range(size):
             for kx in range(size):
                 y0, x0 = ky * dilation, kx * dilation
-                patch = padded[c, y0:y0 + stride * (out_h - 1) + 1:stride, x0:x0 + stride * (out_w - 1) + 1:stride]
+                patch = padded[c, y0:y0 + stride_y * (out_h - 1) + 1:stride_y, x0:x0 + stride * (out_w - 1) + 1:stride]
                 out[f] += np.einsum("fc,chw->fhw", kernel[f, :, ky, kx], patch)
     return out
 
@@ -166,16 +174,37 @@ def numpy_layer(parameters, name, options, x, outputs):
     if name == "convolutional":
         size, filters, groups = get("size", 1), get("filters", 1), get("groups", 1)
         padding = size // 2 if get("pad", 0) else get("padding", 0)
+        # AlexeyAB's dilation: ignored for 1×1 kernels, and the zero padding is padding·dilation.
+        dilation = 1 if size == 1 else get("dilation", 1)
         per_group = x.shape[0] // groups
-        norm, bias, kernel = parameters.convolutional(filters, per_group * size * size, get("batch_normalize", 0))
+        if "share_index" in options:
+            # AlexeyAB's share_index: another convolution's arrays, none drawn (none stored).
+            norm, bias, kernel = parameters.by_layer[layer_index(options["share_index"], outputs)]
+        else:
+            norm, bias, kernel = parameters.convolutional(filters, per_group * size * size, get("batch_normalize", 0))
+        parameters.by_layer[len(outputs)] = norm, bias, kernel
         kernel = kernel.reshape(filters, per_group, size, size)
-        out = convolve(x, kernel, get("stride", 1), padding, get("dilation", 1), groups)
+        # AlexeyAB's stride_x/stride_y, where either is given and at least 1, else stride.
+        stride = get("stride", 1)
+        stride_x, stride_y = get("stride_x", -1), get("stride_y", -1)
+        stride_x, stride_y = (stride_x if stride_x >= 1 else stride), (stride_y if stride_y >= 1 else stride)
+        antialiasing = get("antialiasing", 0)
+        if antialiasing:  # AlexeyAB: the convolution at stride 1, the strides taken by the blur below
+            stride_x = stride_y = 1
+        out = convolve(x, kernel, stride_x, padding * dilation, dilation, groups, stride_y)
         if norm:
             beta, gamma, mean, variance = norm
             out = normalize(out, gamma, mean, variance) + beta[:, None, None]
         else:
             out = out + bias[:, None, None]
-        return ACTIVATIONS[options["activation"]](out)
+        out = ACTIVATIONS[options["activation"]](out)
+        if antialiasing:
+            # A fixed depthwise blur: 3×3 [1 2 1]ᵀ[1 2 1]/16 padded by 1, or 2×2 of 1/4 unpadded.
+            taps = np.full((2, 2), 0.25) if antialiasing == 2 else np.outer([1, 2, 1], [1, 2, 1]) / 16
+            blur = np.broadcast_to(taps, (filters, 1) + taps.shape)
+            stride = get("stride", 1)
+            out = convolve(out, blur, get("stride_x", stride), 1 if antialiasing == 1 else 0, 1, filters, get("stride_y", stride))
+        return out
     if name == "route":
         groups, group_id = get("groups", 1), get("group_id", 0)
         pieces = []
@@ -203,7 +232,93 @@ def numpy_layer(parameters, name, options, x, outputs):
         reader = res2net_reference.Reader(np.concatenate(parameters.arrays[start:]))
         block = res2net_reference.bottle2neck if name == "res2net" else res2net_reference.triangle
         return block(x, reader, planes, base_width, scale)
+    if name in ("maxpool", "local_avgpool"):
+        return pool(x, name, options)
+    if name == "avgpool":
+        return x.mean(axis=(1, 2), keepdims=True)
+    if name == "scale_channels":
+        # AlexeyAB's scale_channels_layer.c: one factor a channel (C×1×1), or a pixel (1×H×W).
+        scaled = outputs[layer_index(options["from"], outputs)]
+        return ACTIVATIONS[options.get("activation", "linear")](x * scaled)
+    if name == "sam":
+        # AlexeyAB's sam_layer.c: elementwise product of equal shapes.
+        other = outputs[layer_index(options["from"], outputs)]
+        return ACTIVATIONS[options.get("activation", "linear")](x * other)
+    if name == "reorg3d":
+        # AlexeyAB's reorg_cpu (forward=0): out[(dy·s + dx)·C + c, y, x] = in[c, y·s + dy, x·s + dx].
+        s = get("stride", 1)
+        return np.concatenate([x[:, dy::s, dx::s] for dy in range(s) for dx in range(s)])
+    if name == "implicit":
+        filters, atoms = get("filters", 128), get("atoms", 1)
+        return parameters.draw("learned", filters * atoms).reshape(filters, atoms, 1)
+    if name == "shortcut":
+        return shortcut(parameters, options, x, outputs)
+    if name == "Gaussian_yolo":
+        # AlexeyAB's forward_gaussian_yolo_layer: per anchor [μx, σx, μy, σy, μw, σw, μh, σh, obj,
+        # classes…], the logistic on all but μw and μh, then μx, μy ← s·μ − (s − 1)/2.
+        anchors = len(str(options["mask"]).split(","))
+        out = x.reshape((anchors, -1) + x.shape[1:]).copy()
+        squashed = [0, 1, 2, 3, 5, 7] + list(range(8, out.shape[1]))
+        out[:, squashed] = 1 / (1 + np.exp(-out[:, squashed]))
+        s = float(options.get("scale_x_y", 1))
+        out[:, [0, 2]] = out[:, [0, 2]] * s - (s - 1) / 2
+        return out.reshape(x.shape)
     raise ValueError("no NumPy reference for [%s]" % name)
+
+
+def layer_index(reference, outputs):
+    index = int(reference)
+    return index if index >= 0 else len(outputs) + index
+
+
+def pool(x, name, options):
+    """AlexeyAB's maxpool_layer.c: windows of `size` at −padding/2 + (y·stride_y, x·stride_x);
+    the maximum (maxpool), the mean of the taps inside the image (local_avgpool), or with
+    maxpool_depth the maximum over channels k ≡ g (mod out_channels)."""
+    def get(key, default):
+        return int(options.get(key, default))
+
+    channels, height, width = x.shape
+    if get("maxpool_depth", 0):
+        groups = get("out_channels", 1)
+        return np.stack([x[g::groups].max(axis=0) for g in range(groups)])
+    stride = get("stride", 1)
+    stride_x, stride_y = get("stride_x", stride), get("stride_y", stride)
+    size = get("size", stride)
+    padding = get("padding", size - 1)
+    out_h, out_w = (height + padding - size) // stride_y + 1, (width + padding - size) // stride_x + 1
+    out = np.zeros((channels, out_h, out_w))
+    for oy in range(out_h):
+        for ox in range(out_w):
+            top, left = oy * stride_y - padding // 2, ox * stride_x - padding // 2
+            window = x[:, max(top, 0):max(top + size, 0), max(left, 0):max(left + size, 0)]
+            out[:, oy, ox] = window.max(axis=(1, 2)) if name == "maxpool" else window.mean(axis=(1, 2))
+    return out
+
+
+def shortcut(parameters, options, x, outputs):
+    """AlexeyAB's shortcut_multilayer_cpu: out = w₀·x + Σ wᵢ·fromᵢ over the channels both have;
+    weights per term (per_feature, per_layer) or per term and channel (per_channel), normalised
+    across the terms by relu (avg_relu): max(w, 0)/(1e-4 + Σ max(w, 0)), or by softmax."""
+    sources = [outputs[layer_index(r, outputs)] for r in str(options["from"]).split(",")]
+    kind = options.get("weights_type", "none")
+    channels = x.shape[0]
+    if kind == "none":
+        weights = np.ones((len(sources) + 1, channels))
+    else:
+        per_term = channels if kind == "per_channel" else 1
+        weights = parameters.draw("mixing", (len(sources) + 1) * per_term).reshape(len(sources) + 1, per_term)
+        weights = np.broadcast_to(weights, (len(sources) + 1, channels))
+        if options["weights_normalization"] in ("relu", "avg_relu"):
+            weights = np.maximum(weights, 0) / (1e-4 + np.maximum(weights, 0).sum(axis=0))
+        else:  # softmax; AlexeyAB's parser refuses weights without a normalisation
+            e = np.exp(weights - weights.max(axis=0))
+            weights = e / (1e-4 + e.sum(axis=0))
+    out = x * weights[0][:, None, None]
+    for i, source in enumerate(sources):
+        common = min(channels, source.shape[0])
+        out[:common] += source[:common] * weights[i + 1][:common, None, None]
+    return ACTIVATIONS[options.get("activation", "linear")](out)
 
 
 def numpy_fixture(folder, net, sections, seed, gain=1.5):
@@ -301,13 +416,58 @@ FIXTURES = [
         ("region", dict(classes=3, coords=4, num=2, softmax=1, anchors="1.08,1.19, 3.42,4.41")),
     ], 8, 3),
     ("dilation-groups-batchnorm", numpy_fixture, (4, 9, 9), [
-        conv(4, 3, "mish", dilation=2, padding=2),
+        conv(4, 3, "mish", dilation=2, pad=1),
         conv(6, 3, "swish", stride=2, pad=1, dilation=2, groups=2, batch_normalize=1),
         conv(4, 1, "relu6"),
         ("route", dict(layers=1, groups=2, group_id=1)),
         ("route", dict(layers="1,2", groups=2, group_id=0)),
         ("batchnorm", {}),
     ], 9, 3),
+    # AlexeyAB's kinds and keys, from his layer sources: squeeze-and-excitation (avgpool, two 1×1
+    # convolutions, scale_channels), a per-pixel scale (scale_wh), sam, reorg3d, local_avgpool
+    # and maxpool with separate strides, maxpool across channels (out_channels not dividing 32),
+    # implicit, and shortcuts of several layers, with fewer and more channels than the input,
+    # weighted per layer and per channel, normalised by relu, avg_relu and softmax; convolutions
+    # with stride_x/stride_y (im2col and depthwise); share_index, relative, absolute, dilated,
+    # strided, and of a layer that shares itself (batch-norm differs from AlexeyAB's in 1e-6);
+    # antialiasing 1 and 2 (the second with stride_x/stride_y); Gaussian_yolo's layer output.
+    ("alexeyab", numpy_fixture, (3, 8, 8), [
+        conv(8, 3, "leaky", pad=1),
+        ("avgpool", {}),
+        conv(8, 1, "logistic"),
+        ("scale_channels", {"from": 0}),
+        conv(1, 1, "logistic"),
+        ("scale_channels", {"from": 3, "scale_wh": 1, "activation": "leaky"}),
+        ("sam", {"from": 3, "activation": "logistic"}),
+        ("reorg3d", dict(stride=2)),
+        ("local_avgpool", dict(size=3, stride=1)),
+        ("maxpool", dict(maxpool_depth=1, out_channels=5)),
+        ("maxpool", dict(size=3, stride_x=2, stride_y=1)),
+        ("route", dict(layers=7)),
+        ("local_avgpool", dict(size=3, stride_x=1, stride_y=2, padding=2)),
+        ("implicit", dict(filters=6, atoms=2)),
+        ("route", dict(layers=0)),
+        conv(8, 1, "linear"),
+        conv(4, 1, "linear"),
+        ("shortcut", {"from": "-2,-3"}),
+        ("shortcut", {"from": "15,0", "weights_type": "per_channel", "weights_normalization": "softmax"}),
+        ("shortcut", {"from": 16, "weights_type": "per_feature", "weights_normalization": "relu", "activation": "leaky"}),
+        conv(8, 1, "linear"),
+        ("shortcut", {"from": "17,14", "weights_type": "per_channel", "weights_normalization": "avg_relu"}),
+        ("shortcut", {"from": 15, "weights_type": "per_layer", "weights_normalization": "softmax"}),
+        conv(4, 3, "leaky", stride_x=2, stride_y=1, pad=1),
+        conv(4, 3, "linear", stride=2, stride_y=3, pad=1, groups=4),
+        ("route", dict(layers=22)),
+        conv(8, 3, "leaky", pad=1, batch_normalize=1),
+        conv(8, 3, "leaky", pad=1, batch_normalize=1, dilation=2, share_index=-1),
+        conv(8, 3, "linear", pad=1, batch_normalize=1, stride=2, share_index=26),
+        conv(8, 3, "linear", pad=1, batch_normalize=1, share_index=-1),
+        conv(6, 3, "leaky", pad=1, stride=2, antialiasing=1, batch_normalize=1),
+        ("route", dict(layers=22)),
+        conv(4, 3, "linear", pad=1, stride_x=2, stride_y=1, antialiasing=2),
+        conv(24, 1, "linear"),
+        ("Gaussian_yolo", dict(mask="0,2", num=3, classes=3, anchors="10,14, 23,27, 37,58", scale_x_y=1.1)),
+    ], 11, 1.5),
     ("res2net-triangle", numpy_fixture, (16, 5, 6), [
         ("res2net", dict(planes=8)),
         ("triangle", dict(planes=16)),

@@ -39,6 +39,31 @@ final class DefinitionTests: XCTestCase {
         }
     }
 
+    /// AlexeyAB's efficientnet-lite3 has filters=40#32 and cspx-p7-mish layers=180###P6: Darknet's
+    /// atoi reads the leading integer, and so do we, with a warning; text without one stays an error.
+    func testIntegersAreReadFromTheirLeadingDigitsAsAtoiReadsThem() throws {
+        let d = try definition("[net]\nwidth=8\nheight=8\nchannels=3\n[convolutional]\nfilters=40#32\n[route]\nlayers=0###P6,0\n")
+        XCTAssertEqual(d.layers[0].output.channels, 40)
+        XCTAssertEqual(d.layers[1].output.channels, 80)
+        XCTAssertEqual(d.warnings.map(\.description), [
+            "test.cfg:6: warning: [convolutional] filters=40#32: read as 40, as Darknet's atoi reads it; '#32' is ignored",
+            "test.cfg:8: warning: [route] layers=0###P6,0: read as 0, as Darknet's atoi reads it; '###P6' is ignored",
+        ])
+        XCTAssertThrowsError(try definition("[net]\nwidth=8\nheight=8\nchannels=3\n[convolutional]\nfilters=#32\n")) { error in
+            XCTAssertEqual("\(error)", "test.cfg:6: error: [convolutional] filters=#32: expected an integer")
+        }
+    }
+
+    /// AlexeyAB's training-only keys are accepted quietly; cbn normalises as batch-norm does.
+    func testAlexeyABTrainingKeysAreAccepted() throws {
+        let d = try definition("[net]\nwidth=8\nheight=8\nchannels=3\n[convolutional]\nfilters=4\ncbn=1\nstopbackward=1\nsway=1\n"
+                               + "learning_rate=0.1\n[maxpool]\nmaxpool_zero_nonmax=1\n")
+        XCTAssertEqual(d.warnings.map(\.description), [])
+        guard case .convolutional(let conv) = d.layers[0].spec else { return XCTFail() }
+        XCTAssertTrue(conv.batchNormalize)
+        XCTAssertEqual(d.storedFloats, 4 * 4 + 4 * 3)
+    }
+
     func testWarningsKeepTheFirstValue() throws {
         let d = try definition("[net]\nwidth=8\nheight=8\nchannels=3\n[convolutional]\nfilters=8\nfilters=16\nfilterz=2\n")
         XCTAssertEqual(d.layers[0].output.channels, 8)
@@ -74,6 +99,7 @@ final class DefinitionTests: XCTestCase {
             [convolutional]
             filters=6
             size=3
+            pad=1
             dilation=2
             groups=2
             """)
@@ -85,7 +111,7 @@ final class DefinitionTests: XCTestCase {
             Shape(channels: 2, height: 13, width: 13), // group 1 of 2
             Shape(channels: 2, height: 26, width: 26),
             Shape(channels: 2, height: 26, width: 26), // 4×13×13 added into 2×26×26
-            Shape(channels: 6, height: 22, width: 22), // 26 − 2·(3−1)
+            Shape(channels: 6, height: 26, width: 26), // AlexeyAB: (26 + 2·1 − 3)/1 + 1, padded by 1·2
         ])
     }
 

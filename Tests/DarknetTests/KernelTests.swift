@@ -25,7 +25,7 @@ final class KernelTests: XCTestCase {
                     for c in 0..<inC {
                         for ky in 0..<spec.size {
                             for kx in 0..<spec.size {
-                                let y = oy * spec.stride - spec.padding + ky * spec.dilation
+                                let y = oy * spec.strideY - spec.padding + ky * spec.dilation
                                 let x = ox * spec.stride - spec.padding + kx * spec.dilation
                                 guard y >= 0, y < h, x >= 0, x < w else { continue }
                                 let weight = weights[weights.startIndex + ((f * inC + c) * spec.size + ky) * spec.size + kx]
@@ -47,9 +47,10 @@ final class KernelTests: XCTestCase {
         XCTAssertLessThanOrEqual(worst, 1e-5 + 1e-5 * scale, message, file: file, line: line)
     }
 
-    /// A one-layer network with a linear convolution.
+    /// A one-layer network with a linear convolution, zero-padded by `padding` (a multiple of
+    /// `dilation`: AlexeyAB's dilation multiplies the cfg's padding).
     func convolution(channels c: Int, height h: Int, width w: Int, filters n: Int, size: Int, stride: Int = 1,
-                     padding: Int, groups: Int = 1, dilation: Int = 1) throws -> Convolutional {
+                     strideY: Int = -1, padding: Int, groups: Int = 1, dilation: Int = 1) throws -> Convolutional {
         let d = try definition("""
             [net]
             width=\(w)
@@ -59,7 +60,8 @@ final class KernelTests: XCTestCase {
             filters=\(n)
             size=\(size)
             stride=\(stride)
-            padding=\(padding)
+            stride_y=\(strideY)
+            padding=\(padding / dilation)
             groups=\(groups)
             dilation=\(dilation)
             activation=linear
@@ -123,6 +125,22 @@ final class KernelTests: XCTestCase {
             for batch in [1, 3] {
                 assertMatchesNaive(spec, winograd: false, batch: batch,
                                    "c\(c) \(h)×\(w) n\(n) k\(size) s\(stride) p\(padding) g\(groups) d\(dilation) batch \(batch)")
+            }
+        }
+    }
+
+    /// AlexeyAB's stride_x/stride_y, by each method: im2col (3×3), depthwise, a strided 1×1.
+    func testSeparateStridesMatchDirectConvolution() throws {
+        // channels, height, width, filters, size, stride (x), stride_y, padding, groups
+        for (c, h, w, n, size, stride, strideY, padding, groups) in [
+            (3, 9, 8, 4, 3, 2, 1, 1, 1), (4, 10, 7, 4, 3, 1, 3, 1, 4), (2, 10, 9, 3, 1, 1, 2, 0, 1), (2, 6, 11, 2, 3, 3, 2, 1, 1),
+        ] {
+            let spec = try convolution(channels: c, height: h, width: w, filters: n, size: size, stride: stride, strideY: strideY,
+                                       padding: padding, groups: groups)
+            XCTAssertEqual([spec.output.height, spec.output.width],
+                           [(h + 2 * padding - size) / strideY + 1, (w + 2 * padding - size) / stride + 1])
+            for batch in [1, 3] {
+                assertMatchesNaive(spec, winograd: false, batch: batch, "c\(c) \(h)×\(w) k\(size) s\(stride)×\(strideY) g\(groups) batch \(batch)")
             }
         }
     }
@@ -397,7 +415,7 @@ final class KernelTests: XCTestCase {
         for layer in d.layers {
             readers[layer.index] = layer.index + 1
             if case .route(let r) = layer.spec { r.layers.forEach { readers[$0] = max(readers[$0]!, layer.index) } }
-            if case .shortcut(let s) = layer.spec { readers[s.from] = max(readers[s.from]!, layer.index) }
+            if case .shortcut(let s) = layer.spec { s.from.forEach { readers[$0] = max(readers[$0]!, layer.index) } }
         }
         for a in d.layers.indices {
             for b in (a + 1)..<d.layers.count where plan.buffer[a] == plan.buffer[b] {

@@ -45,7 +45,8 @@ final class LayerFixtureTests: XCTestCase {
         let fixtures = try Self.fixtures()
         let covered = Set(fixtures.flatMap { $0.definition.layers.map(\.typeName) })
         XCTAssertEqual(covered, ["convolutional", "connected", "maxpool", "avgpool", "route", "shortcut", "upsample", "yolo",
-                                 "region", "reorg", "softmax", "dropout", "batchnorm", "cost", "res2net", "triangle"])
+                                 "region", "reorg", "softmax", "dropout", "batchnorm", "cost", "res2net", "triangle",
+                                 "scale_channels", "sam", "reorg3d", "local_avgpool", "implicit", "Gaussian_yolo"])
         for fixture in fixtures {
             XCTAssertEqual(fixture.expected.keys.sorted(), Array(fixture.definition.layers.indices), fixture.name)
             XCTAssertEqual(fixture.input.shape.first, 2, fixture.name)

@@ -63,6 +63,33 @@ final class MalformedCfgTests: XCTestCase {
                     "bad.cfg:12: error: [lstm] is not supported: this library does not run Darknet's [lstm] layers")
     }
 
+    func testAlexeyABKeys() {
+        assertError(Self.net + Self.conv + "[convolutional]\nfilters=8\nsize=3\npad=1\nshare_index=-1\n",
+                    "bad.cfg:16: error: [convolutional] share_index=-1: layer 0 has 8 filters of 3×3 over 3 channels in 1 groups without batch-norm; this layer has 8 of 3×3 over 8 in 1 without: they must be equal to share weights")
+        assertError(Self.net + Self.conv + "[maxpool]\n[convolutional]\nshare_index=1\n",
+                    "bad.cfg:14: error: [convolutional] share_index=1: layer 1 is a [maxpool], not a convolution to share weights with")
+        assertError(Self.net + "[convolutional]\nsize=3\ndilation=2\n",
+                    "bad.cfg:7: error: [convolutional] dilation=2: a dilated 3×3 kernel needs padding=1 (pad=1 and an odd size), as AlexeyAB's darknet sizes its output as if undilated; padding is 0")
+        assertError(Self.net + Self.conv + "[shortcut]\nfrom=0\nweights_type=per_channel\n",
+                    "bad.cfg:12: error: [shortcut] weights_normalization: expected relu, avg_relu or softmax: AlexeyAB's darknet refuses weights_type=per_channel without one")
+        assertError(Self.net + Self.conv + "[maxpool]\nsize=2\nstride=2\n[shortcut]\nfrom=0,-1\n",
+                    "bad.cfg:16: error: [shortcut] from=0,-1: layer 0 is 8×32×32 and the input is 8×16×16: a shortcut of several layers or with weights adds equal grids")
+        assertError(Self.net + Self.conv + "[scale_channels]\nfrom=0\n",
+                    "bad.cfg:13: error: [scale_channels] from=0: the input is 8×32×32 and layer 0 is 8×32×32: one factor a channel needs a 8×1×1 input")
+        assertError(Self.net + Self.conv + "[sam]\nfrom=-2\n", "bad.cfg:13: error: [sam] from=-2: layer -2 points before layer 0 (this is layer 1)")
+        for section in ["rnn", "gru", "lstm", "crnn", "crop", "contrastive", "detection"] {
+            assertError(Self.net + Self.conv + "[\(section)]\n",
+                        "bad.cfg:12: error: [\(section)] is not supported: this library does not run Darknet's [\(section)] layers")
+        }
+        assertError(Self.net + "[convolutional]\nfilters=20\nsize=1\n[Gaussian_yolo]\nclasses=2\nnum=2\nanchors=1,2,3,4\n",
+                    "bad.cfg:8: error: [Gaussian_yolo] input has 20 channels; 2 anchors × (2 classes + 9) need 22")
+        assertError(Self.net + "[convolutional]\nantialiasing=3\n", "bad.cfg:6: error: [convolutional] antialiasing=3: expected a value in 0...2")
+        assertError(Self.net + "[convolutional]\ncoordconv=1\n", "bad.cfg:6: error: [convolutional] coordconv=1: not supported")
+        assertError(Self.net + "[convolutional]\ndontloadscales=1\n",
+                    "bad.cfg:6: error: [convolutional] dontloadscales=1: not supported: it changes which arrays the weights file holds for the layer")
+        assertError(Self.net + "[convolutional]\nbinary=1\n", "bad.cfg:6: error: [convolutional] binary=1: binary, XNOR and flipped convolutions are not supported")
+    }
+
     func testValues() {
         assertError(Self.net + "[convolutional]\nfilters=abc\n", "bad.cfg:6: error: [convolutional] filters=abc: expected an integer")
         assertError(Self.net + "[convolutional]\nfilters=0\n", "bad.cfg:6: error: [convolutional] filters=0: expected a value ≥ 1")
@@ -70,7 +97,10 @@ final class MalformedCfgTests: XCTestCase {
         assertError(Self.net + "[convolutional]\nstride=0\n", "bad.cfg:6: error: [convolutional] stride=0: expected a value ≥ 1")
         assertError(Self.net + "[convolutional]\nfilters=99999999999\n", "bad.cfg:6: error: [convolutional] filters=99999999999: expected an integer in -2147483648...2147483647")
         assertError(Self.net + "[convolutional]\nfilters=-99999999999999999999\n", "bad.cfg:6: error: [convolutional] filters=-99999999999999999999: expected an integer in -2147483648...2147483647")
-        assertError(Self.net + "[convolutional]\nfilters=1.5\n", "bad.cfg:6: error: [convolutional] filters=1.5: expected an integer")
+        // atoi would read 1 (a warning; an error with --strict, see DefinitionTests); Darknet's
+        // atoi reads 0 from text without a leading integer, which is refused.
+        assertError(Self.net + "[convolutional]\nfilters=1.5\n", "bad.cfg:6: error: [convolutional] filters=1.5: read as 1, as Darknet's atoi reads it; '.5' is ignored",
+                    options: DefinitionOptions(strict: true))
         assertError(Self.net + Self.conv + "[route]\nlayers=-1,4294967296\n", "bad.cfg:13: error: [route] layers=-1,4294967296: expected a comma-separated list of integers in -2147483648...2147483647")
         assertError(Self.net + "[convolutional]\nfilters=10\ngroups=2\n", "bad.cfg:7: error: [convolutional] groups=2: does not divide the 3 input channels")
         assertError(Self.net + "[convolutional]\nactivation=leakyy\n",
@@ -79,7 +109,8 @@ final class MalformedCfgTests: XCTestCase {
         assertError(Self.net + "[maxpool]\nsize=40\nstride=1\npadding=0\n", "bad.cfg:6: error: [maxpool] size=40: a 40×40 window does not fit the 32×32 input")
         assertError(Self.net + "[upsample]\nstride=0\n", "bad.cfg:6: error: [upsample] stride=0: expected a non-zero value")
         assertError(Self.net + "[dropout]\nprobability=1.5\n", "bad.cfg:6: error: [dropout] probability=1.5: expected a value in [0, 1)")
-        assertError(Self.net + "[convolutional]\nbatch_normalize=2\n", "bad.cfg:6: error: [convolutional] batch_normalize=2: expected a value in 0...1")
+        // 2 is AlexeyAB's cross-iteration batch-norm (cbn), batch-norm at inference.
+        assertError(Self.net + "[convolutional]\nbatch_normalize=3\n", "bad.cfg:6: error: [convolutional] batch_normalize=3: expected a value in 0...2")
     }
 
     func testReferences() {

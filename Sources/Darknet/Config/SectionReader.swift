@@ -6,6 +6,8 @@ struct SectionReader {
     let section: CfgSection
     let path: String
     private var known: Set<String> = []
+    /// Integers read from their leading digits, as Darknet's atoi reads them.
+    private var truncations: [Diagnostic] = []
 
     init(_ section: CfgSection, path: String) {
         self.section = section
@@ -47,7 +49,9 @@ struct SectionReader {
             guard let fallback else { throw error(key, "missing: this key is required") }
             return fallback
         }
-        guard let value = Int32(text) else { throw error(key, "expected an integer" + Self.intRangeHint(text)) }
+        guard let value = Int32(text) ?? leadingInteger(key, text) else {
+            throw error(key, "expected an integer" + Self.intRangeHint(text))
+        }
         try check(key, Int(value), in: range)
         return Int(value)
     }
@@ -55,6 +59,19 @@ struct SectionReader {
     mutating func float(_ key: String, default fallback: Float) throws -> Float {
         guard let text = string(key) else { return fallback }
         guard let value = Float(text), value.isFinite else { throw error(key, "expected a number") }
+        return value
+    }
+
+    /// The integer Darknet's atoi reads from text that starts with one and goes on with something
+    /// else (`filters=40#32` is 40, `layers=180###P6` 180), remembered for a warning; nil when
+    /// the text does not start with an integer (where atoi would read 0) or it overflows.
+    private mutating func leadingInteger(_ key: String, _ text: some StringProtocol) -> Int32? {
+        let body = text.drop { $0 == " " || $0 == "\t" }
+        let sign = body.first == "-" || body.first == "+" ? 1 : 0
+        let digits = body.dropFirst(sign).prefix { $0.isASCII && $0.isNumber }
+        guard !digits.isEmpty, let value = Int32(body.prefix(sign + digits.count)) else { return nil }
+        truncations.append(Diagnostic(.warning, at: location(of: key),
+                                      "[\(name)] \(key)=\(entry(key)?.value ?? String(text)): read as \(value), as Darknet's atoi reads it; '\(body.dropFirst(sign + digits.count))' is ignored"))
         return value
     }
 
@@ -74,7 +91,9 @@ struct SectionReader {
     mutating func ints(_ key: String) throws -> [Int]? {
         guard let text = string(key) else { return nil }
         return try text.split(separator: ",", omittingEmptySubsequences: false).map {
-            guard let value = Int32($0) else { throw error(key, "expected a comma-separated list of integers" + Self.intRangeHint($0)) }
+            guard let value = Int32($0) ?? leadingInteger(key, $0) else {
+                throw error(key, "expected a comma-separated list of integers" + Self.intRangeHint($0))
+            }
             return Int(value)
         }
     }
@@ -104,10 +123,10 @@ struct SectionReader {
         throw error(key, "expected a value in \(range.lowerBound)...\(range.upperBound)")
     }
 
-    /// Unknown keys and repeated keys, as warnings with their lines.
+    /// Integers read from their leading digits, unknown keys and repeated keys, as warnings with their lines.
     func leftovers() -> [Diagnostic] {
         var seen: Set<String> = []
-        var warnings: [Diagnostic] = []
+        var warnings = truncations
         for entry in section.entries {
             let here = SourceLocation.line(file: path, line: entry.line)
             if !seen.insert(entry.key).inserted {

@@ -21,6 +21,11 @@ protocol Kind: Sendable, Equatable {
     func plan(_ binding: inout PlanBinding) throws -> any LayerPlan
     /// Multiply-adds of one forward pass for one image.
     var macs: Int { get }
+    /// The earlier layer whose stored parameters this one binds instead of storing its own
+    /// (AlexeyAB's `share_index`); nil for a layer that stores its own.
+    var sharedParameters: Int? { get }
+    /// The billions of operations AlexeyAB's darknet prints for the layer ("BF").
+    var bflops: Double { get }
     /// The summary's "filters" and "size/stride" columns.
     var summaryFilters: String { get }
     var summarySize: String { get }
@@ -30,6 +35,9 @@ extension Kind {
     static var typeName: String { sectionNames[0] }
     // Counted and printed only: a kind without multiply-adds or summary columns leaves them out.
     var macs: Int { 0 }
+    var sharedParameters: Int? { nil }
+    /// Two operations a multiply-add; pooling layers count their own.
+    var bflops: Double { 2 * Double(macs) / 1e9 }
     var summaryFilters: String { "" }
     var summarySize: String { "" }
 }
@@ -43,6 +51,8 @@ struct SectionContext {
     let index: Int
     let input: Shape
     let previousOutputs: [Shape]
+    /// The kinds of the earlier layers (for share_index).
+    var previousSpecs: [LayerSpec] = []
     let memoryLimit: Int
 
     /// Resolves a `layers=`/`from=` reference: negative values count back from this layer.
@@ -55,6 +65,14 @@ struct SectionContext {
             throw reader.error(key, "layer \(reference) is not an earlier layer (this is layer \(index)); only earlier layers can be referenced")
         }
         return absolute
+    }
+
+    /// The one earlier layer `from=` names (scale_channels, sam); `what` says what it is for.
+    func singleFrom(_ r: inout SectionReader, _ what: String) throws -> Int {
+        guard let reference = try r.ints("from"), reference.count == 1 else {
+            throw r.error("from", r.has("from") ? "expected one layer" : "missing: [\(r.name)] needs \(what)")
+        }
+        return try resolve(reference[0], key: "from", in: r)
     }
 
     /// The number of floats in a tensor of these dimensions, rejected (before anything is

@@ -19,6 +19,12 @@ public enum LayerSpec: Sendable, Equatable {
     case res2net(Res2Net)
     case triangle(Triangle)
     case activation(ActivationLayer)
+    case scaleChannels(ScaleChannels)
+    case sam(Sam)
+    case reorg3d(Reorg3d)
+    case localAvgPool(LocalAvgPool)
+    case implicit(Implicit)
+    case gaussianYolo(GaussianYolo)
 
     var kind: any Kind {
         switch self {
@@ -39,6 +45,12 @@ public enum LayerSpec: Sendable, Equatable {
         case .res2net(let l): l
         case .triangle(let l): l
         case .activation(let l): l
+        case .scaleChannels(let l): l
+        case .sam(let l): l
+        case .reorg3d(let l): l
+        case .localAvgPool(let l): l
+        case .implicit(let l): l
+        case .gaussianYolo(let l): l
         }
     }
 
@@ -48,7 +60,8 @@ public enum LayerSpec: Sendable, Equatable {
         case .yolo(let yolo): .yolo(yolo)
         case .region(let region): .region(region)
         case .convolutional, .connected, .maxpool, .avgpool, .route, .shortcut, .upsample, .reorg, .softmax,
-             .dropout, .batchnorm, .cost, .res2net, .triangle, .activation: nil
+             .dropout, .batchnorm, .cost, .res2net, .triangle, .activation, .scaleChannels, .sam, .reorg3d,
+             .localAvgPool, .implicit, .gaussianYolo: nil
         }
     }
 
@@ -59,7 +72,8 @@ public enum LayerSpec: Sendable, Equatable {
     private static let kinds: [any Kind.Type] = [
         Convolutional.self, Connected.self, MaxPool.self, AvgPool.self, Route.self, Shortcut.self, Upsample.self,
         Yolo.self, Region.self, Reorg.self, Softmax.self, Dropout.self, BatchNorm.self, Cost.self, Res2Net.self,
-        Triangle.self, ActivationLayer.self,
+        Triangle.self, ActivationLayer.self, ScaleChannels.self, Sam.self, Reorg3d.self, LocalAvgPool.self, Implicit.self,
+        GaussianYolo.self,
     ]
 
     /// Section name (and alias) → the kind that reads it.
@@ -75,8 +89,8 @@ public enum LayerSpec: Sendable, Equatable {
     /// Sections Darknet knows that this library does not run.
     static let unsupported: Set<String> = [
         "rnn", "gru", "lstm", "crnn", "local", "crop", "detection", "deconvolutional", "deconv",
-        "logistic", "l2norm", "normalization", "lrn", "iseg", "sam", "scale_channels", "gaussian_yolo",
-        "conv_lstm", "implicit_add", "implicit_mul", "contrastive", "empty", "silence", "reorg3d",
+        "logistic", "l2norm", "normalization", "lrn", "iseg",
+        "conv_lstm", "implicit_add", "implicit_mul", "contrastive", "empty", "silence",
     ]
 }
 

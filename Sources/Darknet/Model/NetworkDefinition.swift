@@ -36,6 +36,8 @@ public struct Layer: Sendable, Equatable {
     public var parameters: Int { weightArrays.filter(\.isParameter).reduce(0) { $0 + $1.count } }
     public var parametersWithoutNorm: Int { weightArrays.filter(\.isParameterWithoutNorm).reduce(0) { $0 + $1.count } }
     public var macs: Int { spec.kind.macs }
+    /// What AlexeyAB's darknet prints as the layer's BFLOPs.
+    public var bflops: Double { spec.kind.bflops }
     /// The layers whose outputs this one reads.
     var sources: [Int] { spec.kind.sources(at: index) }
 }
@@ -86,8 +88,10 @@ public struct NetworkDefinition: Sendable {
         for section in cfg.sections.dropFirst() {
             let here = SourceLocation.line(file: path, line: section.line)
             let context = SectionContext(index: layers.count, input: layers.last?.output ?? input,
-                                       previousOutputs: layers.map(\.output), memoryLimit: options.memoryLimit)
+                                       previousOutputs: layers.map(\.output), previousSpecs: layers.map(\.spec),
+                                       memoryLimit: options.memoryLimit)
             var reader = SectionReader(section, path: path)
+            try Self.readCommonKeys(&reader)
             guard let spec = try LayerSpec.parse(section.name, &reader, context) else {
                 if section.name == "net" || section.name == "network" {
                     throw Diagnostic(at: here, "[\(section.name)] must be the first section, and only once")
@@ -140,4 +144,13 @@ public struct NetworkDefinition: Sendable {
     public var macs: Int { layers.reduce(0) { $0 + $1.macs } }
     /// Darknet's BFLOPs: 2·MACs/10⁹.
     public var bflops: Double { 2 * Double(macs) / 1e9 }
+
+    /// The keys AlexeyAB's parser reads for every layer: training-only ones are accepted;
+    /// `dontload`/`dontloadscales`, which change what is read from the weights file, are refused.
+    private static func readCommonKeys(_ r: inout SectionReader) throws {
+        r.ignore(["clip", "onlyforward", "dont_update", "burnin_update", "stopbackward", "train_only_bn", "learning_rate"])
+        for key in ["dontload", "dontloadscales"] where try r.int(key, default: 0) != 0 {
+            throw r.error(key, "not supported: it changes which arrays the weights file holds for the layer")
+        }
+    }
 }

@@ -1,33 +1,39 @@
-/// `[maxpool]` (alias `[max]`).
+/// `[maxpool]` (alias `[max]`). AlexeyAB adds `stride_x`/`stride_y`, and `maxpool_depth=1`:
+/// a maximum across channels instead, channel g of `out_channels` (1) taking the largest of
+/// channels g, g + out_channels, … at each pixel.
 public struct MaxPool: Kind {
     static let sectionNames = ["maxpool", "max"]
     var spec: LayerSpec { .maxpool(self) }
     func sources(at index: Int) -> [Int] { previousLayer(index) }
     var weightArrays: [WeightArray] { [] }
 
-    public var input: Shape
-    public var size: Int
-    public var stride: Int
+    public var window: PoolingWindow
+    /// Across channels (`maxpool_depth`), keeping the spatial size; size and stride then unused.
+    public var depth: Bool
+    public var input: Shape { window.input }
+    public var size: Int { window.size }
+    /// The horizontal stride (`stride_x`, `stride` by default).
+    public var stride: Int { window.strideX }
+    public var strideY: Int { window.strideY }
     /// Total padding over both sides; the window starts at −padding/2.
-    public var padding: Int
-    public var output: Shape
+    public var padding: Int { window.padding }
+    public let output: Shape
 
     init(_ r: inout SectionReader, _ context: SectionContext) throws {
-        input = context.input
-        stride = try r.int("stride", default: 1, in: 1...Int(Int32.max))
-        size = try r.int("size", default: stride, in: 1...Int(Int32.max))
-        // Darknet's surprising default: padding = size − 1, so a 2×2/1 pool keeps the size.
-        padding = try r.int("padding", default: size - 1, in: 0...Int(Int32.max))
-        output = Shape(channels: input.channels,
-                       height: (input.height + padding - size) / stride + 1,
-                       width: (input.width + padding - size) / stride + 1)
-        guard input.height + padding >= size, input.width + padding >= size else {
-            throw r.error("size", "a \(size)×\(size) window does not fit the \(input.height)×\(input.width) input")
+        depth = try r.bool("maxpool_depth")
+        let outChannels = try r.int("out_channels", default: 1, in: 1...Int(Int32.max))
+        if try r.int("antialiasing", default: 0, in: 0...2) != 0 {
+            throw r.error("antialiasing", "antialiased maxpool is not supported")
         }
+        r.ignore(["maxpool_zero_nonmax"]) // GPU training only
+        window = try PoolingWindow(&r, context)
+        output = depth ? Shape(channels: outChannels, height: window.input.height, width: window.input.width) : window.output
         try context.checkShape(output, in: r)
     }
 
-    var summarySize: String { "\(size)×\(size)/\(stride)" }
+    var summarySize: String { depth ? "depth" : window.summary }
+    /// AlexeyAB's count: size²·C for each output pixel.
+    var bflops: Double { Double(size * size * input.channels * output.height * output.width) / 1e9 }
 }
 
 /// `[avgpool]` (alias `[avg]`): global average pooling to c×1×1.
@@ -43,4 +49,57 @@ public struct AvgPool: Kind {
     init(_ r: inout SectionReader, _ context: SectionContext) throws {
         input = context.input
     }
+}
+
+/// `[local_avgpool]` (alias `[local_avg]`, AlexeyAB): maxpool's windows (`size`, `stride`,
+/// `stride_x`/`stride_y`, `padding`), each giving the mean of its taps inside the image.
+public struct LocalAvgPool: Kind {
+    static let sectionNames = ["local_avgpool", "local_avg"]
+    var spec: LayerSpec { .localAvgPool(self) }
+    func sources(at index: Int) -> [Int] { previousLayer(index) }
+    var weightArrays: [WeightArray] { [] }
+
+    public var window: PoolingWindow
+    public var input: Shape { window.input }
+    public var output: Shape { window.output }
+
+    init(_ r: inout SectionReader, _ context: SectionContext) throws {
+        window = try PoolingWindow(&r, context)
+    }
+
+    var summarySize: String { window.summary }
+    /// AlexeyAB's count: size²·C for each output pixel.
+    var bflops: Double { window.bflops }
+}
+
+/// The window geometry maxpool and local_avgpool share: `stride` (1) or `stride_x`/`stride_y`,
+/// `size` (the stride) and `padding` (size − 1, in total over both sides; windows start at
+/// −padding/2).
+public struct PoolingWindow: Sendable, Equatable {
+    public var input: Shape
+    public var size: Int
+    public var strideX: Int
+    public var strideY: Int
+    public var padding: Int
+    public var output: Shape
+
+    init(_ r: inout SectionReader, _ context: SectionContext, channels: Int? = nil) throws {
+        input = context.input
+        let stride = try r.int("stride", default: 1, in: 1...Int(Int32.max))
+        strideX = try r.int("stride_x", default: stride, in: 1...Int(Int32.max))
+        strideY = try r.int("stride_y", default: stride, in: 1...Int(Int32.max))
+        size = try r.int("size", default: stride, in: 1...Int(Int32.max))
+        // Darknet's surprising default: padding = size − 1, so a 2×2/1 pool keeps the size.
+        padding = try r.int("padding", default: size - 1, in: 0...Int(Int32.max))
+        guard input.height + padding >= size, input.width + padding >= size else {
+            throw r.error("size", "a \(size)×\(size) window does not fit the \(input.height)×\(input.width) input")
+        }
+        output = Shape(channels: channels ?? input.channels,
+                       height: (input.height + padding - size) / strideY + 1,
+                       width: (input.width + padding - size) / strideX + 1)
+        try context.checkShape(output, in: r)
+    }
+
+    var summary: String { "\(size)×\(size)/" + (strideX == strideY ? "\(strideX)" : "\(strideX)×\(strideY)") }
+    var bflops: Double { Double(size * size * input.channels * output.height * output.width) / 1e9 }
 }

@@ -73,3 +73,32 @@ public struct Reorg: Kind {
 
     var summarySize: String { extra > 0 ? "+\(extra)" : "/\(stride)" }
 }
+
+/// `[reorg3d]` (AlexeyAB): true space-to-depth by `stride`, C×H×W to (C·s²)×(H/s)×(W/s): output
+/// channel (dy·s + dx)·C + c holds input channel c at the offsets (dy, dx) of each s×s block.
+/// (`[reorg]` keeps the older permutation YOLOv2 was trained with.)
+public struct Reorg3d: Kind {
+    static let sectionNames = ["reorg3d"]
+    var spec: LayerSpec { .reorg3d(self) }
+    func sources(at index: Int) -> [Int] { previousLayer(index) }
+    var weightArrays: [WeightArray] { [] }
+
+    public var input: Shape
+    public var stride: Int
+    public var output: Shape
+
+    init(_ r: inout SectionReader, _ context: SectionContext) throws {
+        input = context.input
+        stride = try r.int("stride", default: 1, in: 1...Int(Int32.max))
+        // AlexeyAB's depth-to-space variant runs reorg_cpu with the input's dimensions taken
+        // for the output's; no cfg uses it.
+        if try r.bool("reverse") { throw r.error("reverse", "reorg3d with reverse is not supported") }
+        guard input.width % stride == 0, input.height % stride == 0 else {
+            throw r.error("stride", "the \(input.height)×\(input.width) input is not a multiple of \(stride)")
+        }
+        output = Shape(channels: input.channels * stride * stride, height: input.height / stride, width: input.width / stride)
+        try context.checkShape(output, in: r)
+    }
+
+    var summarySize: String { "/\(stride)" }
+}

@@ -27,6 +27,10 @@ public struct WeightArray: Sendable, Equatable {
         case normScale
         case rollingMean
         case rollingVariance
+        /// A learned tensor that is the layer's output (`[implicit]`).
+        case learned
+        /// The weights of a weighted `[shortcut]`'s terms.
+        case mixingWeights
     }
 
     public var role: Role

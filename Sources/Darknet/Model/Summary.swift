@@ -10,6 +10,8 @@ public struct NetworkSummary: Codable, Sendable {
         public var output: [Int]
         public var params: Int
         public var macs: Int
+        /// AlexeyAB's per-layer count: 2·MACs, or size²·C per output pixel for pooling.
+        public var bflops: Double
     }
 
     public struct Totals: Codable, Sendable {
@@ -35,7 +37,7 @@ public struct NetworkSummary: Codable, Sendable {
         layers = definition.layers.map { layer in
             Row(index: layer.index, type: layer.typeName, filters: layer.spec.kind.summaryFilters,
                 size: layer.spec.kind.summarySize, input: dims(layer.input), output: dims(layer.output),
-                params: layer.parameters, macs: layer.macs)
+                params: layer.parameters, macs: layer.macs, bflops: layer.bflops)
         }
         totals = Totals(params: definition.parameters, paramsWithoutNorm: definition.parametersWithoutNorm,
                         storedFloats: definition.storedFloats, macs: definition.macs, bflops: definition.bflops)

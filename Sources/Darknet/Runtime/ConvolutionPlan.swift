@@ -44,7 +44,7 @@ struct ConvolutionPlan: LayerPlan, @unchecked Sendable {
 
     /// The method for `spec`: Winograd where the network transformed kernels for it.
     static func choose(_ spec: Convolutional, winograd: Bool) -> Method {
-        let needsColumns = !(spec.size == 1 && spec.stride == 1 && spec.padding == 0)
+        let needsColumns = !(spec.size == 1 && spec.stride == 1 && spec.strideY == 1 && spec.padding == 0)
         if spec.groups == spec.input.channels && spec.groups == spec.filters && spec.groups > 1 { return .depthwise }
         if winograd { return .winograd }
         if !needsColumns { return .pointwise }
@@ -192,7 +192,7 @@ struct ConvolutionPlan: LayerPlan, @unchecked Sendable {
                 for band in coreBands {
                     let rows = (band * rowsPerBand)..<min((band + 1) * rowsPerBand, outHeight)
                     Kernels.im2col(input, channels: spec.input.channels, height: spec.input.height, width: spec.input.width,
-                                   size: spec.size, stride: spec.stride, padding: spec.padding, dilation: spec.dilation,
+                                   size: spec.size, stride: spec.stride, strideY: spec.strideY, padding: spec.padding, dilation: spec.dilation,
                                    rows: rows, outWidth: outWidth, into: columns, rowLength: rows.count * outWidth)
                     Kernels.gemm(m: spec.filters, n: rows.count * outWidth, k: k, a: weights, b: columns,
                                  c: output + rows.lowerBound * outWidth, ldc: outHeight * outWidth)
@@ -208,7 +208,7 @@ struct ConvolutionPlan: LayerPlan, @unchecked Sendable {
         let rowsPerChannel = spec.size * spec.size
         Parallel.forEach(channels, work: channels * rowsPerChannel * rows.count * spec.output.width) { part in
             Kernels.im2col(source + part.lowerBound * plane, channels: part.count,
-                           height: spec.input.height, width: spec.input.width, size: spec.size, stride: spec.stride,
+                           height: spec.input.height, width: spec.input.width, size: spec.size, stride: spec.stride, strideY: spec.strideY,
                            padding: spec.padding, dilation: spec.dilation, rows: rows, outWidth: spec.output.width,
                            into: columns + part.lowerBound * rowsPerChannel * rowLength, rowLength: rowLength)
         }
@@ -239,7 +239,7 @@ struct ConvolutionPlan: LayerPlan, @unchecked Sendable {
     private func depthwise(_ input: UnsafePointer<Float>, _ output: UnsafeMutablePointer<Float>) {
         let (h, w) = (spec.input.height, spec.input.width)
         let (outH, outW) = (spec.output.height, spec.output.width)
-        let (size, stride, padding, dilation) = (spec.size, spec.stride, spec.padding, spec.dilation)
+        let (size, stride, strideY, padding, dilation) = (spec.size, spec.stride, spec.strideY, spec.padding, spec.dilation)
         Parallel.forEach(spec.filters, work: spec.output.count * size * size) { channels in
             for c in channels {
                 let source = input + c * h * w, kernel = weights + c * size * size
@@ -249,7 +249,7 @@ struct ConvolutionPlan: LayerPlan, @unchecked Sendable {
                     for kx in 0..<size {
                         let weight = kernel[ky * size + kx]
                         for oy in 0..<outH {
-                            let y = oy * stride - padding + ky * dilation
+                            let y = oy * strideY - padding + ky * dilation
                             guard y >= 0 && y < h else { continue }
                             let line = source + y * w, out = target + oy * outW
                             for ox in 0..<outW {
@@ -266,6 +266,8 @@ struct ConvolutionPlan: LayerPlan, @unchecked Sendable {
 
 extension Convolutional {
     func plan(_ binding: inout PlanBinding) throws -> any LayerPlan {
-        ConvolutionPlan(self, parameters: binding.take(weightArrays), winogradKernels: binding.winogradKernels)
+        let convolution = ConvolutionPlan(antialiasing == 0 ? self : convolutionStage, parameters: binding.take(parameterArrays),
+                                          winogradKernels: binding.winogradKernels)
+        return antialiasing == 0 ? convolution : AntialiasedConvolutionPlan(convolution, blur: blurStage)
     }
 }

@@ -7,11 +7,12 @@ enum Kernels {
     /// Unrolls the receptive fields of output rows `rows` of `input` (c×h×w) into `columns`, a
     /// (c·size·size) × (rows.count·outW) matrix whose rows start `rowLength` floats apart, zero
     /// where the window leaves the image.
-    /// Each row of it is, along one output row, a run of input values `stride` apart: with
+    /// Output rows are `strideY` input rows apart. Each row of it is, along one output row, a run
+    /// of input values `stride` apart: with
     /// stride 1 a contiguous copy; otherwise the input row is first split by x mod stride, which
     /// makes every run contiguous too (a strided gather was much slower).
     static func im2col(_ input: UnsafePointer<Float>, channels: Int, height: Int, width: Int,
-                       size: Int, stride: Int, padding: Int, dilation: Int,
+                       size: Int, stride: Int, strideY: Int, padding: Int, dilation: Int,
                        rows: Range<Int>, outWidth: Int, into columns: UnsafeMutablePointer<Float>, rowLength: Int) {
         let phaseLength = (width + stride - 1) / stride
         withUnsafeTemporaryAllocation(of: Float.self, capacity: stride > 1 ? stride * phaseLength : 1) { scratch in
@@ -21,7 +22,7 @@ enum Kernels {
                 for ky in 0..<size {
                     let kernelRow = columns + (c * size + ky) * size * rowLength
                     for oy in rows {
-                        let y = oy * stride + ky * dilation - padding
+                        let y = oy * strideY + ky * dilation - padding
                         let offset = (oy - rows.lowerBound) * outWidth
                         guard y >= 0 && y < height else {
                             for kx in 0..<size { (kernelRow + kx * rowLength + offset).update(repeating: 0, count: outWidth) }

@@ -40,7 +40,11 @@ public final class Network: Sendable {
         outputLayers = outputs
         // Where each layer's arrays begin: the weights file's layout, which the plans bind to.
         let ranges = NetworkWeights.ranges(definition.layers)
-        let start = { (layer: Int) in parameters.pointer + (ranges[layer].first?.lowerBound ?? 0) }
+        // (A layer sharing another's parameters, AlexeyAB's share_index, binds that layer's.)
+        let start = { (layer: Int) in
+            let owner = definition.layers[layer].spec.kind.sharedParameters ?? layer
+            return parameters.pointer + (ranges[owner].first?.lowerBound ?? 0)
+        }
         let winograd = WinogradKernels(definition, enabled: winograd, parameters: start)
         self.winograd = winograd
         plans = try definition.layers.map { layer in

@@ -2,7 +2,20 @@ extension MaxPool: LayerPlan {
     func plan(_ binding: inout PlanBinding) throws -> any LayerPlan { self }
 
     func forward(_ pass: ForwardPass, sources: (Int) -> UnsafeMutablePointer<Float>) {
-        pass.eachImage(input, output) { Self.maxpool(self, $0, $1) }
+        pass.eachImage(input, output) { depth ? Self.maxpoolAcrossChannels(self, $0, $1) : Self.maxpool(self, $0, $1) }
+    }
+
+    /// AlexeyAB's `maxpool_depth`: out[g, y, x] = max over channels k ≡ g (mod out_channels) of
+    /// in[k, y, x]; a NaN among them gives NaN, as in `maxpool`. No channel (more outputs than
+    /// inputs) leaves −FLT_MAX, AlexeyAB's starting value.
+    static func maxpoolAcrossChannels(_ spec: MaxPool, _ input: UnsafePointer<Float>, _ output: UnsafeMutablePointer<Float>) {
+        let plane = spec.input.height * spec.input.width
+        let groups = spec.output.channels
+        output.update(repeating: -.greatestFiniteMagnitude, count: spec.output.count)
+        for k in 0..<spec.input.channels {
+            let (source, out) = (input + k * plane, output + (k % groups) * plane)
+            for i in 0..<plane { out[i] = larger(out[i], source[i]) }
+        }
     }
 
     /// `forward_maxpool_layer`: windows start at −padding/2; outside the image counts as −FLT_MAX.
@@ -14,7 +27,7 @@ extension MaxPool: LayerPlan {
     static func maxpool(_ spec: MaxPool, _ input: UnsafePointer<Float>, _ output: UnsafeMutablePointer<Float>) {
         let (h, w) = (spec.input.height, spec.input.width)
         let (outH, outW) = (spec.output.height, spec.output.width)
-        let (size, stride) = (spec.size, spec.stride)
+        let (size, stride, strideY) = (spec.size, spec.stride, spec.strideY)
         let offset = -spec.padding / 2
         // Output columns [firstX, lastX) have windows entirely inside the image horizontally.
         let firstX = min(outW, max(0, (-offset + stride - 1) / stride))
@@ -26,7 +39,7 @@ extension MaxPool: LayerPlan {
                 for c in channels {
                     let plane = input + c * h * w
                     for oy in 0..<outH {
-                        let top = offset + oy * stride
+                        let top = offset + oy * strideY
                         let rows = max(0, top)..<min(h, top + size)
                         let out = output + (c * outH + oy) * outW
                         guard let first = rows.first else { out.update(repeating: -.greatestFiniteMagnitude, count: outW); continue }
@@ -133,6 +146,39 @@ extension AvgPool: LayerPlan {
             var sum: Float = 0
             for i in 0..<spatial { sum += pass.input[plane * spatial + i] }
             pass.output[plane] = sum / Float(spatial)
+        }
+    }
+}
+
+extension LocalAvgPool: LayerPlan {
+    func plan(_ binding: inout PlanBinding) throws -> any LayerPlan { self }
+
+    func forward(_ pass: ForwardPass, sources: (Int) -> UnsafeMutablePointer<Float>) {
+        pass.eachImage(input, output) { Self.average(window, $0, $1) }
+    }
+
+    /// `forward_local_avgpool_layer`: the mean of each window's taps inside the image, summed in
+    /// window order; the padding does not count.
+    static func average(_ window: PoolingWindow, _ input: UnsafePointer<Float>, _ output: UnsafeMutablePointer<Float>) {
+        let (h, w) = (window.input.height, window.input.width)
+        let offset = -window.padding / 2
+        var out = output
+        for c in 0..<window.input.channels {
+            let plane = input + c * h * w
+            for oy in 0..<window.output.height {
+                let top = offset + oy * window.strideY
+                let rows = max(0, top)..<min(h, top + window.size)
+                for ox in 0..<window.output.width {
+                    let left = offset + ox * window.strideX
+                    let columns = max(0, left)..<min(w, left + window.size)
+                    var sum: Float = 0
+                    for y in rows {
+                        for x in columns { sum += plane[y * w + x] }
+                    }
+                    out.pointee = sum / Float(rows.count * columns.count)
+                    out += 1
+                }
+            }
         }
     }
 }

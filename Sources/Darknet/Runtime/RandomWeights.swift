@@ -40,6 +40,8 @@ public enum RandomWeights {
                 case .normScale: for _ in 0..<array.count { floats.append(random.uniform(0.5, 1.5)) }
                 case .rollingMean: floats += repeatElement(0, count: array.count)
                 case .rollingVariance: floats += repeatElement(1, count: array.count)
+                case .learned: for _ in 0..<array.count { floats.append(random.uniform(-0.2, 0.2)) } // [implicit]'s default std
+                case .mixingWeights: floats += repeatElement(1, count: array.count) // Darknet's initial weights
                 }
             }
         }
@@ -51,7 +53,9 @@ public enum RandomWeights {
         let input = (0..<definition.input.count).map { _ in random.uniform(0, 1) }
         input.withUnsafeBufferPointer { pointer in
             _ = context.forward(pointer.baseAddress!) { convolution, raw, batch in
-                guard let mean = convolution.mean, let variance = convolution.variance else { return }
+                // A layer sharing another's kernels (share_index) leaves them as that one scaled them.
+                guard let mean = convolution.mean, let variance = convolution.variance,
+                      convolution.spec.sharedParameters == nil else { return }
                 let spec = convolution.spec
                 let spatial = spec.output.height * spec.output.width
                 let kernel = spec.weightCount / spec.filters

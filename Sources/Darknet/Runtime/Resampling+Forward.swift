@@ -68,3 +68,30 @@ extension Reorg: LayerPlan {
     }
 
 }
+
+extension Reorg3d: LayerPlan {
+    func plan(_ binding: inout PlanBinding) throws -> any LayerPlan { self }
+
+    func forward(_ pass: ForwardPass, sources: (Int) -> UnsafeMutablePointer<Float>) {
+        pass.eachImage(input, output) { Self.spaceToDepth(self, $0, $1) }
+    }
+
+    /// AlexeyAB's `forward_reorg_layer`: out[(dy·s + dx)·C + c, y, x] = in[c, y·s + dy, x·s + dx].
+    static func spaceToDepth(_ spec: Reorg3d, _ input: UnsafePointer<Float>, _ output: UnsafeMutablePointer<Float>) {
+        let s = spec.stride
+        let (c, h, w) = (spec.input.channels, spec.input.height, spec.input.width)
+        let (outH, outW) = (spec.output.height, spec.output.width)
+        var out = output
+        for offset in 0..<(s * s) {
+            let (dy, dx) = (offset / s, offset % s)
+            for channel in 0..<c {
+                let plane = input + channel * h * w
+                for y in 0..<outH {
+                    let row = plane + (y * s + dy) * w + dx
+                    for x in 0..<outW { out[x] = row[x * s] }
+                    out += outW
+                }
+            }
+        }
+    }
+}

@@ -1,8 +1,70 @@
-extension Shortcut: LayerPlan {
-    func plan(_ binding: inout PlanBinding) throws -> any LayerPlan { self }
+import Glibc
+
+extension Shortcut {
+    func plan(_ binding: inout PlanBinding) throws -> any LayerPlan {
+        ShortcutPlan(spec: self, weights: weighting == .none ? nil : binding.take(weightArrays)[.mixingWeights]!)
+    }
+}
+
+struct ShortcutPlan: LayerPlan, @unchecked Sendable {
+    let spec: Shortcut
+    /// AlexeyAB's stored weights: the input's term, then each `from` layer's, `weightsPerTerm` each.
+    let weights: UnsafeMutablePointer<Float>?
 
     func forward(_ pass: ForwardPass, sources: (Int) -> UnsafeMutablePointer<Float>) {
-        Self.shortcut(self, input: pass.input, add: sources(from), pass.output, batch: pass.batch)
+        if spec.from.count == 1 && weights == nil {
+            Shortcut.shortcut(spec, input: pass.input, add: sources(spec.from[0]), pass.output, batch: pass.batch)
+        } else {
+            let adds = spec.from.map { UnsafePointer(sources($0)) }
+            pass.eachImage(spec.output, spec.output) { input, output in
+                let image = (output - pass.output) / spec.output.count
+                Shortcut.weightedSum(spec, weights: weights, input: input,
+                                     adds: zip(adds, spec.fromShapes).map { $0 + image * $1.count }, output)
+            }
+        }
+    }
+}
+
+extension Shortcut {
+    /// The weights of the n + 1 terms for one channel, normalised as `shortcut_multilayer_cpu`
+    /// does: max(w, 0)/(1e-4 + Σ max(w, 0)), or e^(w − max)/(1e-4 + Σ e^(w − max)).
+    static func termWeights(_ spec: Shortcut, _ weights: UnsafePointer<Float>, channel: Int) -> [Float] {
+        let step = spec.weightsPerTerm
+        let raw = (0...spec.from.count).map { weights[$0 * step + (step == 1 ? 0 : channel)] }
+        switch spec.normalization! {
+        case .relu:
+            let sum = raw.reduce(Float(1e-4)) { $0 + max($1, 0) }
+            return raw.map { max($0, 0) / sum }
+        case .softmax:
+            let largest = raw.max()!
+            let sum = raw.reduce(Float(1e-4)) { $0 + expf($1 - largest) }
+            return raw.map { expf($0 - largest) / sum }
+        }
+    }
+
+    /// AlexeyAB's `shortcut_multilayer_cpu` on one image: out = w₀·input + Σ wᵢ·fromᵢ over the
+    /// channels each `from` layer has (weights 1 without `weights_type`), then the activation.
+    static func weightedSum(_ spec: Shortcut, weights: UnsafePointer<Float>?, input: UnsafePointer<Float>,
+                            adds: [UnsafePointer<Float>], _ output: UnsafeMutablePointer<Float>) {
+        let plane = spec.output.height * spec.output.width
+        for c in 0..<spec.output.channels {
+            let (source, out) = (input + c * plane, output + c * plane)
+            let terms = weights.map { termWeights(spec, $0, channel: c) }
+            if let w = terms?[0] {
+                for j in 0..<plane { out[j] = source[j] * w }
+            } else {
+                out.update(from: source, count: plane)
+            }
+            for (i, add) in adds.enumerated() where c < spec.fromShapes[i].channels {
+                let addend = add + c * plane
+                if let w = terms?[i + 1] {
+                    for j in 0..<plane { out[j] += addend[j] * w }
+                } else {
+                    for j in 0..<plane { out[j] += addend[j] }
+                }
+            }
+        }
+        spec.activation.apply(output, count: spec.output.count)
     }
 
     /// `forward_shortcut_layer`: out = alpha·input + beta·add over the common channels (sampling
@@ -11,7 +73,7 @@ extension Shortcut: LayerPlan {
     static func shortcut(_ spec: Shortcut, input: UnsafePointer<Float>, add: UnsafePointer<Float>,
                          _ output: UnsafeMutablePointer<Float>, batch: Int) {
         let count = batch * spec.output.count
-        if spec.fromShape == spec.output {
+        if spec.fromShapes[0] == spec.output {
             let (alpha, beta) = (spec.alpha, spec.beta)
             Parallel.forEach(count, work: count) { range in
                 for i in range { output[i] = alpha * input[i] + beta * add[i] }
@@ -20,7 +82,7 @@ extension Shortcut: LayerPlan {
             return
         }
         output.update(from: input, count: count)
-        let (w1, h1, c1) = (spec.fromShape.width, spec.fromShape.height, spec.fromShape.channels)
+        let (w1, h1, c1) = (spec.fromShapes[0].width, spec.fromShapes[0].height, spec.fromShapes[0].channels)
         let (w2, h2, c2) = (spec.output.width, spec.output.height, spec.output.channels)
         let stride = max(w1 / w2, 1), sample = max(w2 / w1, 1)
         let (minW, minH, minC) = (min(w1, w2), min(h1, h2), min(c1, c2))

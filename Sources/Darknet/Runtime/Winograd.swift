@@ -5,7 +5,7 @@
 /// and channel instead of im2col's 36. The transforms only add and subtract.
 enum Winograd {
     static func applies(to spec: Convolutional) -> Bool {
-        spec.size == 3 && spec.stride == 1 && spec.padding == 1 && spec.dilation == 1 && spec.groups == 1
+        spec.size == 3 && spec.stride == 1 && spec.strideY == 1 && spec.antialiasing == 0 && spec.padding == 1 && spec.dilation == 1 && spec.groups == 1
             && spec.output.height == spec.input.height && spec.output.width == spec.input.width
     }
 
@@ -241,7 +241,7 @@ final class WinogradKernels: @unchecked Sendable {
         memory = FloatMemory(count: total, populate: true)
         for (index, offset) in offsets {
             guard case .convolutional(let spec) = definition.layers[index].spec else { continue }
-            let weights = BoundParameters(spec.weightArrays, at: parameters(index))[.weights]!
+            let weights = BoundParameters(spec.parameterArrays, at: parameters(index))[.weights]!
             Winograd.transformKernels(weights, filters: spec.filters, channels: spec.input.channels,
                                       into: memory.floats + offset)
         }

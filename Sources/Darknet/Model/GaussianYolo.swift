@@ -1,0 +1,46 @@
+/// `[Gaussian_yolo]` (AlexeyAB, Gaussian YOLOv3): a yolo output whose boxes carry an
+/// uncertainty. Each of its `mask` anchors has 9 + classes channels: μx, σx, μy, σy, μw, σw, μh,
+/// σh, objectness, then the classes. The layer passes its input through with the logistic on all
+/// but μw and μh, and `scale_x_y` applied to μx and μy. Boxes are not decoded from it:
+/// `Detector` takes boxes from [yolo] and [region] layers only.
+public struct GaussianYolo: Kind {
+    static let sectionNames = ["Gaussian_yolo"]
+    var spec: LayerSpec { .gaussianYolo(self) }
+    func sources(at index: Int) -> [Int] { previousLayer(index) }
+    var weightArrays: [WeightArray] { [] }
+
+    public var classes: Int
+    /// Indices into `anchors` of the anchors this scale predicts.
+    public var mask: [Int]
+    /// All anchors as (width, height) pairs in network-input pixels.
+    public var anchors: [Float]
+    public var scaleXY: Float
+    public var output: Shape
+
+    init(_ r: inout SectionReader, _ context: SectionContext) throws {
+        classes = try r.int("classes", default: 20, in: 1...Int(Int32.max))
+        let total = try r.int("num", default: 1, in: 1...Int(Int32.max))
+        mask = try r.ints("mask") ?? Array(0..<total)
+        if let bad = mask.first(where: { !(0..<total).contains($0) }) {
+            throw r.error("mask", "index \(bad) is beyond the \(total) anchors (num=\(total))")
+        }
+        anchors = try r.floats("anchors") ?? []
+        guard anchors.count == 2 * total else {
+            throw r.error("anchors", "has \(anchors.count) numbers; num=\(total) needs \(2 * total) (a width and a height per anchor)")
+        }
+        try Yolo.checkPositive(anchors, r)
+        scaleXY = try r.float("scale_x_y", default: 1)
+        // Training only, or read by a box decoding this library does not do for this kind.
+        r.ignore(["jitter", "ignore_thresh", "truth_thresh", "iou_thresh", "iou_thresh_kind", "random", "max",
+                  "max_delta", "counters_per_class", "label_smooth_eps", "objectness_smooth", "uc_normalizer",
+                  "iou_normalizer", "obj_normalizer", "cls_normalizer", "delta_normalizer", "iou_loss", "resize",
+                  "nms_kind", "beta_nms", "yolo_point", "map"])
+        output = context.input
+        let expected = mask.count * (classes + 9)
+        guard output.channels == expected else {
+            throw Diagnostic(at: r.location, "[Gaussian_yolo] input has \(output.channels) channels; \(mask.count) anchors × (\(classes) classes + 9) need \(expected)")
+        }
+    }
+
+    var summaryFilters: String { "\(classes)" }
+}
