@@ -46,6 +46,8 @@ public struct NetworkDefinition: Sendable {
     public let input: Shape
     /// `[net] batch` as written (a training setting; inference picks its own batch).
     public let batch: Int
+    /// `[net]`'s optimiser and learning-rate keys, which `Trainer` follows.
+    public let training: TrainingOptions
     public let layers: [Layer]
     /// Unknown and repeated keys (errors instead, under `strict`).
     public let warnings: [Diagnostic]
@@ -79,7 +81,7 @@ public struct NetworkDefinition: Sendable {
             throw Diagnostic(at: .line(file: path, line: first.line), "the first section is [\(first.name)]; a cfg must start with [net]")
         }
         var net = SectionReader(first, path: path)
-        (input, batch) = try Self.readNet(&net, options: options)
+        (input, batch, training) = try Self.readNet(&net, options: options)
         try finish(net)
 
         var layers: [Layer] = []
@@ -104,7 +106,7 @@ public struct NetworkDefinition: Sendable {
         self.warnings = warnings
     }
 
-    private static func readNet(_ r: inout SectionReader, options: DefinitionOptions) throws -> (Shape, Int) {
+    private static func readNet(_ r: inout SectionReader, options: DefinitionOptions) throws -> (Shape, Int, TrainingOptions) {
         func dimension(_ key: String, _ override: Int?) throws -> Int {
             if let override {
                 _ = r.string(key)
@@ -124,12 +126,10 @@ public struct NetworkDefinition: Sendable {
         let context = SectionContext(index: 0, input: shape, previousOutputs: [], memoryLimit: options.memoryLimit)
         _ = try context.floats([shape.channels, shape.height, shape.width], "input", in: r)
         let batch = try r.int("batch", default: 1, in: 1...Int(Int32.max))
-        r.ignore(["subdivisions", "learning_rate", "momentum", "decay", "time_steps", "notruth", "random", "adam",
-                  "B1", "B2", "eps", "inputs", "max_crop", "min_crop", "max_ratio", "min_ratio", "center", "clip",
-                  "angle", "aspect", "saturation", "exposure", "hue", "burn_in", "power", "max_batches", "policy",
-                  "steps", "scales", "step", "gamma", "seq_scales", "mosaic", "letter_box", "flip", "blur",
+        r.ignore(["subdivisions", "time_steps", "notruth", "random", "inputs", "max_crop", "min_crop", "max_ratio", "min_ratio", "center", "clip",
+                  "angle", "aspect", "saturation", "exposure", "hue", "seq_scales", "mosaic", "letter_box", "flip", "blur",
                   "mixup", "cutmix", "label_smooth_eps", "track", "augment_speed"])
-        return (shape, batch)
+        return (shape, batch, try TrainingOptions(&r))
     }
 
     // MARK: Totals

@@ -10,3 +10,7 @@ extension ActivationLayer: LayerPlan {
         }
     }
 }
+
+extension ActivationLayer {
+    func trainer() throws -> any LayerTrainer { throw untrainable(Self.typeName) }
+}

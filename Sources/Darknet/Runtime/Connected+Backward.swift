@@ -1,0 +1,59 @@
+extension ConnectedPlan {
+    func trainer() throws -> any LayerTrainer {
+        guard spec.activation.hasGradient else {
+            throw TrainingUnsupported(reason: "[connected] activation=\(spec.activation.rawValue) has no gradient in Darknet's CPU code")
+        }
+        return ConnectedTrainer(self)
+    }
+}
+
+/// `forward_connected_layer` in training (batch-norm on the batch, channels = outputs) and
+/// `backward_connected_layer`.
+final class ConnectedTrainer: LayerTrainer {
+    let spec: Connected
+    let weights: TrainedArray
+    let biases: TrainedArray
+    let norm: BatchNormTraining?
+
+    init(_ plan: ConnectedPlan) {
+        spec = plan.spec
+        let parameters = plan.parameters
+        weights = TrainedArray(parameters[.weights]!, count: spec.inputs * spec.outputs, decays: true)
+        biases = TrainedArray(parameters.biases, count: spec.outputs, decays: false)
+        norm = spec.batchNormalize
+            ? BatchNormTraining(channels: spec.outputs, spatial: 1, scales: parameters[.normScale]!,
+                                rollingMean: parameters[.rollingMean]!, rollingVariance: parameters[.rollingVariance]!) : nil
+    }
+
+    func forward(_ pass: TrainingPass) {
+        let (n, k) = (spec.outputs, spec.inputs)
+        Kernels.gemm(m: pass.batch, n: n, k: k, a: pass.input, b: weights.values, transposeB: true, c: pass.output)
+        if let norm {
+            norm.forward(pass.output, batch: pass.batch, biases: biases.values)
+        } else {
+            for i in 0..<(pass.batch * n) { pass.output[i] += biases.values[i % n] }
+        }
+        spec.activation.apply(pass.output, count: pass.batch * n)
+    }
+
+    func backward(_ pass: TrainingPass) {
+        let (n, k) = (spec.outputs, spec.inputs)
+        spec.activation.multiplyGradient(pass.output, into: pass.delta, count: pass.batch * n)
+        if let norm {
+            norm.backward(pass.delta, batch: pass.batch, biasUpdates: biases.updates.pointer)
+        } else {
+            accumulateBiasGradient(biases.updates.pointer, pass.delta, batch: pass.batch, channels: n, spatial: 1)
+        }
+        // Weights (outputs × inputs) += deltaᵀ · input; the input's delta += delta · weights.
+        accumulateProduct(m: n, n: k, k: pass.batch, a: pass.delta, transposeA: true, b: pass.input, c: weights.updates.pointer)
+        if let inputDelta = pass.inputDelta {
+            accumulateProduct(m: pass.batch, n: k, k: n, a: pass.delta, b: weights.values, c: inputDelta)
+        }
+    }
+
+    func update(_ step: UpdateStep) {
+        biases.update(step)
+        norm?.scales.update(step)
+        weights.update(step)
+    }
+}
