@@ -67,3 +67,29 @@ float *probe_image(char *path, int *size)
     size[0] = im.w; size[1] = im.h;
     return im.data;
 }
+
+/* One training step as Darknet runs it: load (the cfg's batch is the step's, one subdivision),
+ * copy in the batch and its truth, train_network_datum, save. Returns the loss. */
+float probe_train(char *cfg, char *weights, float *input, float *truth, char *out)
+{
+    network *net = load_network(cfg, weights, 0);
+    memcpy(net->input, input, sizeof(float) * net->inputs * net->batch);
+    memcpy(net->truth, truth, sizeof(float) * net->truths * net->batch);
+    float loss = train_network_datum(net);
+    save_weights(net, out);
+    free_network(net);
+    return loss;
+}
+
+/* Floats save_weights writes for layer i (the kinds the training checks use). */
+int probe_layer_floats(network *net, int i)
+{
+    layer l = net->layers[i];
+    int norm = l.batch_normalize ? 3 : 0;
+    if (l.type == CONVOLUTIONAL) return l.n + l.nweights + norm * l.n;
+    if (l.type == CONNECTED) return l.outputs + l.inputs * l.outputs + norm * l.outputs;
+    if (l.type == BATCHNORM) return 3 * l.c;
+    return 0;
+}
+
+int probe_truths(network *net) { return net->truths; }
