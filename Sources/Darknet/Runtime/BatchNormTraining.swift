@@ -4,7 +4,9 @@ import Glibc
 /// Batch-norm in training, as convolutional and connected layers run it (Darknet's
 /// `forward_batchnorm_layer` with `net.train` and `backward_batchnorm_layer`). The forward pass
 /// normalises by the batch's mean and its variance over N − 1 with √var + 1e-6; the backward
-/// pass, Darknet's, uses √(var + 1e-5) and N: its quirk, kept.
+/// pass, Darknet's, uses √(var + 1e-5) and N: its quirk, kept. Over N the variance's gradient
+/// leaves a component along the layer's input of about scale²·(its share of the loss) whatever
+/// N is, so the layers below get a gradient off the true one along their own weights.
 final class BatchNormTraining {
     let channels: Int
     let spatial: Int
@@ -13,6 +15,9 @@ final class BatchNormTraining {
     let scales: TrainedArray
     let mean: TrainingBuffer
     let variance: TrainingBuffer
+    /// The count the variance's gradient divides by: N as Darknet (true), or the forward's
+    /// N − 1, which makes the backward pass the true gradient (false; for tests).
+    var darknetVarianceGradient = true
     /// The input and its normalised values, kept for the backward pass.
     private var x = TrainingBuffer(0)
     private var xNorm = TrainingBuffer(0)
@@ -57,6 +62,7 @@ final class BatchNormTraining {
     func backward(_ delta: UnsafeMutablePointer<Float>, batch: Int, biasUpdates: UnsafeMutablePointer<Float>) {
         let (x, xNorm, mean, variance) = (x.pointer, xNorm.pointer, mean.pointer, variance.pointer)
         let n = Float(spatial * batch)
+        let varianceCount = darknetVarianceGradient ? n : n - 1
         for c in 0..<channels {
             var (bias, scale): (Float, Float) = (0, 0)
             forEach(c, batch) { bias += delta[$0]; scale += delta[$0] * xNorm[$0] }
@@ -71,7 +77,7 @@ final class BatchNormTraining {
             forEach(c, batch) { varianceDelta += delta[$0] * (x[$0] - mean[c]) }
             varianceDelta *= -0.5 * powf(variance[c] + 0.00001, -3.0 / 2.0)
             forEach(c, batch) {
-                delta[$0] = delta[$0] * 1 / root + varianceDelta * 2 * (x[$0] - mean[c]) / n + meanDelta / n
+                delta[$0] = delta[$0] * 1 / root + varianceDelta * 2 * (x[$0] - mean[c]) / varianceCount + meanDelta / n
             }
         }
     }

@@ -26,6 +26,6 @@ final class ShortcutTrainer: LayerTrainer {
             for i in 0..<count { inputDelta[i] += spec.alpha * pass.delta[i] }
         }
         let from = pass.deltas(spec.from)
-        for i in 0..<count { from[i] = from[i] + spec.beta * pass.delta[i] }
+        for i in 0..<count { from[i] += spec.beta * pass.delta[i] }
     }
 }

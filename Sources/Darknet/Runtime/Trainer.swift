@@ -50,10 +50,23 @@ public final class Trainer {
         guard truth.data.count == batch * truthsPerImage else {
             throw Diagnostic(at: .file(network.definition.path), "the truth has shape \(truth.shape); this network takes (\(batch), \(truthsPerImage))")
         }
+        seen += UInt64(batch)
+        propagate(input: input, truth: truth, batch: batch, backward: true)
+        updates += 1
+        let options = network.definition.training
+        let step = UpdateStep(rate: options.rate(batchNumber: Int(seen / UInt64(batch))), momentum: options.momentum,
+                              decay: options.decay, batch: batch,
+                              adam: options.adam ? (options.b1, options.b2, options.eps, updates) : nil)
+        for trainer in trainers { trainer.update(step) }
+    }
+
+    /// Darknet's `forward_network` in training mode and, with `backward`, `backward_network`:
+    /// the parameters' gradients accumulate in the trainers. Returns each layer's output.
+    @discardableResult
+    func propagate(input: Tensor, truth: Tensor, batch: Int, backward: Bool) -> [[Float]] {
         let layers = network.definition.layers
         let outputs = layers.map { TrainingBuffer($0.output.count * batch) }
         let deltas = layers.map { TrainingBuffer($0.output.count * batch) }
-        seen += UInt64(batch)
         input.data.withUnsafeBufferPointer { inputs in
             truth.data.withUnsafeBufferPointer { truths in
                 func pass(_ i: Int) -> TrainingPass {
@@ -63,14 +76,14 @@ public final class Trainer {
                                  outputs: { outputs[$0].pointer }, deltas: { deltas[$0].pointer })
                 }
                 for i in layers.indices { trainers[i].forward(pass(i)) }
-                for i in layers.indices.reversed() { trainers[i].backward(pass(i)) }
+                if backward {
+                    for i in layers.indices.reversed() { trainers[i].backward(pass(i)) }
+                }
             }
         }
-        updates += 1
-        let options = network.definition.training
-        let step = UpdateStep(rate: options.rate(batchNumber: Int(seen / UInt64(batch))), momentum: options.momentum,
-                              decay: options.decay, batch: batch,
-                              adam: options.adam ? (options.b1, options.b2, options.eps, updates) : nil)
-        for trainer in trainers { trainer.update(step) }
+        return outputs.map { Array(UnsafeBufferPointer(start: $0.pointer, count: $0.count)) }
     }
+
+    /// The trainer of layer `index` (for tests).
+    func trainer(of index: Int) -> any LayerTrainer { trainers[index] }
 }
