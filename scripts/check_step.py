@@ -6,6 +6,12 @@ rate schedule needs one, a random batch and its truth; libdarknet (cfg rewritten
 one subdivision) and swift-darknet each take one step, and every float of the two saved
 weights files must agree within 1e-5 + 1e-4·max|ref| per layer, and `seen` exactly.
 
+With adam=1 Darknet's CPU update ignores Adam; its GPU update (adam_update_gpu: decay into
+every array's gradient, m and v with B1 and B2, bias correction by t, eps) is applied here in
+NumPy to the gradients libdarknet's CPU step leaves in its *_updates (read with momentum=1),
+and that is what swift-darknet must match. A large eps keeps each step a smooth function of
+its gradient (at t = 1 Adam moves every weight by ±rate where |gradient| ≫ eps).
+
 Darknet's CPU backward of a 1×1 convolution overwrites the delta of the layer below where
 we add to it; the cfgs here give every 1×1 convolution an input no other layer reads, where
 the two agree, so the comparison needs no patch.
@@ -139,6 +145,10 @@ def yolov3_tiny():
     return text.replace("width=416", "width=128").replace("height=416", "height=128")
 
 
+ADAM = CLASSIFIER.format(schedule="adam=1\nB1=0.9\nB2=0.999\neps=0.01", cost="\n[cost]\n").replace(
+    "learning_rate=0.1", "learning_rate=0.01").replace("decay=0.0005", "decay=0.05")  # decay that shows
+
+
 def one_hot(rng, batch, classes):
     truth = np.zeros((batch, classes), dtype=np.float32)
     truth[np.arange(batch), rng.integers(0, classes, batch)] = 1
@@ -166,6 +176,8 @@ CASES = [
     ("connected classifier with batch-norm, poly", CONNECTED, (3, 12, 12), lambda rng, b: one_hot(rng, b, 5), 64),
     ("yolo detector (route, upsample, shortcut, 2 yolo), burn_in", DETECTOR, (3, 32, 32), lambda rng, b: boxes(rng, b), 8),
     # Past burn_in=1000 at batch 4: the rate is learning_rate itself.
+    ("classifier, adam=1 (Darknet's GPU update on libdarknet's CPU gradients)", ADAM, (3, 16, 16),
+     lambda rng, b: one_hot(rng, b, 4), 0),
     ("yolov3-tiny at 128×128, 80 classes", yolov3_tiny(), (3, 128, 128), lambda rng, b: boxes(rng, b, 5, 80), 4004),
 ]
 
@@ -194,6 +206,42 @@ def weights_floats(path):
     wide = major * 10 + minor >= 2 and major < 1000 and minor < 1000
     seen = struct.unpack("<Q" if wide else "<I", data[12:20 if wide else 16])[0]
     return seen, np.frombuffer(data[20 if wide else 16:], dtype=np.float32)
+
+
+def adam_reference(ref_cfg, weights, x, t, text, batch, sizes, work):
+    """The weights after one step of Darknet's GPU Adam on libdarknet's CPU gradients."""
+    options = dict(line.split("=", 1) for line in text.split("[convolutional]")[0].splitlines() if "=" in line)
+    rate, decay = float(options["learning_rate"]), float(options["decay"])
+    b1, b2, eps = (np.float32(options[k]) for k in ("B1", "B2", "eps"))
+    cfg = os.path.join(work, "adam-ref.cfg")
+    open(cfg, "w").write(open(ref_cfg).read().replace("momentum=0.9", "momentum=1"))
+    with Quiet():
+        gradients = darknet_ref.train_gradients(cfg, weights, x, t, sum(sizes))
+        info = darknet_ref.Network(cfg).layer_info()
+    _, before = weights_floats(weights)
+    after = before.copy()
+    offset = 0
+    for (kind, norm, n, nweights, outputs, inputs), count in zip(info, sizes):
+        if count == 0:
+            continue
+        if kind == "convolutional":
+            roles = ["bias", "scale", "rolling", "rolling", "weight"] if norm else ["bias", "weight"]
+            counts = [n, n, n, n, nweights] if norm else [n, nweights]
+        else:
+            roles = ["bias", "weight", "scale", "rolling", "rolling"] if norm else ["bias", "weight"]
+            counts = [outputs, inputs * outputs, outputs, outputs, outputs][:len(roles)]
+        for role, size in zip(roles, counts):
+            w0, d = before[offset:offset + size], gradients[offset:offset + size].copy()
+            if role == "rolling":
+                after[offset:offset + size] = d
+            else:
+                if role != "weight":  # the CPU decayed the weights' gradient already
+                    d -= np.float32(decay * batch) * w0
+                m = (1 - b1) * d
+                v = (1 - b2) * d * d
+                after[offset:offset + size] = w0 + np.float32(rate) * (m / (1 - b1)) / (np.sqrt(v / (1 - b2)) + eps)
+            offset += size
+    return after
 
 
 def set_seen(path, seen):
@@ -227,6 +275,8 @@ def main():
         subprocess.run([tool, "step", cfg, weights, "--input", os.path.join(work, "x.npy"),
                         "--truth", os.path.join(work, "t.npy"), "--out", our_out], check=True)
         ref_seen, ref = weights_floats(ref_out)
+        if "adam=1" in text:
+            ref = adam_reference(ref_cfg, weights, x, t, text, batch, sizes, work)
         our_seen, ours = weights_floats(our_out)
         _, before = weights_floats(weights)
         problems = []

@@ -93,3 +93,45 @@ int probe_layer_floats(network *net, int i)
 }
 
 int probe_truths(network *net) { return net->truths; }
+
+/* After a train_network_datum whose cfg has momentum=1, each layer's *_updates hold the CPU's
+ * gradients (the weights' with decay already added): writes them in save_weights' order, the
+ * rolling statistics in their place. Returns the floats written. */
+int probe_gradients(network *net, float *out)
+{
+    int written = 0;
+    for (int i = 0; i < net->n; ++i) {
+        layer l = net->layers[i];
+        int n = l.type == CONVOLUTIONAL ? l.n : l.outputs;
+        float *arrays[5] = {0};
+        int counts[5] = {0};
+        if (l.type == CONVOLUTIONAL) {
+            float *a[5] = {l.bias_updates, l.scale_updates, l.rolling_mean, l.rolling_variance, l.weight_updates};
+            int c[5] = {n, n, n, n, l.nweights};
+            if (!l.batch_normalize) { a[1] = l.weight_updates; c[1] = l.nweights; c[2] = c[3] = c[4] = 0; }
+            memcpy(arrays, a, sizeof a); memcpy(counts, c, sizeof c);
+        } else if (l.type == CONNECTED) {
+            float *a[5] = {l.bias_updates, l.weight_updates, l.scale_updates, l.rolling_mean, l.rolling_variance};
+            int c[5] = {n, l.inputs * l.outputs, n, n, n};
+            if (!l.batch_normalize) c[2] = c[3] = c[4] = 0;
+            memcpy(arrays, a, sizeof a); memcpy(counts, c, sizeof c);
+        }
+        for (int k = 0; k < 5; ++k) {
+            if (counts[k]) memcpy(out + written, arrays[k], sizeof(float) * counts[k]);
+            written += counts[k];
+        }
+    }
+    return written;
+}
+
+/* probe_train, keeping the network for probe_gradients (free it with probe_free). */
+network *probe_train_keep(char *cfg, char *weights, float *input, float *truth)
+{
+    network *net = load_network(cfg, weights, 0);
+    memcpy(net->input, input, sizeof(float) * net->inputs * net->batch);
+    memcpy(net->truth, truth, sizeof(float) * net->truths * net->batch);
+    train_network_datum(net);
+    return net;
+}
+
+void probe_free(network *net) { free_network(net); }
