@@ -72,6 +72,7 @@ stride=2
 
 [connected]
 output=24
+learning_rate=0.5
 batch_normalize=1
 activation=leaky
 
@@ -173,7 +174,7 @@ CASES = [
      lambda rng, b: one_hot(rng, b, 4), 16),
     ("classifier, steps policy past a step", CLASSIFIER.format(schedule="policy=steps\nsteps=3,1000\nscales=.5,.1", cost="\n[cost]\n"),
      (3, 16, 16), lambda rng, b: one_hot(rng, b, 4), 40),
-    ("connected classifier with batch-norm, poly", CONNECTED, (3, 12, 12), lambda rng, b: one_hot(rng, b, 5), 64),
+    ("connected classifier with batch-norm, poly, a layer's learning_rate", CONNECTED, (3, 12, 12), lambda rng, b: one_hot(rng, b, 5), 64),
     ("yolo detector (route, upsample, shortcut, 2 yolo), burn_in", DETECTOR, (3, 32, 32), lambda rng, b: boxes(rng, b), 8),
     # Past burn_in=1000 at batch 4: the rate is learning_rate itself.
     ("classifier, adam=1 (Darknet's GPU update on libdarknet's CPU gradients)", ADAM, (3, 16, 16),

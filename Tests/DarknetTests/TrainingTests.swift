@@ -131,9 +131,11 @@ final class TrainingTests: XCTestCase {
                               ("fc.scales", normalized.norm!.scales), ("fc.biases", normalized.biases)], loss: .squaredError)
     }
 
+    /// Layer 4's delta comes from route 6 and from the 1×1 convolution 5, whose backward in
+    /// Darknet's CPU code would overwrite what the route added: ours adds, the true gradient.
     func testRouteShortcutUpsampleGradients() throws {
         let c = try makeCase(conv(3) + conv(3, "logistic") + "[shortcut]\nfrom=-2\nalpha=0.5\nbeta=2\nactivation=logistic\n"
-                             + "[upsample]\nstride=2\nscale=1.5\n" + "[route]\nlayers=-1\n" + conv(2) + "[route]\nlayers=-1,-2\n" + "[cost]\n",
+                             + "[upsample]\nstride=2\nscale=1.5\n" + "[route]\nlayers=-1\n" + conv(2, size: 1) + "[route]\nlayers=-1,-2\n" + "[cost]\n",
                              input: (2, 4, 4))
         checkGradients(c, [("conv0.weights", convolution(c, 0).weights), ("conv1.weights", convolution(c, 1).weights),
                            ("conv5.weights", convolution(c, 5).weights)], loss: .squaredError)

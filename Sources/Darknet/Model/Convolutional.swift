@@ -14,6 +14,8 @@ public struct Convolutional: Kind {
     public var dilation: Int
     public var batchNormalize: Bool
     public var activation: Activation
+    /// The layer's factor of the network's learning rate (its `learning_rate`, default 1).
+    public var learningRateScale: Float = 1
     public var output: Shape
 
     init(_ r: inout SectionReader, _ context: SectionContext) throws {
@@ -40,6 +42,7 @@ public struct Convolutional: Kind {
                       batchNormalize: try r.bool("batch_normalize"),
                       activation: try r.activation(default: .logistic), // Darknet's default
                       context: context, reader: r)
+        learningRateScale = try r.float("learning_rate", default: 1)
     }
 
     /// A convolution inside a compound block (res2net, triangle), checked like a section's.

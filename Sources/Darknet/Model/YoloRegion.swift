@@ -15,6 +15,8 @@ public struct Yolo: Kind {
     public var ignoreThreshold: Float
     public var truthThreshold: Float
     public var maxBoxes: Int
+    /// `map`: a file mapping truth classes to this layer's, which training would apply.
+    public var classMap: String?
     public var output: Shape
 
     init(_ r: inout SectionReader, _ context: SectionContext) throws {
@@ -32,8 +34,9 @@ public struct Yolo: Kind {
         ignoreThreshold = try r.float("ignore_thresh", default: 0.5)
         truthThreshold = try r.float("truth_thresh", default: 1)
         maxBoxes = try r.int("max", default: 90, in: 1...Int(Int32.max))
+        classMap = r.string("map")
         r.ignore(["jitter", "random", "counters_per_class", "label_smooth_eps",
-                  "scale_x_y", "iou_normalizer", "cls_normalizer", "iou_loss", "nms_kind", "beta_nms", "map"])
+                  "scale_x_y", "iou_normalizer", "cls_normalizer", "iou_loss", "nms_kind", "beta_nms"])
         output = context.input
         let expected = mask.count * (classes + 5)
         guard output.channels == expected else {

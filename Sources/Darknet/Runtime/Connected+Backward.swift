@@ -51,7 +51,8 @@ final class ConnectedTrainer: LayerTrainer {
         }
     }
 
-    func update(_ step: UpdateStep) {
+    func update(_ network: UpdateStep) {
+        let step = network.scaled(by: spec.learningRateScale)
         biases.update(step)
         norm?.scales.update(step)
         weights.update(step)

@@ -60,6 +60,11 @@ struct UpdateStep {
     let batch: Int
     /// Adam's moments (Darknet's GPU update), with `t` the update's number from 1.
     let adam: (b1: Float, b2: Float, eps: Float, t: Int)?
+
+    /// The step of a layer with its own `learning_rate` factor.
+    func scaled(by factor: Float) -> UpdateStep {
+        UpdateStep(rate: rate * factor, momentum: momentum, decay: decay, batch: batch, adam: adam)
+    }
 }
 
 /// Zeroed floats a trainer owns (gradients, momentum, saved activations).

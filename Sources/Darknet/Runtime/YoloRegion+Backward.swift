@@ -1,7 +1,10 @@
 import Glibc
 
 extension Yolo {
-    func trainer() throws -> any LayerTrainer { YoloTrainer(self) }
+    func trainer() throws -> any LayerTrainer {
+        if let classMap { throw TrainingUnsupported(reason: "[yolo] map=\(classMap): mapping truth classes is not supported in training") }
+        return YoloTrainer(self)
+    }
 }
 
 /// `forward_yolo_layer`'s loss in training: deltas on the post-logistic x, y (and raw w, h)
