@@ -23,8 +23,12 @@ extension Activation {
         }
     }
 
-    /// Whether training can take the gradient of this activation.
-    var hasGradient: Bool { gradient(output: 0) != nil }
+    /// Refuses, naming `kind`, an activation training cannot take the gradient of.
+    func requireGradient(in kind: String) throws {
+        guard gradient(output: 0) != nil else {
+            throw TrainingUnsupported(reason: "[\(kind)] activation=\(rawValue) has no gradient in Darknet's CPU code")
+        }
+    }
 
     /// `gradient_array`: `delta` times the gradient at each of `output`'s values.
     func multiplyGradient(_ output: UnsafePointer<Float>, into delta: UnsafeMutablePointer<Float>, count: Int) {

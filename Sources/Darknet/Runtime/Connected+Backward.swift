@@ -1,8 +1,6 @@
 extension ConnectedPlan {
     func trainer() throws -> any LayerTrainer {
-        guard spec.activation.hasGradient else {
-            throw TrainingUnsupported(reason: "[connected] activation=\(spec.activation.rawValue) has no gradient in Darknet's CPU code")
-        }
+        try spec.activation.requireGradient(in: Connected.typeName)
         return ConnectedTrainer(self)
     }
 }

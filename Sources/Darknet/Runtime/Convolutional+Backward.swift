@@ -3,9 +3,7 @@ extension ConvolutionPlan {
         guard spec.dilation == 1 else {
             throw TrainingUnsupported(reason: "[convolutional] dilation=\(spec.dilation) has no backward pass yet")
         }
-        guard spec.activation.hasGradient else {
-            throw TrainingUnsupported(reason: "[convolutional] activation=\(spec.activation.rawValue) has no gradient in Darknet's CPU code")
-        }
+        try spec.activation.requireGradient(in: Convolutional.typeName)
         return ConvolutionTrainer(self)
     }
 }

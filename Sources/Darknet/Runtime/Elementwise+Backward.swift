@@ -1,51 +1,40 @@
-extension Softmax {
-    func trainer() throws -> any LayerTrainer { SoftmaxTrainer(self) }
-}
+extension Softmax: StatelessTraining {
+    func trainer() throws -> any LayerTrainer { StatelessTrainer(self) }
 
-/// `forward_softmax_layer` with a truth: its delta is truth − output (the cross-entropy's
-/// gradient at the softmax's input), passed down by `backward_softmax_layer` as it is.
-final class SoftmaxTrainer: LayerTrainer {
-    let spec: Softmax
-
-    init(_ spec: Softmax) { self.spec = spec }
-
-    func forward(_ pass: TrainingPass) {
-        spec.forward(pass.forwardPass, sources: pass.outputs)
-        guard !spec.noLoss else { return }
-        for i in 0..<(pass.batch * spec.output.count) { pass.delta[i] = pass.truth[i] - pass.output[i] }
+    /// `forward_softmax_layer` with a truth: truth − output, the cross-entropy's gradient at the
+    /// softmax's input (none with `noloss`).
+    func loss(_ pass: TrainingPass) {
+        guard !noLoss else { return }
+        for i in 0..<(pass.batch * output.count) { pass.delta[i] = pass.truth[i] - pass.output[i] }
     }
 
-    func backward(_ pass: TrainingPass) {
-        guard let inputDelta = pass.inputDelta else { return }
-        for i in 0..<(pass.batch * spec.output.count) { inputDelta[i] += pass.delta[i] }
-    }
+    /// `backward_softmax_layer` passes the delta down as it is.
+    func backward(_ pass: TrainingPass) { addDelta(pass, times: 1) }
 }
 
-extension Cost {
+extension Cost: StatelessTraining {
     func trainer() throws -> any LayerTrainer {
         guard type == "sse" else { throw TrainingUnsupported(reason: "[cost] type=\(type) has no backward pass yet (only sse)") }
-        return CostTrainer(self)
+        return StatelessTrainer(self)
     }
+
+    /// Type sse: truth − input. (Darknet's output in training is the squared error, which
+    /// nothing reads; the output here stays the input.)
+    func loss(_ pass: TrainingPass) {
+        for i in 0..<(pass.batch * output.count) { pass.delta[i] = pass.truth[i] - pass.input[i] }
+    }
+
+    /// Times `scale`: after a softmax, which also adds truth − output, the softmax's input gets
+    /// twice it — Darknet's doubling, kept.
+    func backward(_ pass: TrainingPass) { addDelta(pass, times: scale) }
 }
 
-/// `[cost]` type sse: delta truth − input, passed down times `scale` (after a softmax, which
-/// also adds truth − output, the softmax's input gets twice it: Darknet's doubling, kept).
-final class CostTrainer: LayerTrainer {
-    let spec: Cost
-
-    init(_ spec: Cost) { self.spec = spec }
-
-    func forward(_ pass: TrainingPass) {
-        for i in 0..<(pass.batch * spec.output.count) {
-            let difference = pass.truth[i] - pass.input[i]
-            pass.delta[i] = difference
-            pass.output[i] = difference * difference
-        }
-    }
-
-    func backward(_ pass: TrainingPass) {
+extension LayerPlan {
+    /// Adds `factor`·delta to the delta of the layer below (a kind whose input and output have
+    /// the same size and positions).
+    func addDelta(_ pass: TrainingPass, times factor: Float) {
         guard let inputDelta = pass.inputDelta else { return }
-        for i in 0..<(pass.batch * spec.output.count) { inputDelta[i] += spec.scale * pass.delta[i] }
+        for i in 0..<pass.batch * pass.outputCount { inputDelta[i] += factor * pass.delta[i] }
     }
 }
 

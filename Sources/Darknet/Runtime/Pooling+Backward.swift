@@ -42,22 +42,14 @@ final class MaxPoolTrainer: LayerTrainer {
     }
 }
 
-extension AvgPool {
-    func trainer() throws -> any LayerTrainer { AvgPoolTrainer(self) }
-}
+extension AvgPool: StatelessTraining {
+    func trainer() throws -> any LayerTrainer { StatelessTrainer(self) }
 
-/// Global average pooling: `backward_avgpool_layer` spreads each delta evenly over its plane.
-final class AvgPoolTrainer: LayerTrainer {
-    let spec: AvgPool
-
-    init(_ spec: AvgPool) { self.spec = spec }
-
-    func forward(_ pass: TrainingPass) { spec.forward(pass.forwardPass, sources: pass.outputs) }
-
+    /// Global average pooling: `backward_avgpool_layer` spreads each delta evenly over its plane.
     func backward(_ pass: TrainingPass) {
         guard let inputDelta = pass.inputDelta else { return }
-        let spatial = spec.input.height * spec.input.width
-        for plane in 0..<(pass.batch * spec.input.channels) {
+        let spatial = input.height * input.width
+        for plane in 0..<(pass.batch * input.channels) {
             let share = pass.delta[plane] / Float(spatial)
             for i in 0..<spatial { inputDelta[plane * spatial + i] += share }
         }

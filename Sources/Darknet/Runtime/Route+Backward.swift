@@ -1,23 +1,15 @@
-extension Route {
-    func trainer() throws -> any LayerTrainer { RouteTrainer(self) }
-}
+extension Route: StatelessTraining {
+    func trainer() throws -> any LayerTrainer { StatelessTrainer(self) }
 
-/// `backward_route_layer`: each source gets its slice of the delta back (with groups, into its
-/// `groupID`-th slice of channels).
-final class RouteTrainer: LayerTrainer {
-    let spec: Route
-
-    init(_ spec: Route) { self.spec = spec }
-
-    func forward(_ pass: TrainingPass) { spec.forward(pass.forwardPass, sources: pass.outputs) }
-
+    /// `backward_route_layer`: each source gets its slice of the delta back (with groups, into
+    /// its `groupID`-th slice of channels).
     func backward(_ pass: TrainingPass) {
         var offset = 0
-        for (source, count) in zip(spec.layers, spec.sourceCounts) {
-            let part = count / spec.groups
+        for (source, count) in zip(layers, sourceCounts) {
+            let part = count / groups
             let target = pass.deltas(source)
             for image in 0..<pass.batch {
-                let (from, to) = (pass.delta + image * spec.output.count + offset, target + image * count + spec.groupID * part)
+                let (from, to) = (pass.delta + image * output.count + offset, target + image * count + groupID * part)
                 for i in 0..<part { to[i] += from[i] }
             }
             offset += part

@@ -72,6 +72,7 @@ public final class Trainer {
                 func pass(_ i: Int) -> TrainingPass {
                     TrainingPass(batch: batch, input: i == 0 ? inputs.baseAddress! : UnsafePointer(outputs[i - 1].pointer),
                                  output: outputs[i].pointer, delta: deltas[i].pointer, inputDelta: i == 0 ? nil : deltas[i - 1].pointer,
+                                 outputCount: layers[i].output.count,
                                  truth: truths.baseAddress!, truths: truthsPerImage, networkInput: network.definition.input,
                                  outputs: { outputs[$0].pointer }, deltas: { deltas[$0].pointer })
                 }

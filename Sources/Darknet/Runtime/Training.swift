@@ -17,6 +17,32 @@ extension LayerTrainer {
     func update(_ step: UpdateStep) {}
 }
 
+/// A kind whose forward pass in training is its inference pass and which keeps nothing between
+/// passes (no parameters, no choices): its backward pass, and a loss's deltas, are methods of
+/// the kind itself, run by a `StatelessTrainer`.
+protocol StatelessTraining: LayerPlan {
+    /// After the forward pass: the deltas of a loss (none for most kinds).
+    func loss(_ pass: TrainingPass)
+    func backward(_ pass: TrainingPass)
+}
+
+extension StatelessTraining {
+    func loss(_ pass: TrainingPass) {}
+}
+
+final class StatelessTrainer<Plan: StatelessTraining>: LayerTrainer {
+    let plan: Plan
+
+    init(_ plan: Plan) { self.plan = plan }
+
+    func forward(_ pass: TrainingPass) {
+        plan.forward(pass.forwardPass, sources: pass.outputs)
+        plan.loss(pass)
+    }
+
+    func backward(_ pass: TrainingPass) { plan.backward(pass) }
+}
+
 /// Why a kind (or one of its settings) cannot be trained; `Trainer` names the layer.
 struct TrainingUnsupported: Error {
     let reason: String
@@ -38,6 +64,8 @@ struct TrainingPass {
     let delta: UnsafeMutablePointer<Float>
     /// The delta of the layer before (nil for the first layer, whose input has none).
     let inputDelta: UnsafeMutablePointer<Float>?
+    /// Floats of `output` per image.
+    let outputCount: Int
     /// The batch's truth (Darknet's `net.truth`), `truths` floats per image.
     let truth: UnsafePointer<Float>
     let truths: Int

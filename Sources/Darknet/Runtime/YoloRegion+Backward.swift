@@ -1,26 +1,20 @@
 import Glibc
 
-extension Yolo {
+extension Yolo: StatelessTraining {
     func trainer() throws -> any LayerTrainer {
         if let classMap { throw TrainingUnsupported(reason: "[yolo] map=\(classMap): mapping truth classes is not supported in training") }
-        return YoloTrainer(self)
+        return StatelessTrainer(self)
     }
-}
-
-/// `forward_yolo_layer`'s loss in training: deltas on the post-logistic x, y (and raw w, h)
-/// scaled by 2 − w·h of the truth, objectness pushed to 0 except where a prediction overlaps
-/// a truth by more than `ignoreThreshold`, and each truth's best anchor (if it is one of this
-/// layer's) pulled to it. `backward_yolo_layer` passes the deltas down as they are.
-final class YoloTrainer: LayerTrainer {
-    let spec: Yolo
-
-    init(_ spec: Yolo) { self.spec = spec }
 
     /// A box (x, y, w, h) in Darknet's `box`: centre and size relative to the image.
     typealias Box = (x: Float, y: Float, w: Float, h: Float)
 
-    func forward(_ pass: TrainingPass) {
-        spec.forward(pass.forwardPass, sources: pass.outputs)
+    /// `forward_yolo_layer`'s loss in training: deltas on the post-logistic x, y (and raw w, h)
+    /// scaled by 2 − w·h of the truth, objectness pushed to 0 except where a prediction
+    /// overlaps a truth by more than `ignoreThreshold`, and each truth's best anchor (if it is
+    /// one of this layer's) pulled to it.
+    func loss(_ pass: TrainingPass) {
+        let spec = self
         let (w, h) = (spec.output.width, spec.output.height)
         let spatial = w * h
         let (output, delta) = (pass.output, pass.delta)
@@ -101,10 +95,8 @@ final class YoloTrainer: LayerTrainer {
         }
     }
 
-    func backward(_ pass: TrainingPass) {
-        guard let inputDelta = pass.inputDelta else { return }
-        for i in 0..<(pass.batch * spec.output.count) { inputDelta[i] += pass.delta[i] }
-    }
+    /// `backward_yolo_layer` passes the deltas down as they are.
+    func backward(_ pass: TrainingPass) { addDelta(pass, times: 1) }
 
     /// Darknet's `box_iou`.
     static func iou(_ a: Box, _ b: Box) -> Float {
