@@ -146,6 +146,32 @@ def yolov3_tiny():
     return text.replace("width=416", "width=128").replace("height=416", "height=128")
 
 
+STANDALONE = """[net]
+batch=1
+subdivisions=1
+width=10
+height=10
+channels=3
+learning_rate=0.1
+momentum=0.9
+decay=0.0005
+
+""" + CONV.format(bn=0, f=6, s=3, st=1, a="linear") + """
+[activation]
+activation=leaky
+
+[maxpool]
+size=2
+stride=2
+
+""" + CONV.format(bn=0, f=3, s=1, st=1, a="logistic") + """
+[avgpool]
+
+[softmax]
+
+[cost]
+"""
+
 ADAM = CLASSIFIER.format(schedule="adam=1\nB1=0.9\nB2=0.999\neps=0.01", cost="\n[cost]\n").replace(
     "learning_rate=0.1", "learning_rate=0.01").replace("decay=0.0005", "decay=0.05")  # decay that shows
 
@@ -175,6 +201,7 @@ CASES = [
     ("classifier, steps policy past a step", CLASSIFIER.format(schedule="policy=steps\nsteps=3,1000\nscales=.5,.1", cost="\n[cost]\n"),
      (3, 16, 16), lambda rng, b: one_hot(rng, b, 4), 40),
     ("connected classifier with batch-norm, poly, a layer's learning_rate", CONNECTED, (3, 12, 12), lambda rng, b: one_hot(rng, b, 5), 64),
+    ("an [activation] layer", STANDALONE, (3, 10, 10), lambda rng, b: one_hot(rng, b, 3), 0),
     ("yolo detector (route, upsample, shortcut, 2 yolo), burn_in", DETECTOR, (3, 32, 32), lambda rng, b: boxes(rng, b), 8),
     # Past burn_in=1000 at batch 4: the rate is learning_rate itself.
     ("classifier, adam=1 (Darknet's GPU update on libdarknet's CPU gradients)", ADAM, (3, 16, 16),

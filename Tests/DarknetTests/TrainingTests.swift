@@ -141,19 +141,38 @@ final class TrainingTests: XCTestCase {
                            ("conv5.weights", convolution(c, 5).weights)], loss: .squaredError)
     }
 
+    /// swish and mish (AlexeyAB's gradients, from the kept input), relu6, and elu, tanh,
+    /// loggy from Darknet's set, in a convolution and in a connected layer.
+    func testActivationGradients() throws {
+        for activation in ["swish", "mish", "relu6", "elu", "tanh", "loggy"] {
+            let c = try makeCase(conv(3, activation) + "[connected]\noutput=4\nactivation=\(activation)\n" + "[cost]\n", input: (2, 4, 4))
+            let connected = c.trainer.trainer(of: 1) as! ConnectedTrainer
+            // relu6's kink at 0 takes a smaller step, as maxpool's ties do.
+            checkGradients(c, [("\(activation) conv0.weights", convolution(c, 0).weights), ("\(activation) fc.weights", connected.weights)],
+                           loss: .squaredError, step: activation == "relu6" ? 1e-3 : 1e-2)
+        }
+    }
+
+    /// `[activation]`, and a route with groups (AlexeyAB's: the second half of each layer's channels).
+    func testActivationLayerAndRouteGroupGradients() throws {
+        let c = try makeCase(conv(4) + "[activation]\nactivation=logistic\n" + conv(4, "tanh")
+                             + "[route]\nlayers=-1,-2\ngroups=2\ngroup_id=1\n" + "[cost]\n", input: (2, 6, 6), batch: 3)
+        checkGradients(c, [("conv0.weights", convolution(c, 0).weights), ("conv2.weights", convolution(c, 2).weights)], loss: .squaredError)
+    }
+
     func testSoftmaxGradients() throws {
         let c = try makeCase(conv(4) + "[avgpool]\n" + "[softmax]\n", input: (2, 3, 3), oneHot: true)
         checkGradients(c, [("conv0.weights", convolution(c, 0).weights), ("conv0.biases", convolution(c, 0).biases)], loss: .crossEntropy)
     }
 
     func testKindsWithoutBackwardPassAreErrorsNamingTheLayer() throws {
-        for (section, name) in [("[dropout]\n", "dropout"), ("[activation]\nactivation=leaky\n", "activation"), ("[reorg]\nstride=2\n", "reorg")] {
+        for (section, name) in [("[dropout]\n", "dropout"), ("[region]\nclasses=3\nnum=1\ncoords=4\nanchors=1,1\n", "region"), ("[reorg]\nstride=2\n", "reorg"), ("[batchnorm]\n", "batchnorm")] {
             let text = "[net]\nwidth=4\nheight=4\nchannels=2\n" + conv(8) + section
             let definition = try NetworkDefinition(cfg: CfgFile(text: text, path: "train.cfg"))
             let network = try Network(definition: definition, weights: RandomWeights.make(for: definition), winograd: false)
             XCTAssertThrowsError(try Trainer(network)) { error in
                 let message = "\(error)"
-                XCTAssert(message.hasPrefix("train.cfg:13: error:") && message.contains("[\(name)] has no backward pass yet"), message)
+                XCTAssert(message.hasPrefix("train.cfg:13: error:") && message.contains("[\(name)] has no backward pass"), message)
             }
         }
     }

@@ -1,6 +1,8 @@
+import Glibc
+
 extension Activation {
-    /// Darknet's `gradient` (activations.h) of the activation at its output `y`; nil for the
-    /// activations Darknet's CPU code has no gradient for (relu6, swish, mish).
+    /// Darknet's `gradient` (activations.h) at the activation's output `y` (AlexeyAB's for
+    /// relu6); nil for swish and mish, whose gradient needs their input (`gradient(input:output:)`).
     func gradient(output y: Float) -> Float? {
         switch self {
         case .linear: return 1
@@ -19,20 +21,45 @@ extension Activation {
         case .loggy:
             let half = (y + 1) / 2
             return 2 * (1 - half) * half
-        case .relu6, .swish, .mish: return nil
+        case .relu6: return (y > 0 && y < 6) ? 1 : 0
+        case .swish, .mish: return nil
         }
     }
 
-    /// Refuses, naming `kind`, an activation training cannot take the gradient of.
-    func requireGradient(in kind: String) throws {
-        guard gradient(output: 0) != nil else {
-            throw TrainingUnsupported(reason: "[\(kind)] activation=\(rawValue) has no gradient in Darknet's CPU code")
+    /// Whether the gradient needs the activation's input, which the layer must then keep.
+    var needsInput: Bool { gradient(output: 0) == nil }
+
+    /// AlexeyAB's gradients of swish (y + σ(x)·(1 − y)) and mish (TensorFlow's form, softplus
+    /// with threshold 20) at input `x` and output `y`.
+    func gradient(input x: Float, output y: Float) -> Float {
+        switch self {
+        case .swish:
+            let sigmoid = 1 / (1 + expf(-x))
+            return y + sigmoid * (1 - y)
+        case .mish:
+            let softplus = x > 20 ? x : (x < -20 ? expf(x) : log1pf(expf(x)))
+            let tsp = tanhf(softplus)
+            return x * (1 - tsp * tsp) * -expm1f(-softplus) + tsp
+        default: return gradient(output: y)!
         }
     }
 
-    /// `gradient_array`: `delta` times the gradient at each of `output`'s values.
-    func multiplyGradient(_ output: UnsafePointer<Float>, into delta: UnsafeMutablePointer<Float>, count: Int) {
+    /// Refuses, naming `kind`, an activation whose gradient needs an input the kind does not keep.
+    func requireOutputGradient(in kind: String) throws {
+        guard !needsInput else {
+            throw TrainingUnsupported(reason: "[\(kind)] activation=\(rawValue) has no backward pass in this layer yet")
+        }
+    }
+
+    /// `gradient_array`: `delta` times the gradient at each of `output`'s values (and, for the
+    /// activations that need it, `input`'s).
+    func multiplyGradient(_ output: UnsafePointer<Float>, input: UnsafePointer<Float>? = nil,
+                          into delta: UnsafeMutablePointer<Float>, count: Int) {
         guard self != .linear else { return }
-        for i in 0..<count { delta[i] *= gradient(output: output[i])! }
+        if needsInput {
+            for i in 0..<count { delta[i] *= gradient(input: input![i], output: output[i]) }
+        } else {
+            for i in 0..<count { delta[i] *= gradient(output: output[i])! }
+        }
     }
 }

@@ -10,7 +10,3 @@ extension ActivationLayer: LayerPlan {
         }
     }
 }
-
-extension ActivationLayer {
-    func trainer() throws -> any LayerTrainer { throw untrainable(Self.typeName) }
-}

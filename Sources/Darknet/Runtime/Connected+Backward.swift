@@ -1,6 +1,5 @@
 extension ConnectedPlan {
     func trainer() throws -> any LayerTrainer {
-        try spec.activation.requireGradient(in: Connected.typeName)
         return ConnectedTrainer(self)
     }
 }
@@ -12,6 +11,8 @@ final class ConnectedTrainer: LayerTrainer {
     let weights: TrainedArray
     let biases: TrainedArray
     let norm: BatchNormTraining?
+    /// The values before the activation, kept for the activations whose gradient needs them.
+    private var preActivation = TrainingBuffer(0)
 
     init(_ plan: ConnectedPlan) {
         spec = plan.spec
@@ -31,12 +32,13 @@ final class ConnectedTrainer: LayerTrainer {
         } else {
             for i in 0..<(pass.batch * n) { pass.output[i] += biases.values[i % n] }
         }
+        keepPreActivation(pass.output, count: pass.batch * n)
         spec.activation.apply(pass.output, count: pass.batch * n)
     }
 
     func backward(_ pass: TrainingPass) {
         let (n, k) = (spec.outputs, spec.inputs)
-        spec.activation.multiplyGradient(pass.output, into: pass.delta, count: pass.batch * n)
+        spec.activation.multiplyGradient(pass.output, input: preActivation.pointer, into: pass.delta, count: pass.batch * n)
         if let norm {
             norm.backward(pass.delta, batch: pass.batch, biasUpdates: biases.updates.pointer)
         } else {
@@ -47,6 +49,12 @@ final class ConnectedTrainer: LayerTrainer {
         if let inputDelta = pass.inputDelta {
             accumulateProduct(m: pass.batch, n: k, k: n, a: pass.delta, b: weights.values, c: inputDelta)
         }
+    }
+
+    private func keepPreActivation(_ values: UnsafePointer<Float>, count: Int) {
+        guard spec.activation.needsInput else { return }
+        if preActivation.count != count { preActivation = TrainingBuffer(count) }
+        preActivation.pointer.update(from: values, count: count)
     }
 
     func update(_ network: UpdateStep) {

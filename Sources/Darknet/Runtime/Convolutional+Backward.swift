@@ -3,7 +3,6 @@ extension ConvolutionPlan {
         guard spec.dilation == 1 else {
             throw TrainingUnsupported(reason: "[convolutional] dilation=\(spec.dilation) has no backward pass yet")
         }
-        try spec.activation.requireGradient(in: Convolutional.typeName)
         return ConvolutionTrainer(self)
     }
 }
@@ -17,6 +16,8 @@ final class ConvolutionTrainer: LayerTrainer {
     let weights: TrainedArray
     let biases: TrainedArray
     let norm: BatchNormTraining?
+    /// The values before the activation, kept for the activations whose gradient needs them.
+    private var preActivation = TrainingBuffer(0)
     /// One image's and group's im2col columns (fanIn × output plane).
     private let columns: TrainingBuffer
 
@@ -60,12 +61,13 @@ final class ConvolutionTrainer: LayerTrainer {
                 for i in 0..<spatial { pass.output[plane * spatial + i] += bias }
             }
         }
+        keepPreActivation(pass.output, count: pass.batch * spec.output.count)
         spec.activation.apply(pass.output, count: pass.batch * spec.output.count)
     }
 
     func backward(_ pass: TrainingPass) {
         let k = spec.fanIn
-        spec.activation.multiplyGradient(pass.output, into: pass.delta, count: pass.batch * spec.output.count)
+        spec.activation.multiplyGradient(pass.output, input: preActivation.pointer, into: pass.delta, count: pass.batch * spec.output.count)
         if let norm {
             norm.backward(pass.delta, batch: pass.batch, biasUpdates: biases.updates.pointer)
         } else {
@@ -102,6 +104,12 @@ final class ConvolutionTrainer: LayerTrainer {
                 }
             }
         }
+    }
+
+    private func keepPreActivation(_ values: UnsafePointer<Float>, count: Int) {
+        guard spec.activation.needsInput else { return }
+        if preActivation.count != count { preActivation = TrainingBuffer(count) }
+        preActivation.pointer.update(from: values, count: count)
     }
 
     func update(_ network: UpdateStep) {

@@ -43,5 +43,9 @@ extension Dropout {
 }
 
 extension BatchNormPlan {
-    func trainer() throws -> any LayerTrainer { throw untrainable(BatchNorm.typeName) }
+    /// Darknet's own CPU training of a standalone batch-norm dereferences arrays it never
+    /// allocates (`x`, `x_norm`) and gives the layer no update: there is no behaviour to follow.
+    func trainer() throws -> any LayerTrainer {
+        throw TrainingUnsupported(reason: "[batchnorm] has no backward pass: Darknet's CPU code cannot train a standalone batch-norm (it never allocates x and x_norm)")
+    }
 }

@@ -3,7 +3,7 @@ extension Shortcut: StatelessTraining {
         guard fromShape == output else {
             throw TrainingUnsupported(reason: "[shortcut] from a layer of another shape (\(fromShape) to \(output)) has no backward pass yet")
         }
-        try activation.requireGradient(in: Self.typeName)
+        try activation.requireOutputGradient(in: Self.typeName)
         return StatelessTrainer(self)
     }
 
