@@ -177,6 +177,22 @@ final class TrainingTests: XCTestCase {
         }
     }
 
+    /// Darknet's per-layer keys that change which weights are read or written, or the truth,
+    /// are refused where set; stopbackward is read.
+    func testLayerKeysDarknetReadsForEveryLayer() throws {
+        for key in ["dontload=1", "dontloadscales=1", "dontsave=1", "numload=2", "truth=1"] {
+            let text = "[net]\nwidth=4\nheight=4\nchannels=2\n" + conv(2) + key + "\n"
+            XCTAssertThrowsError(try NetworkDefinition(cfg: CfgFile(text: text, path: "keys.cfg"))) { error in
+                XCTAssert("\(error)".hasPrefix("keys.cfg:13: error: [convolutional] \(key.split(separator: "=")[0])") && "\(error)".contains("is not supported"),
+                          "\(error)")
+            }
+        }
+        let text = "[net]\nwidth=4\nheight=4\nchannels=2\n" + conv(2) + "dontload=0\n" + conv(2) + "stopbackward=1\n"
+        let definition = try NetworkDefinition(cfg: CfgFile(text: text, path: "keys.cfg"))
+        XCTAssertEqual(definition.layers.map(\.stopsBackward), [false, true])
+        XCTAssertEqual(definition.warnings, [])
+    }
+
     func options(_ keys: String) throws -> TrainingOptions {
         try NetworkDefinition(cfg: CfgFile(text: "[net]\nwidth=1\nheight=1\nchannels=1\nlearning_rate=0.1\n" + keys + "[connected]\noutput=1\n",
                                            path: "rate.cfg")).training

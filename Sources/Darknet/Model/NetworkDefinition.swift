@@ -28,6 +28,8 @@ public struct Layer: Sendable, Equatable {
     public let line: Int
     public let spec: LayerSpec
     public let input: Shape
+    /// `stopbackward=1`: training's backward pass ends before this layer (Darknet's `break`).
+    public let stopsBackward: Bool
     public var output: Shape { spec.kind.output }
     public var typeName: String { spec.typeName }
     public var weightArrays: [WeightArray] { spec.kind.weightArrays }
@@ -96,14 +98,25 @@ public struct NetworkDefinition: Sendable {
                 }
                 throw Diagnostic(at: here, "unknown section [\(section.name)]")
             }
+            let stopsBackward = try Self.readLayerKeys(&reader)
             try finish(reader)
-            layers.append(Layer(index: layers.count, line: section.line, spec: spec, input: context.input))
+            layers.append(Layer(index: layers.count, line: section.line, spec: spec, input: context.input, stopsBackward: stopsBackward))
         }
         guard !layers.isEmpty else {
             throw Diagnostic(at: .line(file: path, line: first.line), "the cfg defines no layers after [net]")
         }
         self.layers = layers
         self.warnings = warnings
+    }
+
+    /// The keys Darknet's parser reads for every layer: `stopbackward`; the ones that change
+    /// which weights are read or written, or what the truth is, are refused when set.
+    private static func readLayerKeys(_ r: inout SectionReader) throws -> Bool {
+        for key in ["dontload", "dontloadscales", "dontsave", "numload"] where try r.int(key, default: 0) != 0 {
+            throw r.error(key, "is not supported: it changes which weights Darknet reads or writes for the layer")
+        }
+        if try r.bool("truth") { throw r.error("truth", "is not supported: a layer's output as the truth of the layers after it") }
+        return try r.bool("stopbackward")
     }
 
     private static func readNet(_ r: inout SectionReader, options: DefinitionOptions) throws -> (Shape, Int, TrainingOptions) {

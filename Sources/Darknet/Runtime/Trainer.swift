@@ -78,7 +78,10 @@ public final class Trainer {
                 }
                 for i in layers.indices { trainers[i].forward(pass(i)) }
                 if backward {
-                    for i in layers.indices.reversed() { trainers[i].backward(pass(i)) }
+                    for i in layers.indices.reversed() {
+                        if layers[i].stopsBackward { break }
+                        trainers[i].backward(pass(i))
+                    }
                 }
             }
         }
