@@ -172,6 +172,41 @@ stride=2
 [cost]
 """
 
+# Shortcuts between shapes: a 16×16×8 layer into an 8×8×16 one (stride 2, the common 8
+# channels), and an 8×8×8 one into a 16×16×8 one (sampled up), with alpha and beta.
+RESIDUAL = """[net]
+batch=1
+subdivisions=1
+width=16
+height=16
+channels=3
+learning_rate=0.05
+momentum=0.9
+decay=0.0005
+
+""" + CONV.format(bn=1, f=8, s=3, st=1, a="leaky") + CONV.format(bn=1, f=16, s=3, st=2, a="leaky") + """
+[shortcut]
+from=-2
+activation=leaky
+
+""" + CONV.format(bn=0, f=8, s=3, st=1, a="linear") + """
+[upsample]
+stride=2
+
+[shortcut]
+from=-2
+alpha=0.5
+beta=1.5
+activation=linear
+
+""" + CONV.format(bn=0, f=3, s=1, st=1, a="linear") + """
+[avgpool]
+
+[softmax]
+
+[cost]
+"""
+
 ADAM = CLASSIFIER.format(schedule="adam=1\nB1=0.9\nB2=0.999\neps=0.01", cost="\n[cost]\n").replace(
     "learning_rate=0.1", "learning_rate=0.01").replace("decay=0.0005", "decay=0.05")  # decay that shows
 
@@ -205,6 +240,7 @@ CASES = [
      (3, 16, 16), lambda rng, b: one_hot(rng, b, 4), 40),
     ("connected classifier with batch-norm, poly, a layer's learning_rate", CONNECTED, (3, 12, 12), lambda rng, b: one_hot(rng, b, 5), 64),
     ("an [activation] layer", STANDALONE, (3, 10, 10), lambda rng, b: one_hot(rng, b, 3), 0),
+    ("shortcuts between shapes, alpha and beta", RESIDUAL, (3, 16, 16), lambda rng, b: one_hot(rng, b, 3), 0),
     ("yolo detector (route, upsample, shortcut, 2 yolo), burn_in", DETECTOR, (3, 32, 32), lambda rng, b: boxes(rng, b), 8),
     # Past burn_in=1000 at batch 4: the rate is learning_rate itself.
     ("classifier, adam=1 (Darknet's GPU update on libdarknet's CPU gradients)", ADAM, (3, 16, 16),

@@ -160,6 +160,16 @@ final class TrainingTests: XCTestCase {
         checkGradients(c, [("conv0.weights", convolution(c, 0).weights), ("conv2.weights", convolution(c, 2).weights)], loss: .squaredError)
     }
 
+    /// Shortcuts between shapes (a stride into fewer channels, then sampled up), beta 2. Alpha
+    /// stays 1: Darknet's backward scales every position by it, its forward only those `from` reaches.
+    func testShortcutBetweenShapesGradients() throws {
+        let c = try makeCase(conv(4, "tanh") + conv(6, stride: 2) + "[shortcut]\nfrom=-2\nbeta=2\nactivation=logistic\n"
+                             + conv(3) + "[upsample]\nstride=2\n" + "[shortcut]\nfrom=-2\nactivation=linear\n" + "[cost]\n",
+                             input: (2, 6, 6))
+        checkGradients(c, [("conv0.weights", convolution(c, 0).weights), ("conv1.weights", convolution(c, 1).weights),
+                           ("conv3.weights", convolution(c, 3).weights)], loss: .squaredError)
+    }
+
     func testSoftmaxGradients() throws {
         let c = try makeCase(conv(4) + "[avgpool]\n" + "[softmax]\n", input: (2, 3, 3), oneHot: true)
         checkGradients(c, [("conv0.weights", convolution(c, 0).weights), ("conv0.biases", convolution(c, 0).biases)], loss: .crossEntropy)

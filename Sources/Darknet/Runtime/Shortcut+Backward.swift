@@ -1,14 +1,12 @@
 extension Shortcut: StatelessTraining {
     func trainer() throws -> any LayerTrainer {
-        guard fromShape == output else {
-            throw TrainingUnsupported(reason: "[shortcut] from a layer of another shape (\(fromShape) to \(output)) has no backward pass yet")
-        }
         try activation.requireOutputGradient(in: Self.typeName)
         return StatelessTrainer(self)
     }
 
     /// `backward_shortcut_layer`: the activation's gradient, then alpha·delta to the previous
-    /// layer and beta·delta to layer `from`.
+    /// layer (everywhere, though the forward pass scaled only where `from` was added: Darknet's)
+    /// and beta·delta to layer `from`, sampled back as `shortcut_cpu` does between shapes.
     func backward(_ pass: TrainingPass) {
         let count = pass.batch * output.count
         activation.multiplyGradient(pass.output, into: pass.delta, count: count)
@@ -16,6 +14,10 @@ extension Shortcut: StatelessTraining {
             for i in 0..<count { inputDelta[i] += alpha * pass.delta[i] }
         }
         let source = pass.deltas(from)
-        for i in 0..<count { source[i] += beta * pass.delta[i] }
+        if fromShape == output {
+            for i in 0..<count { source[i] += beta * pass.delta[i] }
+        } else {
+            Self.addSampled(pass.delta, output, into: source, fromShape, keeping: 1, adding: beta, batch: pass.batch)
+        }
     }
 }
