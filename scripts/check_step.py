@@ -207,6 +207,28 @@ activation=linear
 [cost]
 """
 
+REORG = """[net]
+batch=1
+subdivisions=1
+width=12
+height=12
+channels=3
+learning_rate=0.1
+momentum=0.9
+decay=0.0005
+
+""" + CONV.format(bn=1, f=8, s=3, st=1, a="leaky") + """
+[reorg]
+stride=2
+
+""" + CONV.format(bn=0, f=4, s=3, st=1, a="linear") + """
+[avgpool]
+
+[softmax]
+
+[cost]
+"""
+
 ADAM = CLASSIFIER.format(schedule="adam=1\nB1=0.9\nB2=0.999\neps=0.01", cost="\n[cost]\n").replace(
     "learning_rate=0.1", "learning_rate=0.01").replace("decay=0.0005", "decay=0.05")  # decay that shows
 
@@ -240,6 +262,7 @@ CASES = [
      (3, 16, 16), lambda rng, b: one_hot(rng, b, 4), 40),
     ("connected classifier with batch-norm, poly, a layer's learning_rate", CONNECTED, (3, 12, 12), lambda rng, b: one_hot(rng, b, 5), 64),
     ("an [activation] layer", STANDALONE, (3, 10, 10), lambda rng, b: one_hot(rng, b, 3), 0),
+    ("[reorg]", REORG, (3, 12, 12), lambda rng, b: one_hot(rng, b, 4), 0),
     ("shortcuts between shapes, alpha and beta", RESIDUAL, (3, 16, 16), lambda rng, b: one_hot(rng, b, 3), 0),
     ("yolo detector (route, upsample, shortcut, 2 yolo), burn_in", DETECTOR, (3, 32, 32), lambda rng, b: boxes(rng, b), 8),
     # Past burn_in=1000 at batch 4: the rate is learning_rate itself.

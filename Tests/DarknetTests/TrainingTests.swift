@@ -170,13 +170,21 @@ final class TrainingTests: XCTestCase {
                            ("conv3.weights", convolution(c, 3).weights)], loss: .squaredError)
     }
 
+    /// Space to depth, depth to space, and `extra`.
+    func testReorgGradients() throws {
+        for section in ["[reorg]\nstride=2\n", "[reorg]\nstride=2\nreverse=1\n", "[reorg]\nextra=3\n"] {
+            let c = try makeCase(conv(4, "tanh") + section + "[connected]\noutput=3\nactivation=linear\n" + "[cost]\n", input: (2, 4, 4))
+            checkGradients(c, [("\(section) conv0.weights", convolution(c, 0).weights)], loss: .squaredError)
+        }
+    }
+
     func testSoftmaxGradients() throws {
         let c = try makeCase(conv(4) + "[avgpool]\n" + "[softmax]\n", input: (2, 3, 3), oneHot: true)
         checkGradients(c, [("conv0.weights", convolution(c, 0).weights), ("conv0.biases", convolution(c, 0).biases)], loss: .crossEntropy)
     }
 
     func testKindsWithoutBackwardPassAreErrorsNamingTheLayer() throws {
-        for (section, name) in [("[dropout]\n", "dropout"), ("[region]\nclasses=3\nnum=1\ncoords=4\nanchors=1,1\n", "region"), ("[reorg]\nstride=2\n", "reorg"), ("[batchnorm]\n", "batchnorm")] {
+        for (section, name) in [("[dropout]\n", "dropout"), ("[region]\nclasses=3\nnum=1\ncoords=4\nanchors=1,1\n", "region"), ("[batchnorm]\n", "batchnorm")] {
             let text = "[net]\nwidth=4\nheight=4\nchannels=2\n" + conv(8) + section
             let definition = try NetworkDefinition(cfg: CfgFile(text: text, path: "train.cfg"))
             let network = try Network(definition: definition, weights: RandomWeights.make(for: definition), winograd: false)

@@ -19,6 +19,22 @@ extension Upsample: StatelessTraining {
     }
 }
 
-extension Reorg {
-    func trainer() throws -> any LayerTrainer { throw untrainable(Self.typeName) }
+extension Reorg: StatelessTraining {
+    func trainer() throws -> any LayerTrainer { StatelessTrainer(self) }
+
+    /// `backward_reorg_layer`: each input position gets the delta of the position it went to
+    /// (added; Darknet's CPU code copies it over what is there, as a 1×1 convolution's does).
+    func backward(_ pass: TrainingPass) {
+        guard let inputDelta = pass.inputDelta else { return }
+        for image in 0..<pass.batch {
+            let (delta, target) = (pass.delta + image * output.count, inputDelta + image * input.count)
+            if extra > 0 {
+                for i in 0..<input.count { target[i] += delta[i] }
+                continue
+            }
+            eachPair { inIndex, outIndex in
+                if reverse { target[inIndex] += delta[outIndex] } else { target[outIndex] += delta[inIndex] }
+            }
+        }
+    }
 }
