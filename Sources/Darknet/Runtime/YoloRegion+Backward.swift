@@ -111,5 +111,9 @@ extension Yolo: StatelessTraining {
 }
 
 extension Region {
-    func trainer() throws -> any LayerTrainer { throw untrainable(Self.typeName) }
+    /// Darknet's CPU `backward_region_layer` is empty (its body is commented out): on the CPU
+    /// the region loss never reaches the layers below, so there is no behaviour to follow yet.
+    func trainer() throws -> any LayerTrainer {
+        throw TrainingUnsupported(reason: "[region] has no backward pass: Darknet's CPU backward_region_layer is empty, so its loss never reaches the layers below")
+    }
 }
