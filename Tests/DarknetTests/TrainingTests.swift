@@ -195,6 +195,16 @@ final class TrainingTests: XCTestCase {
         }
     }
 
+    /// A loss whose truth is not the size the last layer lays out is refused where it is.
+    func testLossesMustReadTheTruthAsLaidOut() throws {
+        let text = "[net]\nwidth=4\nheight=4\nchannels=2\n" + conv(2) + "[softmax]\n" + "[connected]\noutput=3\n"
+        let definition = try NetworkDefinition(cfg: CfgFile(text: text, path: "truth.cfg"))
+        let network = try Network(definition: definition, weights: RandomWeights.make(for: definition), winograd: false)
+        XCTAssertThrowsError(try Trainer(network)) {
+            XCTAssertEqual("\($0)", "truth.cfg:13: error: layer 1: [softmax]'s loss reads 32 truth floats per image, but the truth is laid out for the last layer's 3")
+        }
+    }
+
     /// Darknet's per-layer keys that change which weights are read or written, or the truth,
     /// are refused where set; stopbackward is read.
     func testLayerKeysDarknetReadsForEveryLayer() throws {

@@ -8,6 +8,8 @@ extension Softmax: StatelessTraining {
         for i in 0..<(pass.batch * output.count) { pass.delta[i] = pass.truth[i] - pass.output[i] }
     }
 
+    var truthFloats: Int? { noLoss ? nil : output.count }
+
     /// `backward_softmax_layer` passes the delta down as it is.
     func backward(_ pass: TrainingPass) { addDelta(pass, times: 1) }
 }
@@ -23,6 +25,8 @@ extension Cost: StatelessTraining {
     func loss(_ pass: TrainingPass) {
         for i in 0..<(pass.batch * output.count) { pass.delta[i] = pass.truth[i] - pass.input[i] }
     }
+
+    var truthFloats: Int? { output.count }
 
     /// Times `scale`: after a softmax, which also adds truth − output, the softmax's input gets
     /// twice it — Darknet's doubling, kept.

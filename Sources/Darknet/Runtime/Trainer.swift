@@ -23,6 +23,15 @@ public final class Trainer {
                 throw Diagnostic(at: .line(file: definition.path, line: layer.line), "layer \(layer.index): \(unsupported.reason)")
             }
         }
+        // Darknet lays the truth out for the last layer and lets every loss read it with its own
+        // size: where the sizes differ it reads another image's truth, or past the end.
+        let truths = truthsPerImage
+        for (layer, trainer) in zip(definition.layers, trainers) {
+            if let reads = trainer.truthFloats, reads != truths {
+                throw Diagnostic(at: .line(file: definition.path, line: layer.line),
+                                 "layer \(layer.index): [\(layer.typeName)]'s loss reads \(reads) truth floats per image, but the truth is laid out for the last layer's \(truths)")
+            }
+        }
     }
 
     /// The weights as trained so far, with `seen` in the header.

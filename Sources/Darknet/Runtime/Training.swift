@@ -11,10 +11,13 @@ protocol LayerTrainer: AnyObject {
     func backward(_ pass: TrainingPass)
     /// Darknet's `update_*_layer`.
     func update(_ step: UpdateStep)
+    /// The truth floats per image a loss reads (nil for kinds without one).
+    var truthFloats: Int? { get }
 }
 
 extension LayerTrainer {
     func update(_ step: UpdateStep) {}
+    var truthFloats: Int? { nil }
 }
 
 /// A kind whose forward pass in training is its inference pass and which keeps nothing between
@@ -24,10 +27,13 @@ protocol StatelessTraining: LayerPlan {
     /// After the forward pass: the deltas of a loss (none for most kinds).
     func loss(_ pass: TrainingPass)
     func backward(_ pass: TrainingPass)
+    /// The truth floats per image `loss` reads (nil without a loss).
+    var truthFloats: Int? { get }
 }
 
 extension StatelessTraining {
     func loss(_ pass: TrainingPass) {}
+    var truthFloats: Int? { nil }
 }
 
 final class StatelessTrainer<Plan: StatelessTraining>: LayerTrainer {
@@ -41,6 +47,8 @@ final class StatelessTrainer<Plan: StatelessTraining>: LayerTrainer {
     }
 
     func backward(_ pass: TrainingPass) { plan.backward(pass) }
+
+    var truthFloats: Int? { plan.truthFloats }
 }
 
 /// Why a kind (or one of its settings) cannot be trained; `Trainer` names the layer.

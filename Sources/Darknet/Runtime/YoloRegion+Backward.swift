@@ -6,6 +6,8 @@ extension Yolo: StatelessTraining {
         return StatelessTrainer(self)
     }
 
+    var truthFloats: Int? { maxBoxes * 5 }
+
     /// A box (x, y, w, h) in Darknet's `box`: centre and size relative to the image.
     typealias Box = (x: Float, y: Float, w: Float, h: Float)
 
