@@ -75,7 +75,8 @@ final class TrainingTests: XCTestCase {
         XCTAssertGreaterThan(checked, 0, file: file, line: line)
     }
 
-    func convolution(_ c: Case, _ layer: Int) -> ConvolutionTrainer { c.trainer.trainer(of: layer) as! ConvolutionTrainer }
+    /// The weights, biases and batch-norm of convolution `layer`.
+    func convolution(_ c: Case, _ layer: Int) -> TrainedProduct { (c.trainer.trainer(of: layer) as! ConvolutionTrainer).product }
 
     func conv(_ filters: Int, size: Int = 3, stride: Int = 1, bn: Bool = false, groups: Int = 1, _ activation: String = "linear") -> String {
         "[convolutional]\nfilters=\(filters)\nsize=\(size)\nstride=\(stride)\npad=1\ngroups=\(groups)\nbatch_normalize=\(bn ? 1 : 0)\nactivation=\(activation)\n"
@@ -118,14 +119,14 @@ final class TrainingTests: XCTestCase {
 
     func testConnectedGradients() throws {
         let c = try makeCase(conv(3) + "[connected]\noutput=5\nactivation=logistic\n" + "[cost]\n", input: (2, 4, 4))
-        let connected = c.trainer.trainer(of: 1) as! ConnectedTrainer
+        let connected = (c.trainer.trainer(of: 1) as! ConnectedTrainer).product
         checkGradients(c, [("conv0.weights", convolution(c, 0).weights), ("fc0.weights", connected.weights),
                            ("fc0.biases", connected.biases)], loss: .squaredError)
         // With batch-norm over a batch of 4 (one value a channel), with the variance's true
         // gradient (see testBatchNormGradients).
         let norm = try makeCase(conv(3) + "[connected]\noutput=4\nbatch_normalize=1\nactivation=linear\n" + "[cost]\n",
                                 input: (2, 4, 4), batch: 4)
-        let normalized = norm.trainer.trainer(of: 1) as! ConnectedTrainer
+        let normalized = (norm.trainer.trainer(of: 1) as! ConnectedTrainer).product
         normalized.norm!.darknetVarianceGradient = false
         checkGradients(norm, [("conv0.weights", convolution(norm, 0).weights), ("fc.weights", normalized.weights),
                               ("fc.scales", normalized.norm!.scales), ("fc.biases", normalized.biases)], loss: .squaredError)
@@ -146,7 +147,7 @@ final class TrainingTests: XCTestCase {
     func testActivationGradients() throws {
         for activation in ["swish", "mish", "relu6", "elu", "tanh", "loggy"] {
             let c = try makeCase(conv(3, activation) + "[connected]\noutput=4\nactivation=\(activation)\n" + "[cost]\n", input: (2, 4, 4))
-            let connected = c.trainer.trainer(of: 1) as! ConnectedTrainer
+            let connected = (c.trainer.trainer(of: 1) as! ConnectedTrainer).product
             // relu6's kink at 0 takes a smaller step, as maxpool's ties do.
             checkGradients(c, [("\(activation) conv0.weights", convolution(c, 0).weights), ("\(activation) fc.weights", connected.weights)],
                            loss: .squaredError, step: activation == "relu6" ? 1e-3 : 1e-2)

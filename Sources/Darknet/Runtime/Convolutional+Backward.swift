@@ -13,21 +13,16 @@ extension ConvolutionPlan {
 /// a route or shortcut added there; this adds, as every other kind does.
 final class ConvolutionTrainer: LayerTrainer {
     let spec: Convolutional
-    let weights: TrainedArray
-    let biases: TrainedArray
-    let norm: BatchNormTraining?
-    /// The values before the activation, kept for the activations whose gradient needs them.
-    private var preActivation = TrainingBuffer(0)
+    let product: TrainedProduct
     /// One image's and group's im2col columns (fanIn × output plane).
     private let columns: TrainingBuffer
 
     init(_ plan: ConvolutionPlan) {
         spec = plan.spec
-        weights = TrainedArray(plan.weights, count: spec.weightCount, decays: true)
-        biases = TrainedArray(plan.biases, count: spec.filters, decays: false)
-        norm = plan.spec.batchNormalize
-            ? BatchNormTraining(channels: spec.filters, spatial: spec.output.height * spec.output.width,
-                                scales: plan.scales!, rollingMean: plan.mean!, rollingVariance: plan.variance!) : nil
+        product = TrainedProduct(weights: plan.weights, count: spec.weightCount, biases: plan.biases, channels: spec.filters,
+                                 spatial: spec.output.height * spec.output.width,
+                                 norm: spec.batchNormalize ? (plan.scales!, plan.mean!, plan.variance!) : nil,
+                                 activation: spec.activation, learningRateScale: spec.learningRateScale)
         columns = TrainingBuffer(spec.fanIn * spec.output.height * spec.output.width)
     }
 
@@ -49,39 +44,25 @@ final class ConvolutionTrainer: LayerTrainer {
         for b in 0..<pass.batch {
             for g in 0..<spec.groups {
                 unroll(pass.input, b, g)
-                Kernels.gemm(m: outChannels, n: spatial, k: k, a: weights.values + g * outChannels * k, b: columns.pointer,
+                Kernels.gemm(m: outChannels, n: spatial, k: k, a: product.weights.values + g * outChannels * k, b: columns.pointer,
                              c: pass.output + (b * spec.groups + g) * outChannels * spatial)
             }
         }
-        if let norm {
-            norm.forward(pass.output, batch: pass.batch, biases: biases.values)
-        } else {
-            for plane in 0..<(pass.batch * spec.filters) {
-                let bias = biases.values[plane % spec.filters]
-                for i in 0..<spatial { pass.output[plane * spatial + i] += bias }
-            }
-        }
-        keepPreActivation(pass.output, count: pass.batch * spec.output.count)
-        spec.activation.apply(pass.output, count: pass.batch * spec.output.count)
+        product.forward(pass.output, batch: pass.batch)
     }
 
     func backward(_ pass: TrainingPass) {
         let k = spec.fanIn
-        spec.activation.multiplyGradient(pass.output, input: preActivation.pointer, into: pass.delta, count: pass.batch * spec.output.count)
-        if let norm {
-            norm.backward(pass.delta, batch: pass.batch, biasUpdates: biases.updates.pointer)
-        } else {
-            accumulateBiasGradient(biases.updates.pointer, pass.delta, batch: pass.batch, channels: spec.filters, spatial: spatial)
-        }
+        product.backward(output: pass.output, delta: pass.delta, batch: pass.batch)
         let plane = spec.input.height * spec.input.width
         for b in 0..<pass.batch {
             for g in 0..<spec.groups {
                 let delta = pass.delta + (b * spec.groups + g) * outChannels * spatial
                 unroll(pass.input, b, g)
                 accumulateProduct(m: outChannels, n: k, k: spatial, a: delta, b: columns.pointer, transposeB: true,
-                                  c: weights.updates.pointer + g * outChannels * k)
+                                  c: product.weights.updates.pointer + g * outChannels * k)
                 guard let inputDelta = pass.inputDelta else { continue }
-                Kernels.gemm(m: k, n: spatial, k: outChannels, a: weights.values + g * outChannels * k, transposeA: true,
+                Kernels.gemm(m: k, n: spatial, k: outChannels, a: product.weights.values + g * outChannels * k, transposeA: true,
                              b: delta, c: columns.pointer)
                 col2im(columns.pointer, into: inputDelta + (b * spec.groups + g) * inChannels * plane)
             }
@@ -106,16 +87,5 @@ final class ConvolutionTrainer: LayerTrainer {
         }
     }
 
-    private func keepPreActivation(_ values: UnsafePointer<Float>, count: Int) {
-        guard spec.activation.needsInput else { return }
-        if preActivation.count != count { preActivation = TrainingBuffer(count) }
-        preActivation.pointer.update(from: values, count: count)
-    }
-
-    func update(_ network: UpdateStep) {
-        let step = network.scaled(by: spec.learningRateScale)
-        biases.update(step)
-        norm?.scales.update(step)
-        weights.update(step)
-    }
+    func update(_ step: UpdateStep) { product.update(step) }
 }
