@@ -67,3 +67,71 @@ float *probe_image(char *path, int *size)
     size[0] = im.w; size[1] = im.h;
     return im.data;
 }
+
+/* One training step as Darknet runs it: load (the cfg's batch is the step's, one subdivision),
+ * copy in the batch and its truth, train_network_datum, save. Returns the loss. */
+float probe_train(char *cfg, char *weights, float *input, float *truth, char *out)
+{
+    network *net = load_network(cfg, weights, 0);
+    memcpy(net->input, input, sizeof(float) * net->inputs * net->batch);
+    memcpy(net->truth, truth, sizeof(float) * net->truths * net->batch);
+    float loss = train_network_datum(net);
+    save_weights(net, out);
+    free_network(net);
+    return loss;
+}
+
+/* Floats save_weights writes for layer i (the kinds the training checks use). */
+int probe_layer_floats(network *net, int i)
+{
+    layer l = net->layers[i];
+    int norm = l.batch_normalize ? 3 : 0;
+    if (l.type == CONVOLUTIONAL) return l.n + l.nweights + norm * l.n;
+    if (l.type == CONNECTED) return l.outputs + l.inputs * l.outputs + norm * l.outputs;
+    if (l.type == BATCHNORM) return 3 * l.c;
+    return 0;
+}
+
+int probe_truths(network *net) { return net->truths; }
+
+/* After a train_network_datum whose cfg has momentum=1, each layer's *_updates hold the CPU's
+ * gradients (the weights' with decay already added): writes them in save_weights' order, the
+ * rolling statistics in their place. Returns the floats written. */
+int probe_gradients(network *net, float *out)
+{
+    int written = 0;
+    for (int i = 0; i < net->n; ++i) {
+        layer l = net->layers[i];
+        int n = l.type == CONVOLUTIONAL ? l.n : l.outputs;
+        float *arrays[5] = {0};
+        int counts[5] = {0};
+        if (l.type == CONVOLUTIONAL) {
+            float *a[5] = {l.bias_updates, l.scale_updates, l.rolling_mean, l.rolling_variance, l.weight_updates};
+            int c[5] = {n, n, n, n, l.nweights};
+            if (!l.batch_normalize) { a[1] = l.weight_updates; c[1] = l.nweights; c[2] = c[3] = c[4] = 0; }
+            memcpy(arrays, a, sizeof a); memcpy(counts, c, sizeof c);
+        } else if (l.type == CONNECTED) {
+            float *a[5] = {l.bias_updates, l.weight_updates, l.scale_updates, l.rolling_mean, l.rolling_variance};
+            int c[5] = {n, l.inputs * l.outputs, n, n, n};
+            if (!l.batch_normalize) c[2] = c[3] = c[4] = 0;
+            memcpy(arrays, a, sizeof a); memcpy(counts, c, sizeof c);
+        }
+        for (int k = 0; k < 5; ++k) {
+            if (counts[k]) memcpy(out + written, arrays[k], sizeof(float) * counts[k]);
+            written += counts[k];
+        }
+    }
+    return written;
+}
+
+/* probe_train, keeping the network for probe_gradients (free it with probe_free). */
+network *probe_train_keep(char *cfg, char *weights, float *input, float *truth)
+{
+    network *net = load_network(cfg, weights, 0);
+    memcpy(net->input, input, sizeof(float) * net->inputs * net->batch);
+    memcpy(net->truth, truth, sizeof(float) * net->truths * net->batch);
+    train_network_datum(net);
+    return net;
+}
+
+void probe_free(network *net) { free_network(net); }

@@ -53,6 +53,16 @@ def _probe():
     lib.probe_set_seen.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
     lib.probe_detect.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_float, ctypes.c_float,
                                  ctypes.POINTER(ctypes.c_float), ctypes.c_int, ctypes.POINTER(ctypes.c_int)]
+    lib.probe_train.restype = ctypes.c_float
+    lib.probe_train.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.POINTER(ctypes.c_float),
+                                ctypes.POINTER(ctypes.c_float), ctypes.c_char_p]
+    lib.probe_layer_floats.argtypes = [ctypes.c_void_p, ctypes.c_int]
+    lib.probe_truths.argtypes = [ctypes.c_void_p]
+    lib.probe_train_keep.restype = ctypes.c_void_p
+    lib.probe_train_keep.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.POINTER(ctypes.c_float),
+                                     ctypes.POINTER(ctypes.c_float)]
+    lib.probe_gradients.argtypes = [ctypes.c_void_p, ctypes.POINTER(ctypes.c_float)]
+    lib.probe_free.argtypes = [ctypes.c_void_p]
     lib.probe_image.restype = ctypes.POINTER(ctypes.c_float)
     lib.probe_image.argtypes = [ctypes.c_char_p, ctypes.POINTER(ctypes.c_int)]
     return lib
@@ -140,7 +150,49 @@ class Network:
                            clamped((x + bw / 2) * w, w), clamped((y + bh / 2) * h, h)))
         return result
 
+    def layer_floats(self):
+        """Floats each layer stores in a weights file (for the kinds the training checks use)."""
+        return [self.lib.probe_layer_floats(self.net, i) for i in range(self.lib.probe_layer_count(self.net))]
+
+    def layer_info(self):
+        """[(type, batch_normalize, n, nweights, outputs, inputs)] for every layer."""
+        info = (ctypes.c_int * 8)()
+        result = []
+        for i in range(self.lib.probe_layer_count(self.net)):
+            self.lib.probe_layer_info(self.net, i, info)
+            outputs = info[3]
+            weights = info[7]
+            result.append((LAYER_TYPES[info[4]], info[5], info[6], weights, outputs,
+                           weights // outputs if outputs else 0))
+        return result
+
     def save(self, path, cutoff=None, seen=None):
         if seen is not None:
             self.lib.probe_set_seen(self.net, seen)
         self.lib.probe_save(self.net, path.encode(), cutoff if cutoff is not None else self.lib.probe_layer_count(self.net))
+
+
+def train_step(cfg, weights, inputs, truth, out):
+    """One train_network_datum of libdarknet on `inputs` (B, C, H, W) and `truth` (B, truths),
+    with `cfg` written for batch B and one subdivision; saves the weights to `out`."""
+    lib = _probe()
+    x = np.ascontiguousarray(inputs, dtype=np.float32)
+    t = np.ascontiguousarray(truth, dtype=np.float32)
+    return lib.probe_train(cfg.encode(), weights.encode(), x.ctypes.data_as(ctypes.POINTER(ctypes.c_float)),
+                           t.ctypes.data_as(ctypes.POINTER(ctypes.c_float)), out.encode())
+
+
+def train_gradients(cfg, weights, inputs, truth, count):
+    """The CPU gradients of one train_network_datum (`cfg` with momentum=1, batch B): `count`
+    floats in the weights file's order, the weights' with Darknet's decay added, and the
+    rolling statistics after the step in their places."""
+    lib = _probe()
+    x = np.ascontiguousarray(inputs, dtype=np.float32)
+    t = np.ascontiguousarray(truth, dtype=np.float32)
+    net = lib.probe_train_keep(cfg.encode(), weights.encode(), x.ctypes.data_as(ctypes.POINTER(ctypes.c_float)),
+                               t.ctypes.data_as(ctypes.POINTER(ctypes.c_float)))
+    out = np.zeros(count, dtype=np.float32)
+    written = lib.probe_gradients(net, out.ctypes.data_as(ctypes.POINTER(ctypes.c_float)))
+    lib.probe_free(net)
+    assert written == count, (written, count)
+    return out

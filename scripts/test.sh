@@ -28,6 +28,7 @@ step "shapes against libdarknet" python3 scripts/check_shapes.py .build/release/
 step "weights against libdarknet and OpenCV" python3 scripts/check_weights.py .build/release/swift-darknet
 step "every layer against libdarknet" python3 scripts/check_inference.py .build/release/swift-darknet
 step "scale_channels and sam against OpenCV" python3 scripts/check_opencv_kinds.py .build/release/swift-darknet
+step "one training step against libdarknet" python3 scripts/check_step.py .build/release/swift-darknet
 step "res2net and triangle against NumPy" python3 scripts/res2net_reference.py .build/release/swift-darknet
 step "MobileNetV2-YOLOv3 and YOLOv5 against NumPy" python3 scripts/seed_references.py .build/release/swift-darknet
 step "shipped cfgs end to end" python3 scripts/check_shipped.py .build/release/swift-darknet

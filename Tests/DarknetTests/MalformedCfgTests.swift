@@ -37,6 +37,12 @@ final class MalformedCfgTests: XCTestCase {
                     "bad.cfg:5: error: line is 10000000 bytes long; cfg lines are at most 65536")
     }
 
+    /// reorg_cpu divides by channels / stride²: Darknet dies of fewer channels, this trapped.
+    func testReorgWithFewerChannelsThanItsBlock() {
+        assertError("[net]\nwidth=4\nheight=4\nchannels=3\n[reorg]\nstride=2\n",
+                    "bad.cfg:6: error: [reorg] stride=2: the 3 input channels are fewer than 2×2")
+    }
+
     func testSyntax() {
         assertError("width=416\n[net]\n", "bad.cfg:1: error: option 'width' comes before any [section]")
         assertError(Self.net + "[convolutional\nfilters=3\n", "bad.cfg:5: error: malformed section header '[convolutional': expected [name]")
@@ -86,7 +92,7 @@ final class MalformedCfgTests: XCTestCase {
         assertError(Self.net + "[convolutional]\nantialiasing=3\n", "bad.cfg:6: error: [convolutional] antialiasing=3: expected a value in 0...2")
         assertError(Self.net + "[convolutional]\ncoordconv=1\n", "bad.cfg:6: error: [convolutional] coordconv=1: not supported")
         assertError(Self.net + "[convolutional]\ndontloadscales=1\n",
-                    "bad.cfg:6: error: [convolutional] dontloadscales=1: not supported: it changes which arrays the weights file holds for the layer")
+                    "bad.cfg:6: error: [convolutional] dontloadscales=1: is not supported: it changes which weights Darknet reads or writes for the layer")
         assertError(Self.net + "[convolutional]\nbinary=1\n", "bad.cfg:6: error: [convolutional] binary=1: binary, XNOR and flipped convolutions are not supported")
     }
 

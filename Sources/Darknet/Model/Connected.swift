@@ -8,6 +8,8 @@ public struct Connected: Kind {
     public var outputs: Int
     public var batchNormalize: Bool
     public var activation: Activation
+    /// The layer's factor of the network's learning rate (its `learning_rate`, default 1).
+    public var learningRateScale: Float
     public var output: Shape { Shape(channels: outputs, height: 1, width: 1) }
 
     init(_ r: inout SectionReader, _ context: SectionContext) throws {
@@ -15,6 +17,7 @@ public struct Connected: Kind {
         outputs = try r.int("output", default: 1, in: 1...Int(Int32.max))
         batchNormalize = try r.bool("batch_normalize")
         activation = try r.activation(default: .logistic) // Darknet's default
+        learningRateScale = try r.float("learning_rate", default: 1)
         _ = try context.floats([inputs, outputs], "weights", in: r)
     }
 

@@ -18,6 +18,8 @@ public struct Convolutional: Kind {
     public var dilation: Int
     public var batchNormalize: Bool
     public var activation: Activation
+    /// The layer's factor of the network's learning rate (its `learning_rate`, default 1).
+    public var learningRateScale: Float = 1
     public var output: Shape
     /// AlexeyAB's `share_index`: the earlier convolution whose weights, biases and batch-norm
     /// parameters this one uses; it stores none itself.
@@ -79,6 +81,7 @@ public struct Convolutional: Kind {
         if r.has("share_index") {
             sharedParameters = try sharedLayer(try r.int("share_index"), context, r)
         }
+        learningRateScale = try r.float("learning_rate", default: 1)
     }
 
     /// A convolution inside a compound block (res2net, triangle), checked like a section's.

@@ -7,6 +7,8 @@ public struct Softmax: Kind {
 
     public var groups: Int
     public var temperature: Float
+    /// Training computes no loss here (`noloss=1`).
+    public var noLoss: Bool
     public var output: Shape
 
     init(_ r: inout SectionReader, _ context: SectionContext) throws {
@@ -18,7 +20,8 @@ public struct Softmax: Kind {
         temperature = try r.float("temperature", default: 1)
         guard temperature != 0 else { throw r.error("temperature", "expected a non-zero value") }
         if try r.bool("spatial") { throw r.error("spatial", "spatial softmax is not supported") }
-        r.ignore(["tree", "noloss"])
+        noLoss = try r.bool("noloss")
+        r.ignore(["tree"])
     }
 }
 
@@ -67,9 +70,14 @@ public struct Cost: Kind {
     var weightArrays: [WeightArray] { [] }
 
     public var output: Shape
+    /// Darknet's `cost_type` name (`sse` by default), and the factor of its delta.
+    public var type: String
+    public var scale: Float
 
     init(_ r: inout SectionReader, _ context: SectionContext) throws {
         output = context.input
-        r.ignore(["type", "scale", "ratio", "noobject_scale", "thresh"])
+        type = r.string("type") ?? "sse"
+        scale = try r.float("scale", default: 1)
+        r.ignore(["ratio", "noobject_scale", "thresh"])
     }
 }

@@ -28,6 +28,8 @@ public struct Layer: Sendable, Equatable {
     public let line: Int
     public let spec: LayerSpec
     public let input: Shape
+    /// `stopbackward=1`: training's backward pass ends before this layer (Darknet's `break`).
+    public let stopsBackward: Bool
     public var output: Shape { spec.kind.output }
     public var typeName: String { spec.typeName }
     public var weightArrays: [WeightArray] { spec.kind.weightArrays }
@@ -48,6 +50,8 @@ public struct NetworkDefinition: Sendable {
     public let input: Shape
     /// `[net] batch` as written (a training setting; inference picks its own batch).
     public let batch: Int
+    /// `[net]`'s optimiser and learning-rate keys, which `Trainer` follows.
+    public let training: TrainingOptions
     public let layers: [Layer]
     /// Unknown and repeated keys (errors instead, under `strict`).
     public let warnings: [Diagnostic]
@@ -81,7 +85,7 @@ public struct NetworkDefinition: Sendable {
             throw Diagnostic(at: .line(file: path, line: first.line), "the first section is [\(first.name)]; a cfg must start with [net]")
         }
         var net = SectionReader(first, path: path)
-        (input, batch) = try Self.readNet(&net, options: options)
+        (input, batch, training) = try Self.readNet(&net, options: options)
         try finish(net)
 
         var layers: [Layer] = []
@@ -91,15 +95,16 @@ public struct NetworkDefinition: Sendable {
                                        previousOutputs: layers.map(\.output), previousSpecs: layers.map(\.spec),
                                        memoryLimit: options.memoryLimit)
             var reader = SectionReader(section, path: path)
-            try Self.readCommonKeys(&reader)
+            Self.readCommonKeys(&reader)
             guard let spec = try LayerSpec.parse(section.name, &reader, context) else {
                 if section.name == "net" || section.name == "network" {
                     throw Diagnostic(at: here, "[\(section.name)] must be the first section, and only once")
                 }
                 throw Diagnostic(at: here, "unknown section [\(section.name)]")
             }
+            let stopsBackward = try Self.readLayerKeys(&reader)
             try finish(reader)
-            layers.append(Layer(index: layers.count, line: section.line, spec: spec, input: context.input))
+            layers.append(Layer(index: layers.count, line: section.line, spec: spec, input: context.input, stopsBackward: stopsBackward))
         }
         guard !layers.isEmpty else {
             throw Diagnostic(at: .line(file: path, line: first.line), "the cfg defines no layers after [net]")
@@ -108,7 +113,17 @@ public struct NetworkDefinition: Sendable {
         self.warnings = warnings
     }
 
-    private static func readNet(_ r: inout SectionReader, options: DefinitionOptions) throws -> (Shape, Int) {
+    /// The keys Darknet's parser reads for every layer: `stopbackward`; the ones that change
+    /// which weights are read or written, or what the truth is, are refused when set.
+    private static func readLayerKeys(_ r: inout SectionReader) throws -> Bool {
+        for key in ["dontload", "dontloadscales", "dontsave", "numload"] where try r.int(key, default: 0) != 0 {
+            throw r.error(key, "is not supported: it changes which weights Darknet reads or writes for the layer")
+        }
+        if try r.bool("truth") { throw r.error("truth", "is not supported: a layer's output as the truth of the layers after it") }
+        return try r.bool("stopbackward")
+    }
+
+    private static func readNet(_ r: inout SectionReader, options: DefinitionOptions) throws -> (Shape, Int, TrainingOptions) {
         func dimension(_ key: String, _ override: Int?) throws -> Int {
             if let override {
                 _ = r.string(key)
@@ -128,12 +143,10 @@ public struct NetworkDefinition: Sendable {
         let context = SectionContext(index: 0, input: shape, previousOutputs: [], memoryLimit: options.memoryLimit)
         _ = try context.floats([shape.channels, shape.height, shape.width], "input", in: r)
         let batch = try r.int("batch", default: 1, in: 1...Int(Int32.max))
-        r.ignore(["subdivisions", "learning_rate", "momentum", "decay", "time_steps", "notruth", "random", "adam",
-                  "B1", "B2", "eps", "inputs", "max_crop", "min_crop", "max_ratio", "min_ratio", "center", "clip",
-                  "angle", "aspect", "saturation", "exposure", "hue", "burn_in", "power", "max_batches", "policy",
-                  "steps", "scales", "step", "gamma", "seq_scales", "mosaic", "letter_box", "flip", "blur",
+        r.ignore(["subdivisions", "time_steps", "notruth", "random", "inputs", "max_crop", "min_crop", "max_ratio", "min_ratio", "center", "clip",
+                  "angle", "aspect", "saturation", "exposure", "hue", "seq_scales", "mosaic", "letter_box", "flip", "blur",
                   "mixup", "cutmix", "label_smooth_eps", "track", "augment_speed"])
-        return (shape, batch)
+        return (shape, batch, try TrainingOptions(&r))
     }
 
     // MARK: Totals
@@ -145,12 +158,9 @@ public struct NetworkDefinition: Sendable {
     /// Darknet's BFLOPs: 2·MACs/10⁹.
     public var bflops: Double { 2 * Double(macs) / 1e9 }
 
-    /// The keys AlexeyAB's parser reads for every layer: training-only ones are accepted;
-    /// `dontload`/`dontloadscales`, which change what is read from the weights file, are refused.
-    private static func readCommonKeys(_ r: inout SectionReader) throws {
-        r.ignore(["clip", "onlyforward", "dont_update", "burnin_update", "stopbackward", "train_only_bn", "learning_rate"])
-        for key in ["dontload", "dontloadscales"] where try r.int(key, default: 0) != 0 {
-            throw r.error(key, "not supported: it changes which arrays the weights file holds for the layer")
-        }
+    /// The keys AlexeyAB's parser reads for every layer that only affect its training: accepted
+    /// (a layer that trains reads its own `learning_rate`; `readLayerKeys` reads the others).
+    private static func readCommonKeys(_ r: inout SectionReader) {
+        r.ignore(["clip", "onlyforward", "dont_update", "burnin_update", "train_only_bn", "learning_rate"])
     }
 }

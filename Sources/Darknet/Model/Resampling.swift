@@ -66,6 +66,10 @@ public struct Reorg: Kind {
             guard input.width % stride == 0, input.height % stride == 0 else {
                 throw r.error("stride", "the \(input.height)×\(input.width) input is not a multiple of \(stride)")
             }
+            // reorg_cpu divides by channels / stride² (Darknet dies of it with fewer channels).
+            guard input.channels >= block else {
+                throw r.error("stride", "the \(input.channels) input channels are fewer than \(stride)×\(stride)")
+            }
             output = Shape(channels: input.channels * block, height: input.height / stride, width: input.width / stride)
         }
         try context.checkShape(output, in: r)

@@ -11,6 +11,12 @@ public struct Yolo: Kind {
     public var mask: [Int]
     /// All anchors as (width, height) pairs in network-input pixels.
     public var anchors: [Float]
+    /// The loss's thresholds and the boxes per image of the truth (Darknet's `max`).
+    public var ignoreThreshold: Float
+    public var truthThreshold: Float
+    public var maxBoxes: Int
+    /// `map`: a file mapping truth classes to this layer's, which training would apply.
+    public var classMap: String?
     public var output: Shape
 
     init(_ r: inout SectionReader, _ context: SectionContext) throws {
@@ -25,8 +31,12 @@ public struct Yolo: Kind {
             throw r.error("anchors", "has \(anchors.count) numbers; num=\(total) needs \(2 * total) (a width and a height per anchor)")
         }
         try Self.checkPositive(anchors, r)
-        r.ignore(["jitter", "ignore_thresh", "truth_thresh", "random", "max", "counters_per_class", "label_smooth_eps",
-                  "scale_x_y", "iou_normalizer", "cls_normalizer", "iou_loss", "nms_kind", "beta_nms", "map"])
+        ignoreThreshold = try r.float("ignore_thresh", default: 0.5)
+        truthThreshold = try r.float("truth_thresh", default: 1)
+        maxBoxes = try r.int("max", default: 90, in: 1...Int(Int32.max))
+        classMap = r.string("map")
+        r.ignore(["jitter", "random", "counters_per_class", "label_smooth_eps",
+                  "scale_x_y", "iou_normalizer", "cls_normalizer", "iou_loss", "nms_kind", "beta_nms"])
         output = context.input
         let expected = mask.count * (classes + 5)
         guard output.channels == expected else {

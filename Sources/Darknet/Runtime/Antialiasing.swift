@@ -32,3 +32,9 @@ struct AntialiasedConvolutionPlan: LayerPlan, @unchecked Sendable {
         blur.forward(full, pass.output, batch: pass.batch, workspace: scratch)
     }
 }
+
+extension AntialiasedConvolutionPlan {
+    func trainer() throws -> any LayerTrainer {
+        throw TrainingUnsupported(reason: "[convolutional] antialiasing has no backward pass yet")
+    }
+}

@@ -23,3 +23,7 @@ extension GaussianYolo: LayerPlan {
         }
     }
 }
+
+extension GaussianYolo {
+    func trainer() throws -> any LayerTrainer { throw untrainable(Self.typeName) }
+}

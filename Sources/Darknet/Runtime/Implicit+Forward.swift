@@ -13,3 +13,7 @@ struct ImplicitPlan: LayerPlan, @unchecked Sendable {
         for image in 0..<pass.batch { (pass.output + image * count).update(from: values, count: count) }
     }
 }
+
+extension ImplicitPlan {
+    func trainer() throws -> any LayerTrainer { throw untrainable(Implicit.typeName) }
+}

@@ -68,12 +68,12 @@ enum Kernels {
         }
     }
 
-    /// C (m×n, rows `ldc` apart) = A (m×k) · B (k×n), row-major; `transposeB` reads B as its
-    /// transpose (n×k).
-    static func gemm(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, transposeB: Bool = false,
-                     c: UnsafeMutablePointer<Float>, ldc: Int? = nil) {
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
-                    Int32(m), Int32(n), Int32(k), 1, a, Int32(k), b, Int32(transposeB ? k : n), 0, c, Int32(ldc ?? n))
+    /// C (m×n, rows `ldc` apart) = A (m×k) · B (k×n), row-major; `transposeA` reads A as its
+    /// transpose (k×m), `transposeB` B as its transpose (n×k).
+    static func gemm(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, transposeA: Bool = false, b: UnsafePointer<Float>,
+                     transposeB: Bool = false, c: UnsafeMutablePointer<Float>, ldc: Int? = nil) {
+        cblas_sgemm(CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
+                    Int32(m), Int32(n), Int32(k), 1, a, Int32(transposeA ? m : k), b, Int32(transposeB ? k : n), 0, c, Int32(ldc ?? n))
     }
 
     /// y = activation(x·multiplier + shift) over one plane: batch-norm (or bias) and activation

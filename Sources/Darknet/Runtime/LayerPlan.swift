@@ -1,6 +1,6 @@
 /// One layer ready to run: its kind bound to its parameters, with every runtime choice made
-/// once, when the network is built (`Kind.plan`). A backward pass will be a second
-/// requirement here, answered by each kind's plan.
+/// once, when the network is built (`Kind.plan`). Its training half is `trainer()`, which
+/// each kind answers in `Runtime/<Kind>+Backward.swift`.
 protocol LayerPlan: Sendable {
     /// The method chosen for the layer, shown by `bench --layers` ("" where there is no choice).
     var methodName: String { get }
@@ -11,6 +11,9 @@ protocol LayerPlan: Sendable {
     func runsWholeBatch(_ batch: Int) -> Bool
     /// Runs the layer on `pass.batch` images; `sources` gives where an earlier layer's output is.
     func forward(_ pass: ForwardPass, sources: (Int) -> UnsafeMutablePointer<Float>)
+    /// The layer's forward-in-training, backward and update (`LayerTrainer`), or
+    /// `TrainingUnsupported` for a kind or setting without a backward pass (`untrainable`).
+    func trainer() throws -> any LayerTrainer
 }
 
 extension LayerPlan {

@@ -27,7 +27,7 @@ public final class Network: Sendable {
             throw Diagnostic(at: .file(definition.path), "the weights cover \(weights.coveredLayers) of \(definition.layers.count) layers: a prefix cannot run alone")
         }
         // The runtime reads connected weights as Darknet writes them today (outputs × inputs).
-        let runnable = weights.header.transposedConnected ? weights.with(header: WeightsHeader(), definition: definition) : weights
+        let runnable = weights.header.transposedConnected ? weights.with(header: WeightsHeader(seen: weights.header.seen), definition: definition) : weights
         try self.init(definition: definition, parameters: runnable.storage, header: runnable.header, winograd: winograd)
     }
 

@@ -182,3 +182,7 @@ extension LocalAvgPool: LayerPlan {
         }
     }
 }
+
+extension LocalAvgPool {
+    func trainer() throws -> any LayerTrainer { throw untrainable(Self.typeName) }
+}

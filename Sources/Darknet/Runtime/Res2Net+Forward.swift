@@ -58,3 +58,7 @@ struct SplitBlockPlan: LayerPlan, @unchecked Sendable {
         }
     }
 }
+
+extension SplitBlockPlan {
+    func trainer() throws -> any LayerTrainer { throw untrainable(convolutions.expand == nil ? Triangle.typeName : Res2Net.typeName) }
+}

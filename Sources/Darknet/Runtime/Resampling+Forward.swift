@@ -47,21 +47,27 @@ extension Reorg: LayerPlan {
 
     /// `reorg_cpu` with Darknet's index arithmetic (forward = 0 for the usual space-to-depth).
     static func reorg(_ spec: Reorg, _ input: UnsafePointer<Float>, _ output: UnsafeMutablePointer<Float>) {
-        let (w, h, c, stride) = (spec.input.width, spec.input.height, spec.input.channels, spec.stride)
         if spec.extra > 0 {
             output.update(from: input, count: spec.input.count)
             (output + spec.input.count).update(repeating: 0, count: spec.extra)
             return
         }
+        spec.eachPair { inIndex, outIndex in
+            if spec.reverse { output[outIndex] = input[inIndex] } else { output[inIndex] = input[outIndex] }
+        }
+    }
+
+    /// Each pair of `reorg_cpu`'s indices (`in_index`, `out_index`) over one image of the input's shape.
+    @inline(__always)
+    func eachPair(_ body: (Int, Int) -> Void) {
+        let (w, h, c) = (input.width, input.height, input.channels)
         let outC = c / (stride * stride)
         for k in 0..<c {
             for j in 0..<h {
                 for i in 0..<w {
-                    let inIndex = i + w * (j + h * k)
                     let (c2, offset) = (k % outC, k / outC)
                     let w2 = i * stride + offset % stride, h2 = j * stride + offset / stride
-                    let outIndex = w2 + w * stride * (h2 + h * stride * c2)
-                    if spec.reverse { output[outIndex] = input[inIndex] } else { output[inIndex] = input[outIndex] }
+                    body(i + w * (j + h * k), w2 + w * stride * (h2 + h * stride * c2))
                 }
             }
         }
@@ -94,4 +100,8 @@ extension Reorg3d: LayerPlan {
             }
         }
     }
+}
+
+extension Reorg3d {
+    func trainer() throws -> any LayerTrainer { throw untrainable(Self.typeName) }
 }

@@ -37,3 +37,11 @@ extension Sam: LayerPlan {
         activation.apply(pass.output, count: count)
     }
 }
+
+extension ScaleChannels {
+    func trainer() throws -> any LayerTrainer { throw untrainable(Self.typeName) }
+}
+
+extension Sam {
+    func trainer() throws -> any LayerTrainer { throw untrainable(Self.typeName) }
+}

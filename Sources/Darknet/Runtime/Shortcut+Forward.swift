@@ -82,22 +82,29 @@ extension Shortcut {
             return
         }
         output.update(from: input, count: count)
-        let (w1, h1, c1) = (spec.fromShapes[0].width, spec.fromShapes[0].height, spec.fromShapes[0].channels)
-        let (w2, h2, c2) = (spec.output.width, spec.output.height, spec.output.channels)
+        addSampled(add, spec.fromShapes[0], into: output, spec.output, keeping: spec.alpha, adding: spec.beta, batch: batch)
+        spec.activation.apply(output, count: count)
+    }
+
+    /// Darknet's `shortcut_cpu`: out = s1·out + s2·add over the common channels, sampling the
+    /// larger grid with a whole-number stride (positions of `out` it does not reach are left).
+    static func addSampled(_ add: UnsafePointer<Float>, _ addShape: Shape, into out: UnsafeMutablePointer<Float>, _ outShape: Shape,
+                           keeping s1: Float, adding s2: Float, batch: Int) {
+        let (w1, h1, c1) = (addShape.width, addShape.height, addShape.channels)
+        let (w2, h2, c2) = (outShape.width, outShape.height, outShape.channels)
         let stride = max(w1 / w2, 1), sample = max(w2 / w1, 1)
         let (minW, minH, minC) = (min(w1, w2), min(h1, h2), min(c1, c2))
         for b in 0..<batch {
             for k in 0..<minC {
                 for j in 0..<minH {
                     for i in 0..<minW {
-                        let out = i * sample + w2 * (j * sample + h2 * (k + c2 * b))
+                        let target = i * sample + w2 * (j * sample + h2 * (k + c2 * b))
                         let source = i * stride + w1 * (j * stride + h1 * (k + c1 * b))
-                        output[out] = spec.alpha * output[out] + spec.beta * add[source]
+                        out[target] = s1 * out[target] + s2 * add[source]
                     }
                 }
             }
         }
-        spec.activation.apply(output, count: count)
     }
 
 }

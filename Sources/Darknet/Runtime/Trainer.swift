@@ -1,0 +1,102 @@
+/// One training iteration as Darknet's `train_network_datum` runs it on the CPU, over a batch
+/// of any size (one call is one forward, backward and update: Darknet's batch with one
+/// subdivision). The network's parameters change in place; `weights` saves them with `seen`.
+///
+/// Momentum and Adam's moments start at zero, as after Darknet's `load_network`, and carry
+/// over from one `step` to the next.
+public final class Trainer {
+    public let network: Network
+    public private(set) var seen: UInt64
+    /// Updates made so far (Darknet's `net.t`, Adam's bias correction).
+    private var updates = 0
+    private let trainers: [any LayerTrainer]
+
+    /// - Parameter network: built with `winograd: false` (training multiplies by im2col + GEMM).
+    public init(_ network: Network) throws {
+        self.network = network
+        seen = network.header.seen
+        let definition = network.definition
+        trainers = try zip(definition.layers, network.plans).map { layer, plan in
+            do {
+                return try plan.trainer()
+            } catch let unsupported as TrainingUnsupported {
+                throw Diagnostic(at: .line(file: definition.path, line: layer.line), "layer \(layer.index): \(unsupported.reason)")
+            }
+        }
+        // Darknet lays the truth out for the last layer and lets every loss read it with its own
+        // size: where the sizes differ it reads another image's truth, or past the end.
+        let truths = truthsPerImage
+        for (layer, trainer) in zip(definition.layers, trainers) {
+            if let reads = trainer.truthFloats, reads != truths {
+                throw Diagnostic(at: .line(file: definition.path, line: layer.line),
+                                 "layer \(layer.index): [\(layer.typeName)]'s loss reads \(reads) truth floats per image, but the truth is laid out for the last layer's \(truths)")
+            }
+        }
+    }
+
+    /// The weights as trained so far, with `seen` in the header.
+    public var weights: NetworkWeights {
+        var header = network.header
+        header.seen = seen
+        return NetworkWeights(header: header, storage: network.parameters, definition: network.definition)
+    }
+
+    /// The truth floats per image Darknet's `net.truths` holds: the last yolo layer's boxes,
+    /// else the last layer's outputs.
+    public var truthsPerImage: Int {
+        let layers = network.definition.layers
+        if case .yolo(let yolo) = layers.last!.spec { return yolo.maxBoxes * 5 }
+        return layers.last!.output.count
+    }
+
+    /// Runs one step on `input` (B, C, H, W) with `truth` (B, truths): `seen += B`, forward in
+    /// training mode, backward, update at the rate for `seen / B`.
+    public func step(input: Tensor, truth: Tensor) throws {
+        let batch = try network.checkInput(input)
+        guard input.shape.count == 4 else {
+            throw Diagnostic(at: .file(network.definition.path), "training takes a batch (B, C, H, W); the input has shape \(input.shape)")
+        }
+        guard truth.data.count == batch * truthsPerImage else {
+            throw Diagnostic(at: .file(network.definition.path), "the truth has shape \(truth.shape); this network takes (\(batch), \(truthsPerImage))")
+        }
+        seen += UInt64(batch)
+        propagate(input: input, truth: truth, batch: batch, backward: true)
+        updates += 1
+        let options = network.definition.training
+        let step = UpdateStep(rate: options.rate(batchNumber: Int(seen / UInt64(batch))), momentum: options.momentum,
+                              decay: options.decay, batch: batch,
+                              adam: options.adam ? (options.b1, options.b2, options.eps, updates) : nil)
+        for trainer in trainers { trainer.update(step) }
+    }
+
+    /// Darknet's `forward_network` in training mode and, with `backward`, `backward_network`:
+    /// the parameters' gradients accumulate in the trainers. Returns each layer's output.
+    @discardableResult
+    func propagate(input: Tensor, truth: Tensor, batch: Int, backward: Bool) -> [[Float]] {
+        let layers = network.definition.layers
+        let outputs = layers.map { TrainingBuffer($0.output.count * batch) }
+        let deltas = layers.map { TrainingBuffer($0.output.count * batch) }
+        input.data.withUnsafeBufferPointer { inputs in
+            truth.data.withUnsafeBufferPointer { truths in
+                func pass(_ i: Int) -> TrainingPass {
+                    TrainingPass(batch: batch, input: i == 0 ? inputs.baseAddress! : UnsafePointer(outputs[i - 1].pointer),
+                                 output: outputs[i].pointer, delta: deltas[i].pointer, inputDelta: i == 0 ? nil : deltas[i - 1].pointer,
+                                 outputCount: layers[i].output.count,
+                                 truth: truths.baseAddress!, truths: truthsPerImage, networkInput: network.definition.input,
+                                 outputs: { outputs[$0].pointer }, deltas: { deltas[$0].pointer })
+                }
+                for i in layers.indices { trainers[i].forward(pass(i)) }
+                if backward {
+                    for i in layers.indices.reversed() {
+                        if layers[i].stopsBackward { break }
+                        trainers[i].backward(pass(i))
+                    }
+                }
+            }
+        }
+        return outputs.map { Array(UnsafeBufferPointer(start: $0.pointer, count: $0.count)) }
+    }
+
+    /// The trainer of layer `index` (for tests).
+    func trainer(of index: Int) -> any LayerTrainer { trainers[index] }
+}
