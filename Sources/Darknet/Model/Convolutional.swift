@@ -79,6 +79,8 @@ public struct Convolutional: Kind {
         return [WeightArray(role: .bias, count: filters), WeightArray(role: .weights, count: weightCount, fanIn: fanIn)]
     }
 
+    func emitONNX(_ graph: inout ONNXGraph) throws -> String { graph.convolution(self, graph.input) }
+
     var macs: Int { output.height * output.width * weightCount }
     var summaryFilters: String { groups == 1 ? "\(filters)" : "\(filters)/\(groups)" }
     var summarySize: String { "\(size)×\(size)/\(stride)" + (dilation > 1 ? " d\(dilation)" : "") }

@@ -27,6 +27,22 @@ public struct MaxPool: Kind {
         try context.checkShape(output, in: r)
     }
 
+    /// Darknet's windows start at −padding/2 and end where the output size says: ONNX's pads
+    /// say the same, the bottom and right ones as far as the last window reaches. ONNX refuses
+    /// a pad as large as the window (a window wholly outside): then the input is padded first,
+    /// with −FLT_MAX, the value Darknet gives such a window.
+    func emitONNX(_ graph: inout ONNXGraph) throws -> String {
+        let before = padding / 2
+        let bottom = max(0, (output.height - 1) * stride + size - input.height - before)
+        let right = max(0, (output.width - 1) * stride + size - input.width - before)
+        var (x, pads) = (graph.input, [before, before, bottom, right])
+        if pads.contains(where: { $0 >= size }) {
+            x = graph.pad(x, before: [0, 0, before, before], after: [0, 0, bottom, right], value: -.greatestFiniteMagnitude)
+            pads = [0, 0, 0, 0]
+        }
+        return graph.node("MaxPool", [x], [.ints("kernel_shape", [size, size]), .ints("strides", [stride, stride]), .ints("pads", pads)])
+    }
+
     var summarySize: String { "\(size)×\(size)/\(stride)" }
 }
 
@@ -43,4 +59,6 @@ public struct AvgPool: Kind {
     init(_ r: inout SectionReader, _ context: SectionContext) throws {
         input = context.input
     }
+
+    func emitONNX(_ graph: inout ONNXGraph) throws -> String { graph.node("GlobalAveragePool", [graph.input]) }
 }
