@@ -4,8 +4,10 @@ random weights (our `init`) and checked by onnx.checker (full_check); onnxruntim
 (f32) run it and every output must match the reference within 1e-4 + 1e-3·max|ref|: libdarknet's
 output for Darknet's own cfgs, ours (`run`, itself checked against libdarknet and NumPy by the
 other scripts) for the shipped cfgs and for small nets of the kinds and keys libdarknet lacks.
-The outputs must be the layers `run` writes. A --dynamic-batch export runs a batch of 2, each
-image against its own single run. Prints 'N passed, N failed'."""
+The outputs must be the layers `run` writes. Every layer's value in the graph is named after it,
+so a copy of each model with all of them as outputs compares every layer, not only the outputs
+(a classifier's softmax would hide much). A --dynamic-batch export runs a batch of 2, each image
+against its own single run. Prints 'N passed, N failed'."""
 import glob
 import json
 import os
@@ -163,13 +165,14 @@ def swift_darknet(*args):
     return run.stdout
 
 
-def ours(cfg, weights, images, size_options, work):
-    """Our `run` on each image alone: {layer: [output of each image]} for its default outputs."""
+def ours(cfg, weights, images, size_options, work, layers="outputs"):
+    """Our `run` on each image alone: {layer: [output of each image]} for its default outputs
+    (or every layer)."""
     outputs = {}
     for i, image in enumerate(images):
         np.save(os.path.join(work, "image.npy"), image)
-        out = os.path.join(work, "ours%d" % i)
-        swift_darknet("run", cfg, weights, "--input", os.path.join(work, "image.npy"), "--out", out, *size_options)
+        out = os.path.join(work, "ours-%s%d" % (layers, i))
+        swift_darknet("run", cfg, weights, "--input", os.path.join(work, "image.npy"), "--out", out, "--layers", layers, *size_options)
         for name in sorted(os.listdir(out)):
             outputs.setdefault(int(name[len("layer_"):-len(".npy")]), []).append(np.load(os.path.join(out, name)))
     return outputs
@@ -220,6 +223,16 @@ def worst(reference, actual, images):
     return result
 
 
+def every_layer(path, target):
+    """A copy of an exported model whose outputs are every layer's value, `layer_NNN`."""
+    model = onnx.load(path)
+    outputs = {output.name for output in model.graph.output}
+    names = sorted({name for node in model.graph.node for name in node.output if name.startswith("layer_") and "/" not in name})
+    model.graph.output.extend(onnx.helper.make_tensor_value_info(name, onnx.TensorProto.FLOAT, None) for name in names if name not in outputs)
+    onnx.save(model, target)
+    return [int(name[len("layer_"):]) for name in names]
+
+
 def export_and_check(cfg, weights, path, options, expected_outputs):
     swift_darknet("export", cfg, weights, path, *options)
     model = onnx.load(path)
@@ -235,24 +248,31 @@ def check(label, cfg, weights, size_options, work, reference_kind, rng, fixed_ba
     summary = json.loads(swift_darknet("summary", cfg, "--json", *size_options))
     c, h, w = summary["layers"][0]["input"]
     images = list(rng.random((2, c, h, w), dtype=np.float32) * (4 if "activations" in label else 1))
-    reference = ours(cfg, weights, images, size_options, work)
-    layers = sorted(reference)
+    layers = sorted(ours(cfg, weights, images[:1], size_options, work))
+    n = fixed_batch or 1
+    everything = list(range(len(summary["layers"])))
     if reference_kind == "libdarknet":
-        reference = darknet(cfg, weights, images, layers, work)
+        reference = darknet(cfg, weights, images, everything, work)
+    else:
+        reference = ours(cfg, weights, images, size_options, work, "all")
+    outputs = {layer: reference[layer] for layer in layers}
     batch = np.stack(images)
     fixed = os.path.join(work, "model.onnx")
-    n = fixed_batch or 1
     export_and_check(cfg, weights, fixed, size_options + (["--batch", str(n)] if fixed_batch else []), layers)
-    ort = worst(reference, onnxruntime_run(fixed, batch[:n]), range(n))
-    vino = worst(reference, openvino_run(fixed, batch[:n]), range(n))
+    all_layers = os.path.join(work, "all-layers.onnx")
+    if every_layer(fixed, all_layers) != everything:
+        raise RuntimeError("the graph does not name every layer's value layer_NNN")
+    ort = worst(reference, onnxruntime_run(all_layers, batch[:n]), range(n))
+    vino = worst(reference, openvino_run(all_layers, batch[:n]), range(n))
+    os.remove(all_layers)
     dynamic = os.path.join(work, "dynamic.onnx")
     export_and_check(cfg, weights, dynamic, size_options + ["--dynamic-batch"], layers)
-    ort2 = worst(reference, onnxruntime_run(dynamic, batch), range(2))
-    results = [("onnxruntime", ort), ("OpenVINO", vino), ("onnxruntime, dynamic batch of 2", ort2)]
+    ort2 = worst(outputs, onnxruntime_run(dynamic, batch), range(2))
+    results = [("onnxruntime, every layer", ort), ("OpenVINO, every layer", vino), ("onnxruntime, dynamic batch of 2", ort2)]
     for opset in opsets:
         path = os.path.join(work, "opset%d.onnx" % opset)
         export_and_check(cfg, weights, path, size_options + ["--opset", str(opset)], layers)
-        results.append(("onnxruntime, opset %d" % opset, worst(reference, onnxruntime_run(path, batch[:1]), range(1))))
+        results.append(("onnxruntime, opset %d" % opset, worst(outputs, onnxruntime_run(path, batch[:1]), range(1))))
     ok = all(ratio <= 1 for _, (ratio, _, _) in results)
     detail = "; ".join("%s %s error %.3g = %.3f of tolerance" % (runtime, name, error if isinstance(error, float) else float("nan"), ratio)
                        if isinstance(error, float) else "%s %s %s" % (runtime, name, error)
