@@ -43,8 +43,11 @@ extension NetworkDefinition {
         }
         // Connected weights as the layers read them (outputs × inputs), as `Network` does.
         let weights = weights.header.transposedConnected ? weights.with(header: WeightsHeader(), definition: self) : weights
-        var graph = weights.withFloats { ONNXGraph(first: layers[0], path: path, parameters: Array($0)[...]) }
-        for layer in layers { try graph.emit(layer) }
+        var graph = ONNXGraph(first: layers[0], path: path)
+        for (layer, arrays) in zip(layers, weights.arrayRanges) {
+            let floats = (arrays.first?.lowerBound ?? 0)..<(arrays.last?.upperBound ?? 0)
+            try graph.emit(layer, parameters: weights.withFloats { Array($0[floats]) })
+        }
 
         let batch: ONNX.Dimension
         switch options.batch {

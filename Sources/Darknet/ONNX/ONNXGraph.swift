@@ -9,8 +9,8 @@ struct ONNXGraph {
     let path: String
     /// The value holding each emitted layer's output.
     private var values: [String] = []
-    /// The floats of the weights file not yet taken, from the current layer's first.
-    private var parameters: ArraySlice<Float>
+    /// The current layer's floats in the weights file not yet taken.
+    private var parameters: ArraySlice<Float> = []
     /// Names made in the current layer so far.
     private var made = 0
 
@@ -19,10 +19,9 @@ struct ONNXGraph {
     /// The name of layer `index`'s output, `layer_NNN` as `run` names its files.
     static func outputName(_ index: Int) -> String { String(printf: "layer_%03d", index) }
 
-    init(first: Layer, path: String, parameters: ArraySlice<Float>) {
+    init(first: Layer, path: String) {
         layer = first
         self.path = path
-        self.parameters = parameters
     }
 
     // MARK: What an emitter reads
@@ -51,10 +50,12 @@ struct ONNXGraph {
 
     // MARK: Layer by layer (ONNXExport)
 
-    /// Emits `next` and names its output `layer_NNN`: the last node of the layer writes it
-    /// directly where it can, an Identity otherwise (a layer that passes its input through).
-    mutating func emit(_ next: Layer) throws {
+    /// Emits `next`, whose arrays are `parameters`, and names its output `layer_NNN`: the last
+    /// node of the layer writes it directly where it can, an Identity otherwise (a layer that
+    /// passes its input through).
+    mutating func emit(_ next: Layer, parameters: [Float]) throws {
         layer = next
+        self.parameters = parameters[...]
         made = 0
         let firstNode = nodes.count
         let value = try next.spec.kind.emitONNX(&self)
