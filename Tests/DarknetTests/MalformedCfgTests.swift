@@ -77,6 +77,7 @@ final class MalformedCfgTests: XCTestCase {
                     "bad.cfg:6: error: [convolutional] activation=leakyy: unknown activation; expected one of linear, leaky, logistic, relu, elu, selu, relie, ramp, tanh, plse, stair, hardtan, lhtan, loggy, relu6, swish, mish")
         assertError(Self.net + "[convolutional]\nsize=40\n", "bad.cfg:5: error: [convolutional] a 40×40 kernel (dilation 1) does not fit the 32×32 input with padding 0")
         assertError(Self.net + "[maxpool]\nsize=40\nstride=1\npadding=0\n", "bad.cfg:6: error: [maxpool] size=40: a 40×40 window does not fit the 32×32 input")
+        assertError(Self.net + "[reorg]\nstride=2\n", "bad.cfg:6: error: [reorg] stride=2: the 3 input channels are not a multiple of 4, which Darknet's reorg reads past its input for")
         assertError(Self.net + "[upsample]\nstride=0\n", "bad.cfg:6: error: [upsample] stride=0: expected a non-zero value")
         assertError(Self.net + "[dropout]\nprobability=1.5\n", "bad.cfg:6: error: [dropout] probability=1.5: expected a value in [0, 1)")
         assertError(Self.net + "[convolutional]\nbatch_normalize=2\n", "bad.cfg:6: error: [convolutional] batch_normalize=2: expected a value in 0...1")

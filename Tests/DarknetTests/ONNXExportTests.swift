@@ -73,19 +73,12 @@ final class ONNXExportTests: XCTestCase {
 
         // Nothing is written for a layer ONNX cannot express: the error names its section.
         try FileManager.default.removeItem(atPath: path)
-        let cases = [
-            (net + "[convolutional]\nfilters=125\nsize=1\nactivation=linear\n[region]\nclasses=20\nnum=5\ntree=data/9k.tree\n",
-             "export.cfg:15: error: [region] tree=data/9k.tree: hierarchical (YOLO9000) softmax cannot be exported"),
-            (net + "[route]\nlayers=0,0,0\ngroups=2\n[reorg]\nstride=2\n",
-             "export.cfg:14: error: [reorg] stride=2: the 6 input channels are not a multiple of 4, which Darknet's reorg reads past its input for"),
-        ]
-        for (text, message) in cases {
-            let bad = try definition(text)
-            XCTAssertThrowsError(try bad.exportONNX(weights: weights(bad), to: path)) {
-                XCTAssertEqual(($0 as? Diagnostic)?.description, message)
-            }
-            XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: folder), [])
+        let bad = try definition(net + "[convolutional]\nfilters=125\nsize=1\nactivation=linear\n[region]\nclasses=20\nnum=5\ntree=data/9k.tree\n")
+        XCTAssertThrowsError(try bad.exportONNX(weights: weights(bad), to: path)) {
+            XCTAssertEqual(($0 as? Diagnostic)?.description,
+                           "export.cfg:15: error: [region] tree=data/9k.tree: hierarchical (YOLO9000) softmax cannot be exported")
         }
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: folder), [])
         XCTAssertThrowsError(try good.onnxModel(weights: weights(good), options: ONNXExportOptions(opset: 12))) {
             XCTAssertEqual(($0 as? Diagnostic)?.description, "export.cfg: error: opset 12: an export targets opsets 13...21")
         }

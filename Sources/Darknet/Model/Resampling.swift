@@ -79,6 +79,11 @@ public struct Reorg: Kind {
             guard input.width % stride == 0, input.height % stride == 0 else {
                 throw r.error("stride", "the \(input.height)×\(input.width) input is not a multiple of \(stride)")
             }
+            // reorg_cpu reads the input as c/stride² planes of (h·stride)×(w·stride): with any
+            // channels left over it reads past the input (or divides by zero, below stride²).
+            guard input.channels % block == 0 else {
+                throw r.error("stride", "the \(input.channels) input channels are not a multiple of \(block), which Darknet's reorg reads past its input for")
+            }
             output = Shape(channels: input.channels * block, height: input.height / stride, width: input.width / stride)
         }
         try context.checkShape(output, in: r)
@@ -92,9 +97,6 @@ public struct Reorg: Kind {
         if extra > 0 {
             let flat = graph.node("Flatten", [graph.input], [.int("axis", 1)])
             return graph.reshape(graph.pad(flat, before: [0, 0], after: [0, extra]), [output.channels, 1, 1])
-        }
-        guard c % (s * s) == 0 else {
-            throw graph.error("stride=\(s): the \(c) input channels are not a multiple of \(s * s), which Darknet's reorg reads past its input for")
         }
         let planes = c / (s * s)
         if reverse {
