@@ -19,3 +19,9 @@ python3 -c "import numpy, cv2; assert cv2.__version__ == '4.14.0'" 2>/dev/null |
     echo "setup: installing numpy and opencv-python-headless 4.14"
     python3 -m pip install -q --root-user-action=ignore numpy "opencv-python-headless==4.14.0.94"
 }
+
+# The runtimes that read `swift-darknet export`'s files (scripts/check_onnx.py).
+python3 -c "import onnx, onnxruntime, openvino; assert (onnx.__version__, onnxruntime.__version__) == ('1.19.1', '1.23.2') and openvino.__version__.startswith('2025.4.1')" 2>/dev/null || {
+    echo "setup: installing onnx 1.19.1, onnxruntime 1.23.2 and openvino 2025.4.1"
+    python3 -m pip install -q --root-user-action=ignore "onnx==1.19.1" "onnxruntime==1.23.2" "openvino==2025.4.1"
+}

@@ -215,10 +215,11 @@ final class KernelTests: XCTestCase {
     func testMaxPoolMatchesItsDefinition() throws {
         // size, stride, padding (nil: Darknet's default size − 1), height, width: 2×2/2 on even and odd
         // widths (four outputs at a time, then the rest), 2×2/1 (yolov3-tiny's last), 3×3/2, SPP's
-        // 5×5, 9×9 and 13×13 /1 (windows wider than the image), a 1×1 image, stride = size.
+        // 5×5, 9×9 and 13×13 /1 (windows wider than the image), a 1×1 image, stride = size, and
+        // a padding twice the window (the first and last windows wholly outside the image).
         let cases: [(Int, Int, Int?, Int, Int)] = [(2, 2, nil, 6, 20), (2, 2, nil, 7, 19), (2, 2, 0, 9, 13), (2, 1, nil, 5, 13),
                                                    (3, 2, nil, 9, 11), (5, 1, nil, 8, 10), (9, 1, nil, 10, 21), (13, 1, nil, 13, 13),
-                                                   (2, 2, nil, 1, 1), (3, 3, 2, 10, 10)]
+                                                   (2, 2, nil, 1, 1), (3, 3, 2, 10, 10), (3, 2, 8, 8, 9)]
         for (size, stride, padding, h, w) in cases {
             let d = try definition("[net]\nwidth=\(w)\nheight=\(h)\nchannels=3\n[maxpool]\nsize=\(size)\nstride=\(stride)\n"
                                    + (padding.map { "padding=\($0)\n" } ?? ""))

@@ -37,12 +37,6 @@ final class MalformedCfgTests: XCTestCase {
                     "bad.cfg:5: error: line is 10000000 bytes long; cfg lines are at most 65536")
     }
 
-    /// reorg_cpu divides by channels / stride²: Darknet dies of fewer channels, this trapped.
-    func testReorgWithFewerChannelsThanItsBlock() {
-        assertError("[net]\nwidth=4\nheight=4\nchannels=3\n[reorg]\nstride=2\n",
-                    "bad.cfg:6: error: [reorg] stride=2: the 3 input channels are fewer than 2×2")
-    }
-
     func testSyntax() {
         assertError("width=416\n[net]\n", "bad.cfg:1: error: option 'width' comes before any [section]")
         assertError(Self.net + "[convolutional\nfilters=3\n", "bad.cfg:5: error: malformed section header '[convolutional': expected [name]")
@@ -113,6 +107,7 @@ final class MalformedCfgTests: XCTestCase {
                     "bad.cfg:6: error: [convolutional] activation=leakyy: unknown activation; expected one of linear, leaky, logistic, relu, elu, selu, relie, ramp, tanh, plse, stair, hardtan, lhtan, loggy, relu6, swish, mish")
         assertError(Self.net + "[convolutional]\nsize=40\n", "bad.cfg:5: error: [convolutional] a 40×40 kernel (dilation 1) does not fit the 32×32 input with padding 0")
         assertError(Self.net + "[maxpool]\nsize=40\nstride=1\npadding=0\n", "bad.cfg:6: error: [maxpool] size=40: a 40×40 window does not fit the 32×32 input")
+        assertError(Self.net + "[reorg]\nstride=2\n", "bad.cfg:6: error: [reorg] stride=2: the 3 input channels are not a multiple of 4, which Darknet's reorg reads past its input for")
         assertError(Self.net + "[upsample]\nstride=0\n", "bad.cfg:6: error: [upsample] stride=0: expected a non-zero value")
         assertError(Self.net + "[dropout]\nprobability=1.5\n", "bad.cfg:6: error: [dropout] probability=1.5: expected a value in [0, 1)")
         // 2 is AlexeyAB's cross-iteration batch-norm (cbn), batch-norm at inference.

@@ -5,6 +5,7 @@ public struct ActivationLayer: Kind {
     var spec: LayerSpec { .activation(self) }
     func sources(at index: Int) -> [Int] { previousLayer(index) }
     var weightArrays: [WeightArray] { [] }
+    func emitONNX(_ graph: inout ONNXGraph) throws -> String { graph.activation(activation, graph.input) }
 
     public var activation: Activation
     public var output: Shape

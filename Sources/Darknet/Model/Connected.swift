@@ -32,6 +32,15 @@ public struct Connected: Kind {
         return arrays
     }
 
+    /// x·Wᵀ + b over the flattened input (batch-norm folded in), as (batch, outputs, 1, 1).
+    func emitONNX(_ graph: inout ONNXGraph) throws -> String {
+        let (weights, biases) = ONNXGraph.folded(graph.take(weightArrays), outputs: outputs)
+        let flat = graph.node("Flatten", [graph.input], [.int("axis", 1)])
+        let product = graph.node("Gemm", [flat, graph.constant(weights, [outputs, inputs], "weights"), graph.constant(biases, [outputs], "biases")],
+                                 [.int("transB", 1)])
+        return graph.activation(activation, graph.reshape(product, [outputs, 1, 1]))
+    }
+
     var macs: Int { inputs * outputs }
     var summaryFilters: String { "\(outputs)" }
 }

@@ -173,6 +173,12 @@ public struct Convolutional: Kind {
         return [WeightArray(role: .bias, count: filters), WeightArray(role: .weights, count: weightCount, fanIn: fanIn)]
     }
 
+    func emitONNX(_ graph: inout ONNXGraph) throws -> String {
+        guard antialiasing == 0 else { throw graph.error("antialiasing=\(antialiasing) cannot be exported yet") }
+        guard sharedParameters == nil else { throw graph.error("share_index cannot be exported yet") }
+        return graph.convolution(self, graph.input)
+    }
+
     var macs: Int {
         guard antialiasing != 0 else { return output.height * output.width * weightCount }
         return convolutionStage.macs + blurStage.macs

@@ -23,6 +23,13 @@ public struct Softmax: Kind {
         noLoss = try r.bool("noloss")
         r.ignore(["tree"])
     }
+
+    /// Softmax of x/temperature over each group: the groups as an axis of their own.
+    func emitONNX(_ graph: inout ONNXGraph) throws -> String {
+        let grouped = graph.reshape(graph.scaled(graph.input, 1 / temperature), [groups, output.count / groups])
+        let y = graph.node("Softmax", [grouped], [.int("axis", 2)])
+        return graph.reshape(y, [output.channels, output.height, output.width])
+    }
 }
 
 /// `[dropout]`: the identity at inference.
@@ -41,6 +48,8 @@ public struct Dropout: Kind {
             throw r.error("probability", "expected a value in [0, 1)")
         }
     }
+
+    func emitONNX(_ graph: inout ONNXGraph) throws -> String { graph.input }
 }
 
 /// `[batchnorm]`: a standalone batch-norm, `scales·(x − mean)/(sqrt(var) + 1e-6)`.
@@ -59,6 +68,16 @@ public struct BatchNorm: Kind {
     var weightArrays: [WeightArray] {
         [WeightArray(role: .normScale, count: output.channels), WeightArray(role: .rollingMean, count: output.channels),
          WeightArray(role: .rollingVariance, count: output.channels)]
+    }
+
+    /// x·multiplier + shift per channel, as the runtime computes it (`Kernels.normalization`).
+    func emitONNX(_ graph: inout ONNXGraph) throws -> String {
+        let arrays = graph.take(weightArrays)
+        let (scales, mean, variance) = (arrays[.normScale]!, arrays[.rollingMean]!, arrays[.rollingVariance]!)
+        let affine = (0..<output.channels).map { Kernels.normalization(scale: scales[$0], mean: mean[$0], variance: variance[$0], bias: 0) }
+        let perChannel = [output.channels, 1, 1]
+        let product = graph.node("Mul", [graph.input, graph.constant(affine.map(\.multiplier), perChannel, "multipliers")])
+        return graph.node("Add", [product, graph.constant(affine.map(\.shift), perChannel, "shifts")])
     }
 }
 
@@ -80,4 +99,6 @@ public struct Cost: Kind {
         scale = try r.float("scale", default: 1)
         r.ignore(["ratio", "noobject_scale", "thresh"])
     }
+
+    func emitONNX(_ graph: inout ONNXGraph) throws -> String { graph.input }
 }

@@ -7,6 +7,7 @@ public struct GaussianYolo: Kind {
     static let sectionNames = ["Gaussian_yolo"]
     var spec: LayerSpec { .gaussianYolo(self) }
     func sources(at index: Int) -> [Int] { previousLayer(index) }
+    func emitONNX(_ graph: inout ONNXGraph) throws -> String { throw graph.error("cannot be exported yet") }
     var weightArrays: [WeightArray] { [] }
 
     public var classes: Int

@@ -6,6 +6,7 @@ public struct Implicit: Kind {
     var spec: LayerSpec { .implicit(self) }
     // It reads nothing; the previous layer is named so the runtime has an input to hand it.
     func sources(at index: Int) -> [Int] { previousLayer(index) }
+    func emitONNX(_ graph: inout ONNXGraph) throws -> String { throw graph.error("cannot be exported yet") }
 
     public var output: Shape
 

@@ -1,9 +1,9 @@
 /// What one kind of layer declares about a checked section of it. A kind is a struct in its
 /// own file under Model/ (its section names, keys and checks, output shape, the layers it
 /// reads, its parameter arrays by role, its summary columns), whose `plan` and forward pass
-/// live in its Runtime/ file, plus a case of `LayerSpec`. An ONNX emitter will be one more
-/// requirement here (a backward pass one of `LayerPlan`), and the compiler will list every
-/// kind that must answer it; docs/ARCHITECTURE.md has the steps.
+/// live in its Runtime/ file, plus a case of `LayerSpec`. Its ONNX emitter is one requirement
+/// here (a backward pass will be one of `LayerPlan`): the compiler lists every kind that must
+/// answer it; docs/ARCHITECTURE.md has the steps.
 protocol Kind: Sendable, Equatable {
     /// The section name Darknet prints for this kind first, then the aliases it accepts.
     static var sectionNames: [String] { get }
@@ -17,6 +17,10 @@ protocol Kind: Sendable, Equatable {
     /// The float arrays this layer stores in a weights file, in file order: the one
     /// description of both the file's layout and the runtime's pointers into it.
     var weightArrays: [WeightArray] { get }
+    /// Adds the ONNX nodes that compute the layer to `graph` (its arrays taken with
+    /// `graph.take(weightArrays)`) and returns the value holding its output, equal to what its
+    /// forward pass writes; throws `graph.error` for what ONNX cannot express.
+    func emitONNX(_ graph: inout ONNXGraph) throws -> String
     /// Binds the layer to its parameters and makes the runtime's choices for it (Runtime/).
     func plan(_ binding: inout PlanBinding) throws -> any LayerPlan
     /// Multiply-adds of one forward pass for one image.

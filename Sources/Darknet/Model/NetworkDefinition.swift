@@ -149,6 +149,13 @@ public struct NetworkDefinition: Sendable {
         return (shape, batch, try TrainingOptions(&r))
     }
 
+    /// The outputs a caller gets by default (`run`, an ONNX export): yolo/region layers and the last layer.
+    public var outputLayers: [Int] {
+        var outputs = layers.filter { $0.spec.head != nil }.map(\.index)
+        if outputs.last != layers.count - 1 { outputs.append(layers.count - 1) }
+        return outputs
+    }
+
     // MARK: Totals
 
     public var parameters: Int { layers.reduce(0) { $0 + $1.parameters } }

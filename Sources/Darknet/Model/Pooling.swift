@@ -31,6 +31,23 @@ public struct MaxPool: Kind {
         try context.checkShape(output, in: r)
     }
 
+    /// Darknet's windows start at −padding/2 and end where the output size says: ONNX's pads
+    /// say the same, the bottom and right ones as far as the last window reaches. ONNX refuses
+    /// a pad as large as the window (a window wholly outside): then the input is padded first,
+    /// with −FLT_MAX, the value Darknet gives such a window.
+    func emitONNX(_ graph: inout ONNXGraph) throws -> String {
+        guard !depth else { throw graph.error("maxpool_depth cannot be exported yet") }
+        let before = padding / 2
+        let bottom = max(0, (output.height - 1) * strideY + size - input.height - before)
+        let right = max(0, (output.width - 1) * stride + size - input.width - before)
+        var (x, pads) = (graph.input, [before, before, bottom, right])
+        if pads.contains(where: { $0 >= size }) {
+            x = graph.pad(x, before: [0, 0, before, before], after: [0, 0, bottom, right], value: -.greatestFiniteMagnitude)
+            pads = [0, 0, 0, 0]
+        }
+        return graph.node("MaxPool", [x], [.ints("kernel_shape", [size, size]), .ints("strides", [strideY, stride]), .ints("pads", pads)])
+    }
+
     var summarySize: String { depth ? "depth" : window.summary }
     /// AlexeyAB's count: size²·C for each output pixel.
     var bflops: Double { Double(size * size * input.channels * output.height * output.width) / 1e9 }
@@ -49,6 +66,8 @@ public struct AvgPool: Kind {
     init(_ r: inout SectionReader, _ context: SectionContext) throws {
         input = context.input
     }
+
+    func emitONNX(_ graph: inout ONNXGraph) throws -> String { graph.node("GlobalAveragePool", [graph.input]) }
 }
 
 /// `[local_avgpool]` (alias `[local_avg]`, AlexeyAB): maxpool's windows (`size`, `stride`,
@@ -57,6 +76,7 @@ public struct LocalAvgPool: Kind {
     static let sectionNames = ["local_avgpool", "local_avg"]
     var spec: LayerSpec { .localAvgPool(self) }
     func sources(at index: Int) -> [Int] { previousLayer(index) }
+    func emitONNX(_ graph: inout ONNXGraph) throws -> String { throw graph.error("cannot be exported yet") }
     var weightArrays: [WeightArray] { [] }
 
     public var window: PoolingWindow

@@ -77,6 +77,22 @@ extension SplitBlock {
     var summaryFilters: String { "\(output.channels)" }
     var summarySize: String { "w\(split.width)×\(split.scale)" }
     func sources(at index: Int) -> [Int] { previousLayer(index) }
+
+    /// The block as its convolutions and the slices, sums and concatenation between them.
+    func emitONNX(_ graph: inout ONNXGraph) throws -> String {
+        let (convolutions, width, scale) = (split.convolutions, split.width, split.scale)
+        let reduced = graph.convolution(convolutions.reduce, graph.input)
+        var groups: [String] = []
+        for (i, convolution) in convolutions.inner.enumerated() {
+            var group = graph.slice(reduced, axis: 1, (i * width)..<((i + 1) * width))
+            if i > 0 { group = graph.node("Add", [groups[i - 1], group]) }
+            groups.append(graph.convolution(convolution, group))
+        }
+        groups.append(graph.slice(reduced, axis: 1, ((scale - 1) * width)..<(scale * width)))
+        let joined = graph.node("Concat", groups, [.int("axis", 1)])
+        guard let expand = convolutions.expand else { return joined }
+        return graph.node("Add", [graph.convolution(expand, joined), graph.input])
+    }
 }
 
 /// `[res2net]`: the seed's `Bottle2neck` (stride 1, `stype='normal'`): the hierarchical split,

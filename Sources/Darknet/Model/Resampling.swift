@@ -30,6 +30,19 @@ public struct Upsample: Kind {
         try context.checkShape(output, in: r)
     }
 
+    /// Nearest-neighbour Resize, or (downsampling) the block means times stride², then the scale.
+    func emitONNX(_ graph: inout ONNXGraph) throws -> String {
+        if downsample {
+            let mean = graph.node("AveragePool", [graph.input], [.ints("kernel_shape", [stride, stride]), .ints("strides", [stride, stride])])
+            return graph.scaled(mean, scale * Float(stride * stride))
+        }
+        let factors = graph.constant([1, 1, Float(stride), Float(stride)], [4], "scales")
+        let y = graph.node("Resize", [graph.input, "", factors], [
+            .string("mode", "nearest"), .string("coordinate_transformation_mode", "asymmetric"), .string("nearest_mode", "floor"),
+        ])
+        return graph.scaled(y, scale)
+    }
+
     var summarySize: String { downsample ? "/\(stride)" : "×\(stride)" }
 }
 
@@ -66,13 +79,34 @@ public struct Reorg: Kind {
             guard input.width % stride == 0, input.height % stride == 0 else {
                 throw r.error("stride", "the \(input.height)×\(input.width) input is not a multiple of \(stride)")
             }
-            // reorg_cpu divides by channels / stride² (Darknet dies of it with fewer channels).
-            guard input.channels >= block else {
-                throw r.error("stride", "the \(input.channels) input channels are fewer than \(stride)×\(stride)")
+            // reorg_cpu reads the input as c/stride² planes of (h·stride)×(w·stride): with any
+            // channels left over it reads past the input (or divides by zero, below stride²).
+            guard input.channels % block == 0 else {
+                throw r.error("stride", "the \(input.channels) input channels are not a multiple of \(block), which Darknet's reorg reads past its input for")
             }
             output = Shape(channels: input.channels * block, height: input.height / stride, width: input.width / stride)
         }
         try context.checkShape(output, in: r)
+    }
+
+    /// `reorg_cpu`'s permutation, for input (c, h, w) and s = stride: read as (c/s², h, s, w, s),
+    /// its axes go to (s, s, c/s², h, w) order — or back, with `reverse`. With `extra`, the
+    /// input flattened and padded with zeros.
+    func emitONNX(_ graph: inout ONNXGraph) throws -> String {
+        let (c, h, w, s) = (input.channels, input.height, input.width, stride)
+        if extra > 0 {
+            let flat = graph.node("Flatten", [graph.input], [.int("axis", 1)])
+            return graph.reshape(graph.pad(flat, before: [0, 0], after: [0, extra]), [output.channels, 1, 1])
+        }
+        let planes = c / (s * s)
+        if reverse {
+            let grouped = graph.reshape(graph.input, [s, s, planes, h, w])
+            let moved = graph.node("Transpose", [grouped], [.ints("perm", [0, 3, 4, 1, 5, 2])])
+            return graph.reshape(moved, [output.channels, output.height, output.width])
+        }
+        let grouped = graph.reshape(graph.input, [planes, h, s, w, s])
+        let moved = graph.node("Transpose", [grouped], [.ints("perm", [0, 3, 5, 1, 2, 4])])
+        return graph.reshape(moved, [output.channels, output.height, output.width])
     }
 
     var summarySize: String { extra > 0 ? "+\(extra)" : "/\(stride)" }
@@ -85,6 +119,10 @@ public struct Reorg3d: Kind {
     static let sectionNames = ["reorg3d"]
     var spec: LayerSpec { .reorg3d(self) }
     func sources(at index: Int) -> [Int] { previousLayer(index) }
+    /// ONNX's SpaceToDepth orders its output channels as reorg3d does: (dy·s + dx)·C + c.
+    func emitONNX(_ graph: inout ONNXGraph) throws -> String {
+        graph.node("SpaceToDepth", [graph.input], [.int("blocksize", stride)])
+    }
     var weightArrays: [WeightArray] { [] }
 
     public var input: Shape

@@ -38,5 +38,14 @@ public struct Route: Kind {
 
     func sources(at index: Int) -> [Int] { layers }
     var weightArrays: [WeightArray] { [] }
+
+    /// Each source (its `groupID`-th slice of channels with groups), concatenated.
+    func emitONNX(_ graph: inout ONNXGraph) throws -> String {
+        let parts = zip(layers, sourceCounts).map { layer, count in
+            let part = count / (output.height * output.width) / groups
+            return groups == 1 ? graph.output(of: layer) : graph.slice(graph.output(of: layer), axis: 1, (groupID * part)..<((groupID + 1) * part))
+        }
+        return parts.count == 1 ? parts[0] : graph.node("Concat", parts, [.int("axis", 1)])
+    }
     var summaryFilters: String { layers.map(String.init).joined(separator: ",") }
 }

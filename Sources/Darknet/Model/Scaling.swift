@@ -31,6 +31,11 @@ public struct ScaleChannels: Kind {
     }
 
     func sources(at index: Int) -> [Int] { [index - 1, from] }
+    /// Layer `from`'s output times the input, which ONNX's Mul broadcasts over the plane (a
+    /// C×1×1 input) or the channels (`scale_wh`, a 1×H×W input).
+    func emitONNX(_ graph: inout ONNXGraph) throws -> String {
+        graph.activation(activation, graph.node("Mul", [graph.output(of: from), graph.input]))
+    }
     var weightArrays: [WeightArray] { [] }
     var summaryFilters: String { "\(from)" }
     var summarySize: String { scaleWH ? "wh" : "" }
@@ -57,6 +62,9 @@ public struct Sam: Kind {
     }
 
     func sources(at index: Int) -> [Int] { [index - 1, from] }
+    func emitONNX(_ graph: inout ONNXGraph) throws -> String {
+        graph.activation(activation, graph.node("Mul", [graph.input, graph.output(of: from)]))
+    }
     var weightArrays: [WeightArray] { [] }
     var summaryFilters: String { "\(from)" }
 }

@@ -44,6 +44,13 @@ public struct Yolo: Kind {
         }
     }
 
+    /// The logistic where the forward pass applies it (all but each anchor's w and h), chosen per channel.
+    func emitONNX(_ graph: inout ONNXGraph) throws -> String {
+        let logistic = (0..<output.channels).map { $0 % (classes + 5) != 2 && $0 % (classes + 5) != 3 }
+        let mask = graph.constant(bools: logistic, [output.channels, 1, 1])
+        return graph.node("Where", [mask, graph.node("Sigmoid", [graph.input]), graph.input])
+    }
+
     var summaryFilters: String { "\(classes)" }
 
     /// Anchors are box widths and heights, which Darknet reads with atof and never checks: a
@@ -89,6 +96,24 @@ public struct Region: Kind {
         guard output.channels == expected else {
             throw Diagnostic(at: r.location, "[region] input has \(output.channels) channels; \(count) anchors × (\(classes) classes + \(coords) coords + 1) need \(expected)")
         }
+    }
+
+    /// Per anchor: the logistic of x, y and objectness; a softmax (or the logistic) over the
+    /// classes at each position, along an axis of their own.
+    func emitONNX(_ graph: inout ONNXGraph) throws -> String {
+        if let tree {
+            throw graph.error("tree=\(tree): hierarchical (YOLO9000) softmax cannot be exported")
+        }
+        let (entries, h, w) = (coords + classes + 1, output.height, output.width)
+        let anchors = graph.reshape(graph.input, [count, entries, h, w])
+        let boxes = graph.slice(anchors, axis: 2, 0..<(coords + 1))
+        let logistic = (0...coords).map { $0 < 2 || $0 == coords }
+        let mask = graph.constant(bools: logistic, [1, coords + 1, 1, 1])
+        let activated = graph.node("Where", [mask, graph.node("Sigmoid", [boxes]), boxes])
+        let scores = graph.slice(anchors, axis: 2, (coords + 1)..<entries)
+        let probabilities = softmax ? graph.node("Softmax", [scores], [.int("axis", 2)]) : graph.node("Sigmoid", [scores])
+        let joined = graph.node("Concat", [activated, probabilities], [.int("axis", 2)])
+        return graph.reshape(joined, [output.channels, h, w])
     }
 
     var summaryFilters: String { "\(classes)" }

@@ -35,9 +35,7 @@ public final class Network: Sendable {
         self.definition = definition
         self.parameters = parameters
         self.header = header
-        var outputs = definition.layers.filter { $0.spec.head != nil }.map(\.index)
-        if outputs.last != definition.layers.count - 1 { outputs.append(definition.layers.count - 1) }
-        outputLayers = outputs
+        outputLayers = definition.outputLayers
         // Where each layer's arrays begin: the weights file's layout, which the plans bind to.
         let ranges = NetworkWeights.ranges(definition.layers)
         // (A layer sharing another's parameters, AlexeyAB's share_index, binds that layer's.)

@@ -40,7 +40,7 @@ extension MaxPool: LayerPlan {
                     let plane = input + c * h * w
                     for oy in 0..<outH {
                         let top = offset + oy * strideY
-                        let rows = max(0, top)..<min(h, top + size)
+                        let rows = Self.clamped(top, size, to: h)
                         let out = output + (c * outH + oy) * outW
                         guard let first = rows.first else { out.update(repeating: -.greatestFiniteMagnitude, count: outW); continue }
                         var line = plane + first * w
@@ -55,6 +55,13 @@ extension MaxPool: LayerPlan {
                 }
             }
         }
+    }
+
+    /// The part of the window [start, start + size) inside 0..<count, empty for a window wholly
+    /// outside (a padding of twice the window puts the first and last ones there).
+    private static func clamped(_ start: Int, _ size: Int, to count: Int) -> Range<Int> {
+        let low = min(max(0, start), count)
+        return low..<max(low, min(count, start + size))
     }
 
     /// The larger of a and b, NaN if either is (Swift's `max` returns its first argument
@@ -99,8 +106,7 @@ extension MaxPool: LayerPlan {
     private static func maximaAlongRow(_ line: UnsafePointer<Float>, width w: Int, size: Int, stride: Int, offset: Int,
                                        inside: Range<Int>, into maxima: UnsafeMutablePointer<Float>, count: Int) {
         func window(_ ox: Int) -> Float {
-            let left = offset + ox * stride
-            return largest(line, max(0, left)..<min(w, left + size))
+            largest(line, clamped(offset + ox * stride, size, to: w))
         }
         for ox in 0..<inside.lowerBound { maxima[ox] = window(ox) }
         for ox in inside.upperBound..<count { maxima[ox] = window(ox) }
