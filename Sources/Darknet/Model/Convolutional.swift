@@ -14,6 +14,9 @@ public struct Convolutional: Kind {
     public var dilation: Int
     public var batchNormalize: Bool
     public var activation: Activation
+    /// AlexeyAB's `normalize_channels*`, applied across the channels of each pixel after the
+    /// (then linear) activation.
+    public var channelNormalization: ChannelNormalization?
     public var output: Shape
 
     init(_ r: inout SectionReader, _ context: SectionContext) throws {
@@ -35,11 +38,12 @@ public struct Convolutional: Kind {
         for key in ["binary", "xnor", "flipped"] {
             if try r.bool(key) { throw r.error(key, "binary, XNOR and flipped convolutions are not supported") }
         }
+        let (activation, channelNormalization) = try r.convolutionActivation(default: .logistic) // Darknet's default
         try self.init(input: input, filters: filters, size: size, stride: stride, padding: padding,
                       groups: groups, dilation: dilation,
                       batchNormalize: try r.bool("batch_normalize"),
-                      activation: try r.activation(default: .logistic), // Darknet's default
-                      context: context, reader: r)
+                      activation: activation, context: context, reader: r)
+        self.channelNormalization = channelNormalization
     }
 
     /// A convolution inside a compound block (res2net, triangle), checked like a section's.

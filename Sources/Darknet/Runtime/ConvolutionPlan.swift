@@ -136,6 +136,11 @@ struct ConvolutionPlan: LayerPlan, @unchecked Sendable {
                                        activation: spec.activation)
             }
         }
+        if let normalization = spec.channelNormalization {
+            for image in 0..<batch {
+                Kernels.normalizeChannels(output + image * floatsPerImage, channels: spec.filters, spatial: spatial, normalization)
+            }
+        }
     }
 
     /// One image by the chosen method.

@@ -160,6 +160,31 @@ enum Kernels {
         }
     }
 
+    /// AlexeyAB's `activate_array_normalize_channels(_softmax)` of one image, in place: each
+    /// pixel's `channels` values (planes `spatial` apart) divided by 1e-4 plus their sum, of
+    /// max(x, 0) or of e^x (less the pixel's largest value for `softmaxMaxValue`).
+    static func normalizeChannels(_ values: UnsafeMutablePointer<Float>, channels: Int, spatial: Int,
+                                  _ normalization: ChannelNormalization) {
+        Parallel.forEach(spatial, work: spatial * channels * 4) { pixels in
+            for pixel in pixels {
+                let first = values + pixel
+                var largest: Float = 0
+                if normalization == .softmaxMaxValue {
+                    largest = first[0]
+                    for k in 1..<channels { largest = max(largest, first[k * spatial]) }
+                }
+                var sum: Float = 0.0001
+                for k in 0..<channels {
+                    let x = first[k * spatial]
+                    let term = normalization == .normalizeChannels ? max(x, 0) : Glibc.exp(x - largest)
+                    first[k * spatial] = term
+                    sum += term
+                }
+                for k in 0..<channels { first[k * spatial] /= sum }
+            }
+        }
+    }
+
     static func addBias(_ values: UnsafeMutablePointer<Float>, channels: Int, spatial: Int, biases: UnsafePointer<Float>) {
         for c in 0..<channels {
             let plane = values + c * spatial, bias = biases[c]
