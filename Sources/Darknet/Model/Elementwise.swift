@@ -40,22 +40,27 @@ public struct Dropout: Kind {
     }
 }
 
-/// `[batchnorm]`: a standalone batch-norm, `scales·(x − mean)/(sqrt(var) + 1e-6)`.
-/// Darknet stores scales and rolling statistics only; its biases stay zero.
+/// `[batchnorm]`: a standalone batch-norm, `scales·(x − mean)/(sqrt(var) + 1e-6) + biases`
+/// (the dialect's formula). Darknet stores scales and rolling statistics only, its biases stay
+/// zero; AlexeyAB's stores the biases first.
 public struct BatchNorm: Kind {
     static let sectionNames = ["batchnorm"]
     var spec: LayerSpec { .batchnorm(self) }
     func sources(at index: Int) -> [Int] { previousLayer(index) }
 
     public var output: Shape
+    /// AlexeyAB's layout: biases stored before the scales.
+    public var storesBiases: Bool
 
     init(_ r: inout SectionReader, _ context: SectionContext) throws {
         output = context.input
+        storesBiases = context.dialect == .alexeyab
     }
 
     var weightArrays: [WeightArray] {
-        [WeightArray(role: .normScale, count: output.channels), WeightArray(role: .rollingMean, count: output.channels),
-         WeightArray(role: .rollingVariance, count: output.channels)]
+        let statistics = [WeightArray(role: .normScale, count: output.channels), WeightArray(role: .rollingMean, count: output.channels),
+                          WeightArray(role: .rollingVariance, count: output.channels)]
+        return storesBiases ? [WeightArray(role: .normBias, count: output.channels)] + statistics : statistics
     }
 }
 

@@ -44,6 +44,8 @@ struct SectionContext {
     let input: Shape
     let previousOutputs: [Shape]
     let memoryLimit: Int
+    /// Decides the layout of `[batchnorm]`'s parameters.
+    let dialect: Dialect
 
     /// Resolves a `layers=`/`from=` reference: negative values count back from this layer.
     func resolve(_ reference: Int, key: String, in reader: SectionReader) throws -> Int {

@@ -142,19 +142,26 @@ enum Kernels {
         return p * unsafeBitCast(exponent, to: SIMD8<Float>.self)
     }
 
-    /// Darknet's inference batch-norm of one channel, scale·(x − mean)/(√variance + 1e-6) + bias,
-    /// as one multiply-add: x·multiplier + shift.
-    static func normalization(scale: Float, mean: Float, variance: Float, bias: Float) -> (multiplier: Float, shift: Float) {
-        let multiplier = scale / (variance.squareRoot() + 0.000001)
+    /// The inference batch-norm of one channel as one multiply-add, x·multiplier + shift:
+    /// Darknet's scale·(x − mean)/(√variance + 1e-6) + bias, AlexeyAB's
+    /// scale·(x − mean)/√(variance + 1e-5) + bias (`normalize_cpu`).
+    static func normalization(scale: Float, mean: Float, variance: Float, bias: Float, dialect: Dialect) -> (multiplier: Float, shift: Float) {
+        let deviation: Float
+        switch dialect {
+        case .darknet: deviation = variance.squareRoot() + 0.000001
+        case .alexeyab: deviation = (variance + 0.00001).squareRoot()
+        }
+        let multiplier = scale / deviation
         return (multiplier, bias - mean * multiplier)
     }
 
-    /// Darknet's inference batch-norm per channel: `scale·(x − mean)/(sqrt(var) + 1e-6) + bias`.
+    /// The inference batch-norm per channel, in the dialect's formula (`normalization`).
     static func batchNorm(_ values: UnsafeMutablePointer<Float>, channels: Int, spatial: Int,
                           scales: UnsafePointer<Float>?, mean: UnsafePointer<Float>, variance: UnsafePointer<Float>,
-                          biases: UnsafePointer<Float>?) {
+                          biases: UnsafePointer<Float>?, dialect: Dialect) {
         for c in 0..<channels {
-            let (multiplier, shift) = normalization(scale: scales?[c] ?? 1, mean: mean[c], variance: variance[c], bias: biases?[c] ?? 0)
+            let (multiplier, shift) = normalization(scale: scales?[c] ?? 1, mean: mean[c], variance: variance[c], bias: biases?[c] ?? 0,
+                                                    dialect: dialect)
             let plane = values + c * spatial
             for i in 0..<spatial { plane[i] = plane[i] * multiplier + shift }
         }
