@@ -118,6 +118,14 @@ final class ActivationTests: XCTestCase {
         }
     }
 
+    /// AlexeyAB's revleaky computes leaky (activations.c: the same case).
+    func testRevleakyIsLeaky() throws {
+        let cfg = "[net]\nwidth=2\nheight=1\nchannels=1\n[activation]\nactivation=revleaky\n"
+        let definition = try NetworkDefinition(cfg: CfgFile(text: cfg, path: "r.cfg"))
+        guard case .activation(let layer) = definition.layers[0].spec else { return XCTFail() }
+        XCTAssertEqual(layer.activation, .leaky)
+    }
+
     /// Outside [convolutional] AlexeyAB's CPU build outputs 0 for them: refused with the line.
     func testChannelNormalizationOutsideConvolutionIsAnError() {
         let cfg = "[net]\nwidth=4\nheight=4\nchannels=3\n[activation]\nactivation=normalize_channels\n"

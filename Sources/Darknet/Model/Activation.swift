@@ -6,7 +6,7 @@ public enum Activation: String, CaseIterable, Sendable {
     case hardMish = "hard_mish"
 
     /// Other spellings accepted in cfg text.
-    static let aliases: [String: Activation] = ["silu": .swish]
+    static let aliases: [String: Activation] = ["silu": .swish, "revleaky": .leaky] // revleaky: AlexeyAB's, computed as leaky
 }
 
 /// AlexeyAB's activations that act across the channels of each pixel (`activations.c:
