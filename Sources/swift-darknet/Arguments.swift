@@ -1,5 +1,6 @@
 @_spi(CLI) import Darknet
 import Glibc
+import FoundationEssentials
 
 /// A mistake in how the command was called (exit status 2), as opposed to bad input (status 1).
 struct UsageError: Error, CustomStringConvertible {
@@ -170,13 +171,15 @@ struct Arguments {
     }
 }
 
-/// `--width`/`--height`/`--strict`/`--memory-limit`, shared by every command that reads a cfg.
+/// `--width`/`--height`/`--strict`/`--memory-limit`/`--dialect`, shared by every command that reads a cfg.
 struct DefinitionArguments {
     static let options: [OptionSpec] = [
         .option("width", "W", "the network's input width instead of the cfg's width="),
         .option("height", "H", "the network's input height instead of the cfg's height="),
         .flag("strict", "make the cfg's warnings (unknown or repeated keys) errors"),
         .option("memory-limit", "SIZE", "refuse a network with a tensor larger than SIZE (512M, 4G; default \(size(DefinitionOptions().memoryLimit)))"),
+        .option("dialect", "D", "compute batch-norm and read [batchnorm] as " + Dialect.allCases.map(\.rawValue).joined(separator: " or ")
+                + " does (default: alexeyab if the cfg uses a section, key or activation only it reads)"),
     ]
 
     var options: DefinitionOptions
@@ -186,6 +189,12 @@ struct DefinitionArguments {
                                     strict: arguments.flag("strict"))
         if let text = arguments.string("memory-limit") {
             options.memoryLimit = try Self.bytes(text)
+        }
+        if let text = arguments.string("dialect") {
+            guard let dialect = Dialect(rawValue: text) else {
+                throw UsageError("--dialect \(text): expected " + Dialect.allCases.map(\.rawValue).joined(separator: " or "))
+            }
+            options.dialect = dialect
         }
     }
 
@@ -231,6 +240,11 @@ func firstNonFinite(in weights: NetworkWeights) -> (byte: Int, layer: Int)? {
     guard weights.nonFiniteCount > 0, let first = weights.withFloats({ $0.firstIndex { !$0.isFinite } }),
           let layer = weights.arrayRanges.firstIndex(where: { $0.contains { $0.contains(first) } }) else { return nil }
     return (weights.header.byteCount + 4 * first, layer)
+}
+
+/// `text` as a JSON string literal.
+func jsonString(_ text: String) -> String {
+    String(decoding: try! JSONEncoder().encode(text), as: UTF8.self) // a string always encodes
 }
 
 func printError(_ text: String) {

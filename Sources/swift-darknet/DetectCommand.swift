@@ -18,6 +18,8 @@ struct DetectCommand: Command {
         .option("data", "FILE", "a Darknet .data file: its names= (unless --names) and classes=, checked against the cfg"),
         .option("out", "DIR", "the folder for the annotated PNGs (default \(defaultOutput))"),
         .option("batch", "B", "images per forward pass (default 1)"),
+        .option("resize", "MODE", "letterbox (keep the aspect ratio, pad with grey) or stretch images to the input size "
+                + "(default: the cfg's [net] letter_box=, else stretch for the alexeyab dialect, letterbox for darknet)"),
         .flag("json", "print the objects as JSON"),
         noMmapOption,
     ] + DefinitionArguments.options
@@ -45,7 +47,15 @@ struct DetectCommand: Command {
             return value
         }
         let defaults = DetectionOptions()
-        options = DetectionOptions(threshold: try probability("thresh", defaults.threshold), nms: try probability("nms", defaults.nms))
+        var resize: Resize?
+        if let text = args.string("resize") {
+            guard let mode = Resize(rawValue: text) else {
+                throw UsageError("--resize \(text): expected " + Resize.allCases.map(\.rawValue).joined(separator: " or "))
+            }
+            resize = mode
+        }
+        options = DetectionOptions(threshold: try probability("thresh", defaults.threshold), nms: try probability("nms", defaults.nms),
+                                   resize: resize)
         namesFile = args.string("names")
         dataFile = args.string("data")
         json = args.flag("json")
@@ -142,13 +152,9 @@ struct DetectCommand: Command {
     }
 
     static func json(path: String, _ detections: [Detection]) -> String {
-        func quoted(_ text: String) -> String {
-            // A string always encodes.
-            String(decoding: try! JSONEncoder().encode(text), as: UTF8.self)
-        }
         let items = detections.map { d in
-            "{\"class_id\": \(d.classID), \"class\": \(quoted(d.className)), \"prob\": \(d.probability), \"box\": [\(d.left), \(d.top), \(d.right), \(d.bottom)]}"
+            "{\"class_id\": \(d.classID), \"class\": \(jsonString(d.className)), \"prob\": \(d.probability), \"box\": [\(d.left), \(d.top), \(d.right), \(d.bottom)]}"
         }
-        return "{\"image\": \(quoted(path)), \"detections\": [" + items.joined(separator: ", ") + "]}"
+        return "{\"image\": \(jsonString(path)), \"detections\": [" + items.joined(separator: ", ") + "]}"
     }
 }

@@ -93,11 +93,13 @@ struct InspectCommand: Command {
             }
             print("{\"verdict\": {" + verdict.map { "\"\($0.0)\": \($0.1)" }.joined(separator: ", ") + "}, "
                   + "\"header\": {\"version\": \"\(header.version)\", \"seen\": \(header.seen), \"bytes\": \(header.byteCount)}, "
+                  + "\"dialect\": {\"name\": \"\(network.dialect.rawValue)\", \"reason\": \(jsonString(network.dialectReason.description))}, "
                   + "\"layers\": [" + layers.joined(separator: ", ") + "]}")
             return status
         }
         for line in lines { print(line) }
         print("header: \(fit.header)")
+        print("dialect: \(network.dialect.rawValue) (\(network.dialectReason))")
         print("layer  type            float offset      floats")
         for layer in network.layers {
             let row = [pad(String(layer.index), 5), pad(layer.typeName, -14), pad(grouped(fit.offsets[layer.index]), 12),

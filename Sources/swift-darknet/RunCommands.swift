@@ -167,12 +167,13 @@ struct BenchCommand: Command {
         let best = times.min()!
         let gflops = 2 * Double(spec.macs) * Double(batch) / (median / 1e3) / 1e9
         if json {
-            print(#"{"median_ms": \#(median), "min_ms": \#(best), "gflops": \#(gflops), "threads": \#(BLAS.threads), "blas_core": "\#(BLAS.coreName)", "worker_spin": \#(BLAS.workerSpin.map(String.init) ?? "null"), "batch": \#(batch), "runs": \#(runs), "context_bytes": \#(context.bytes), "load_ms": \#(loadMilliseconds.map { "\($0)" } ?? "null"), "weights_mapped": \#(loadedMapped), "cpu": \#(String(decoding: try! JSONEncoder().encode(Processor.current.name), as: UTF8.self)), "cpu_family": \#(Processor.current.family), "cpu_model": \#(Processor.current.model), "cpu_kernels": "\#(Processor.current.kernels.instructions)", "blas_core_origin": "\#(OpenBLASCoreOrigin.current.jsonName)"}"#)
+            print(#"{"median_ms": \#(median), "min_ms": \#(best), "gflops": \#(gflops), "threads": \#(BLAS.threads), "blas_core": "\#(BLAS.coreName)", "worker_spin": \#(BLAS.workerSpin.map(String.init) ?? "null"), "batch": \#(batch), "runs": \#(runs), "context_bytes": \#(context.bytes), "load_ms": \#(loadMilliseconds.map { "\($0)" } ?? "null"), "weights_mapped": \#(loadedMapped), "cpu": \#(String(decoding: try! JSONEncoder().encode(Processor.current.name), as: UTF8.self)), "cpu_family": \#(Processor.current.family), "cpu_model": \#(Processor.current.model), "cpu_kernels": "\#(Processor.current.kernels.instructions)", "blas_core_origin": "\#(OpenBLASCoreOrigin.current.jsonName)", "dialect": "\#(spec.dialect.rawValue)", "dialect_reason": \#(jsonString(spec.dialectReason.description))}"#)
         } else {
             let spin = BLAS.workerSpin.map { " (idle ones spin 2^\($0) cycles)" } ?? ""
             print(String(printf: "median %.2f ms (best %.2f) over %d runs, batch %d, %.1f GFLOP/s, ", median, best, runs, batch, gflops)
                   + "OpenBLAS \(BLAS.coreName) with \(BLAS.threads) threads\(spin), " + String(printf: "%.1f MB of activations and workspace", Double(context.bytes) / 1e6))
             let cpu = Processor.current
+            print("dialect \(spec.dialect.rawValue) (\(spec.dialectReason))")
             print("CPU \(cpu.name) (family \(cpu.family) model \(cpu.model), \(cpu.kernels.instructions)); OpenBLAS \(BLAS.coreName) \(OpenBLASCoreOrigin.current.description)")
             if let loadMilliseconds {
                 print("weights \(loadedMapped ? "mapped" : "read") and checked in " + String(printf: "%.1f ms", loadMilliseconds))

@@ -63,7 +63,7 @@ final class BenchCommandTests: CLITestCase {
             let result = try run(["bench", path, "--runs", "2", "--layers"] + extra)
             XCTAssertEqual(result.status, 0, result.stderr)
             let lines = result.stdout.split(separator: "\n").map(String.init)
-            XCTAssertEqual(lines.count, 6, result.stdout)
+            XCTAssertEqual(lines.count, 7, result.stdout)
             XCTAssertEqual(lines[0], "layer  type                  ms   GFLOP/s")
             XCTAssertTrue(lines[1].hasPrefix("    0  convolutional"), lines[1])
             XCTAssertEqual(lines[1].hasSuffix("winograd"), marked, lines[1])
@@ -71,7 +71,8 @@ final class BenchCommandTests: CLITestCase {
             XCTAssertTrue(lines[3].hasPrefix("    2  maxpool"), lines[3])
             XCTAssertTrue(lines[4].hasPrefix("median ") && lines[4].contains("over 2 runs, batch 1"), lines[4])
             XCTAssertTrue(lines[4].contains("(idle ones spin 2^"), lines[4])
-            XCTAssertTrue(lines[5].hasPrefix("CPU ") && lines[5].contains("; OpenBLAS "), lines[5])
+            XCTAssertEqual(lines[5], "dialect darknet (no section, key or activation only AlexeyAB's darknet reads)")
+            XCTAssertTrue(lines[6].hasPrefix("CPU ") && lines[6].contains("; OpenBLAS "), lines[6])
         }
     }
 

@@ -21,6 +21,7 @@ final class WeightsCommandTests: CLITestCase {
             XCTAssertEqual(result.stdout, """
                 verdict: exact fit, 134 floats
                 header: version 0.2.0, seen 5, 20-byte header
+                dialect: darknet (no section, key or activation only AlexeyAB's darknet reads)
                 layer  type            float offset      floats
                     0  convolutional              0         124
                     1  maxpool                  124           0
@@ -28,6 +29,11 @@ final class WeightsCommandTests: CLITestCase {
 
                 """)
         }
+        let chosen = try run(["inspect", cfg, file, "--dialect", "alexeyab"])
+        XCTAssertTrue(chosen.stdout.contains("\ndialect: alexeyab (chosen)\n"), chosen.stdout)
+        let wrong = try run(["inspect", cfg, file, "--dialect", "ab"])
+        XCTAssertEqual(wrong.status, 2)
+        XCTAssertTrue(wrong.stderr.contains("--dialect ab: expected alexeyab or darknet"), wrong.stderr)
         var damaged = Self.weights(floats: 134)
         damaged.replaceSubrange(24..<28, with: [Float.nan].withUnsafeBytes { Data($0) })
         let nanFile = try temporaryFile("nan.weights", contents: damaged)

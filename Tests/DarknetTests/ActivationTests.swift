@@ -32,6 +32,8 @@ final class ActivationTests: XCTestCase {
         case .relu6: return { min(max($0, 0), 6) }
         case .swish: return { $0 * logistic($0) }
         case .mish: return { $0 * Foundation.tanh(log1p(exp($0))) }
+        case .hardMish: return { $0 > 0 ? $0 : $0 > -2 ? $0 * $0 / 2 + $0 : 0 }
+        case .gelu: return { 0.5 * $0 * (1 + Foundation.tanh(0.797885 * $0 + 0.035677 * $0 * $0 * $0)) }
         }
     }
 
@@ -80,9 +82,55 @@ final class ActivationTests: XCTestCase {
             (.plse, 0, 0.5), (.plse, 6, 1.02), (.stair, 3.5, 1.5), (.stair, 2.5, 1), (.stair, -1.5, -1), (.stair, -0.5, -0.5),
             (.hardtan, -3, -1), (.lhtan, 2, 1.001), (.lhtan, -2, -0.002), (.relu6, 7, 6), (.swish, 0, 0),
             (.logistic, 0, 0.5), (.loggy, 0, 0), (.elu, 0, 0), (.selu, 1, 1.0507), (.mish, 0, 0),
+            (.hardMish, -1, -0.5), (.hardMish, -2, 0), (.hardMish, 3, 3), (.gelu, 0, 0), (.gelu, -20, 0),
         ]
         for (activation, x, expected) in cases {
             XCTAssertEqual(Self.formula(activation)(x), expected, accuracy: 1e-12, "\(activation)(\(x))")
+        }
+    }
+
+    /// AlexeyAB's normalizations across channels, against the formulas in float64: a 1×1
+    /// convolution with identity weights passes 5 channels × 7 pixels on, then normalizes.
+    func testChannelNormalizationsFollowTheirFormulas() throws {
+        let (channels, pixels) = (5, 7)
+        let values: [Float] = (0..<(channels * pixels)).map { Float(($0 * 37) % 23) * 0.75 - 8 }
+        var weights = [Float](repeating: 0, count: channels * channels)
+        for c in 0..<channels { weights[c * channels + c] = 1 }
+        for normalization in ChannelNormalization.allCases {
+            let cfg = "[net]\nwidth=\(pixels)\nheight=1\nchannels=\(channels)\n[convolutional]\nfilters=\(channels)\nsize=1\nactivation=\(normalization.rawValue)\n"
+            let definition = try NetworkDefinition(cfg: CfgFile(text: cfg, path: "\(normalization).cfg"))
+            let network = try Network(definition: definition, weights: NetworkWeights(
+                header: WeightsHeader(), floats: [Float](repeating: 0, count: channels) + weights, for: definition))
+            let got = try XCTUnwrap(network.forward(Tensor(shape: [channels, 1, pixels], data: values))[0]).data
+            for p in 0..<pixels {
+                let x = (0..<channels).map { Double(values[$0 * pixels + p]) }
+                let terms: [Double]
+                switch normalization {
+                case .normalizeChannels: terms = x.map { max($0, 0) }
+                case .softmax: terms = x.map { exp($0) }
+                case .softmaxMaxValue: terms = x.map { exp($0 - x.max()!) }
+                }
+                let sum = 0.0001 + terms.reduce(0, +)
+                for c in 0..<channels {
+                    XCTAssertEqual(Double(got[c * pixels + p]), terms[c] / sum, accuracy: 1e-6, "\(normalization) channel \(c) pixel \(p)")
+                }
+            }
+        }
+    }
+
+    /// AlexeyAB's revleaky computes leaky (activations.c: the same case).
+    func testRevleakyIsLeaky() throws {
+        let cfg = "[net]\nwidth=2\nheight=1\nchannels=1\n[activation]\nactivation=revleaky\n"
+        let definition = try NetworkDefinition(cfg: CfgFile(text: cfg, path: "r.cfg"))
+        guard case .activation(let layer) = definition.layers[0].spec else { return XCTFail() }
+        XCTAssertEqual(layer.activation, .leaky)
+    }
+
+    /// Outside [convolutional] AlexeyAB's CPU build outputs 0 for them: refused with the line.
+    func testChannelNormalizationOutsideConvolutionIsAnError() {
+        let cfg = "[net]\nwidth=4\nheight=4\nchannels=3\n[activation]\nactivation=normalize_channels\n"
+        XCTAssertThrowsError(try NetworkDefinition(cfg: CfgFile(text: cfg, path: "a.cfg"))) { error in
+            XCTAssertTrue("\(error)".contains("a.cfg:6: error: [activation] activation=normalize_channels: normalize_channels acts across channels"), "\(error)")
         }
     }
 }

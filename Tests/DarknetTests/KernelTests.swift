@@ -72,7 +72,7 @@ final class KernelTests: XCTestCase {
 
     /// `spec` bound to `parameters` (laid out as its `weightArrays`), its method chosen.
     func plan(_ spec: Convolutional, _ parameters: UnsafeMutablePointer<Float>, winogradKernels: UnsafePointer<Float>? = nil) -> ConvolutionPlan {
-        ConvolutionPlan(spec, parameters: BoundParameters(spec.weightArrays, at: parameters), winogradKernels: winogradKernels)
+        ConvolutionPlan(spec, parameters: BoundParameters(spec.weightArrays, at: parameters), dialect: .darknet, winogradKernels: winogradKernels)
     }
 
     /// What `body` reads from `spec`'s plan (on parameters it does not read).
@@ -378,7 +378,7 @@ final class KernelTests: XCTestCase {
         let input = randomArray(12 * 3)
         var output = [Float](repeating: 0, count: 5 * 3)
         parameters.withUnsafeMutableBufferPointer { p in
-            input.withUnsafeBufferPointer { ConnectedPlan.connected(spec, BoundParameters(spec.weightArrays, at: p.baseAddress!), $0.baseAddress!, &output, batch: 3) }
+            input.withUnsafeBufferPointer { ConnectedPlan.connected(spec, BoundParameters(spec.weightArrays, at: p.baseAddress!), $0.baseAddress!, &output, batch: 3, dialect: .darknet) }
         }
         var expected = [Float](repeating: 0, count: 15)
         for b in 0..<3 { for o in 0..<5 {

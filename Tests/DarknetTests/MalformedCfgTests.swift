@@ -104,7 +104,7 @@ final class MalformedCfgTests: XCTestCase {
         assertError(Self.net + Self.conv + "[route]\nlayers=-1,4294967296\n", "bad.cfg:13: error: [route] layers=-1,4294967296: expected a comma-separated list of integers in -2147483648...2147483647")
         assertError(Self.net + "[convolutional]\nfilters=10\ngroups=2\n", "bad.cfg:7: error: [convolutional] groups=2: does not divide the 3 input channels")
         assertError(Self.net + "[convolutional]\nactivation=leakyy\n",
-                    "bad.cfg:6: error: [convolutional] activation=leakyy: unknown activation; expected one of linear, leaky, logistic, relu, elu, selu, relie, ramp, tanh, plse, stair, hardtan, lhtan, loggy, relu6, swish, mish")
+                    "bad.cfg:6: error: [convolutional] activation=leakyy: unknown activation; expected one of linear, leaky, logistic, relu, elu, selu, relie, ramp, tanh, plse, stair, hardtan, lhtan, loggy, relu6, swish, mish, gelu, hard_mish")
         assertError(Self.net + "[convolutional]\nsize=40\n", "bad.cfg:5: error: [convolutional] a 40×40 kernel (dilation 1) does not fit the 32×32 input with padding 0")
         assertError(Self.net + "[maxpool]\nsize=40\nstride=1\npadding=0\n", "bad.cfg:6: error: [maxpool] size=40: a 40×40 window does not fit the 32×32 input")
         assertError(Self.net + "[reorg]\nstride=2\n", "bad.cfg:6: error: [reorg] stride=2: the 3 input channels are not a multiple of 4, which Darknet's reorg reads past its input for")

@@ -17,7 +17,8 @@ final class TrainingTests: XCTestCase {
     func makeCase(_ body: String, input shape: (c: Int, h: Int, w: Int), batch: Int = 2, seed: UInt64 = 5,
                   oneHot: Bool = false) throws -> Case {
         let text = "[net]\nbatch=1\nwidth=\(shape.w)\nheight=\(shape.h)\nchannels=\(shape.c)\n" + body
-        let definition = try NetworkDefinition(cfg: CfgFile(text: text, path: "train.cfg"))
+        // Darknet's formulas, which training follows, whatever AlexeyAB's keys the cfg uses.
+        let definition = try NetworkDefinition(cfg: CfgFile(text: text, path: "train.cfg"), options: DefinitionOptions(dialect: .darknet))
         let network = try Network(definition: definition, weights: RandomWeights.make(for: definition, seed: seed), winograd: false)
         let trainer = try Trainer(network)
         var random = SplitMix64(state: seed)
@@ -193,6 +194,16 @@ final class TrainingTests: XCTestCase {
                 let message = "\(error)"
                 XCTAssert(message.hasPrefix("train.cfg:13: error:") && message.contains("[\(name)] has no backward pass"), message)
             }
+        }
+    }
+
+    /// Training follows Darknet's batch-norm: a cfg read as AlexeyAB's is refused, naming why.
+    func testAlexeyABDialectIsRefused() throws {
+        let text = "[net]\nwidth=4\nheight=4\nchannels=2\n[convolutional]\nfilters=2\nsize=1\nbatch_normalize=1\nactivation=mish\n[softmax]\n"
+        let definition = try NetworkDefinition(cfg: CfgFile(text: text, path: "ab.cfg"))
+        let network = try Network(definition: definition, weights: RandomWeights.make(for: definition), winograd: false)
+        XCTAssertThrowsError(try Trainer(network)) {
+            XCTAssert("\($0)".hasPrefix("ab.cfg: error: training follows Darknet's own formulas") && "\($0)".contains("--dialect darknet"), "\($0)")
         }
     }
 

@@ -108,11 +108,23 @@ struct SectionReader {
 
     mutating func activation(_ key: String = "activation", default fallback: Activation) throws -> Activation {
         guard let text = string(key) else { return fallback }
+        if let normalization = ChannelNormalization(rawValue: text) {
+            throw error(key, "\(normalization.rawValue) acts across channels: only [convolutional] computes it (AlexeyAB's [\(name)] outputs 0)")
+        }
         guard let activation = Activation(rawValue: text) ?? Activation.aliases[text] else {
             let names = Activation.allCases.map(\.rawValue).joined(separator: ", ")
             throw error(key, "unknown activation; expected one of \(names)")
         }
         return activation
+    }
+
+    /// A convolution's `activation=`: one of `Activation`, or one of the normalizations
+    /// across channels, which then follow a linear activation.
+    mutating func convolutionActivation(default fallback: Activation) throws -> (Activation, ChannelNormalization?) {
+        if let text = string("activation"), let normalization = ChannelNormalization(rawValue: text) {
+            return (.linear, normalization)
+        }
+        return (try activation(default: fallback), nil)
     }
 
     func check(_ key: String, _ value: Int, in range: ClosedRange<Int>?) throws {

@@ -16,6 +16,18 @@ public struct Box: Sendable, Equatable {
         let union = w * h + other.w * other.h - intersection
         return intersection / union
     }
+
+    /// AlexeyAB's `box_diounms`: IoU − (d²/c²)^exponent, d the distance of the centres and c the
+    /// diagonal of the smallest box enclosing both (plain IoU when c is 0).
+    func distanceIoU(_ other: Box, exponent: Float) -> Float {
+        let width = max(x + w / 2, other.x + other.w / 2) - min(x - w / 2, other.x - other.w / 2)
+        let height = max(y + h / 2, other.y + other.h / 2) - min(y - h / 2, other.y - other.h / 2)
+        let diagonal = width * width + height * height
+        let overlap = iou(other)
+        guard diagonal != 0 else { return overlap }
+        let distance = (x - other.x) * (x - other.x) + (y - other.y) * (y - other.y)
+        return overlap - Float(Glibc.pow(Double(distance / diagonal), Double(exponent)))
+    }
 }
 
 /// One candidate box with a probability per class, as Darknet's `detection`.
@@ -43,7 +55,7 @@ public struct Detection: Sendable, Equatable, Codable {
 enum BoxDecoder {
     /// `get_yolo_detections` + `correct_yolo_boxes` for one image of a batch.
     static func yolo(_ spec: Yolo, output: UnsafePointer<Float>, network: Shape, image: (width: Int, height: Int),
-                     threshold: Float) -> [Candidate] {
+                     letterboxed: Bool = true, threshold: Float) -> [Candidate] {
         let (w, h) = (spec.output.width, spec.output.height)
         let spatial = w * h
         let candidates = eachAnchor(of: spec.output, anchors: spec.mask.count) { i, cell, n -> Candidate? in
@@ -54,19 +66,19 @@ enum BoxDecoder {
             // yolo anchors are in network-input pixels.
             let box = decode(entry, spatial: spatial, cell: cell, grid: (w, h),
                              anchor: (spec.anchors[2 * anchor], spec.anchors[2 * anchor + 1]),
-                             unit: (network.width, network.height))
+                             unit: (network.width, network.height), squared: spec.newCoords)
             let probabilities = (0..<spec.classes).map { j -> Float in
                 let p = objectness * entry[(5 + j) * spatial]
                 return p > threshold ? p : 0
             }
             return Candidate(box: box, objectness: objectness, probabilities: probabilities)
         }
-        return correct(candidates, network: network, image: image)
+        return letterboxed ? correct(candidates, network: network, image: image) : candidates
     }
 
     /// `get_region_detections` (YOLOv2) + `correct_region_boxes` for one image of a batch.
     static func region(_ spec: Region, output: UnsafePointer<Float>, network: Shape, image: (width: Int, height: Int),
-                       threshold: Float) -> [Candidate] {
+                       letterboxed: Bool = true, threshold: Float) -> [Candidate] {
         let (w, h) = (spec.output.width, spec.output.height)
         let spatial = w * h
         let candidates = eachAnchor(of: spec.output, anchors: spec.count) { i, cell, n -> Candidate? in
@@ -83,7 +95,7 @@ enum BoxDecoder {
             }
             return Candidate(box: box, objectness: objectness, probabilities: probabilities)
         }
-        return correct(candidates, network: network, image: image)
+        return letterboxed ? correct(candidates, network: network, image: image) : candidates
     }
 
     /// The candidates `candidate` makes of each anchor `n` of each cell (column, row) of a grid,
@@ -100,15 +112,18 @@ enum BoxDecoder {
     }
 
     /// `get_yolo_box` / `get_region_box`: the cell offset plus the predicted x, y; the anchor
-    /// scaled by exp of the predicted w, h; `unit` is what the anchors are measured in.
+    /// scaled by exp of the predicted w, h (by 4·w², 4·h² when `squared`, AlexeyAB's
+    /// `new_coords`); `unit` is what the anchors are measured in.
     static func decode(_ entry: UnsafePointer<Float>, spatial: Int, cell: (Int, Int), grid: (Int, Int),
-                       anchor: (Float, Float), unit: (Int, Int)) -> Box {
-        Box(x: (Float(cell.0) + entry[0]) / Float(grid.0), y: (Float(cell.1) + entry[spatial]) / Float(grid.1),
-            w: Glibc.exp(entry[2 * spatial]) * anchor.0 / Float(unit.0),
-            h: Glibc.exp(entry[3 * spatial]) * anchor.1 / Float(unit.1))
+                       anchor: (Float, Float), unit: (Int, Int), squared: Bool = false) -> Box {
+        let (tw, th) = (entry[2 * spatial], entry[3 * spatial])
+        let (w, h) = squared ? (tw * tw * 4, th * th * 4) : (Glibc.exp(tw), Glibc.exp(th))
+        return Box(x: (Float(cell.0) + entry[0]) / Float(grid.0), y: (Float(cell.1) + entry[spatial]) / Float(grid.1),
+                   w: w * anchor.0 / Float(unit.0), h: h * anchor.1 / Float(unit.1))
     }
 
     /// Undoes the letterbox: from network-input coordinates to the original image's (relative).
+    /// A stretched image needs nothing: its relative coordinates are the network input's.
     static func correct(_ candidates: [Candidate], network: Shape, image: (width: Int, height: Int)) -> [Candidate] {
         let (netW, netH) = (network.width, network.height)
         let size = Image.letterboxSize(imageWidth: image.width, imageHeight: image.height, width: netW, height: netH)
@@ -126,12 +141,20 @@ enum BoxDecoder {
     /// that class's probability and zeroes the class in every later box overlapping by more
     /// than `threshold`. Also drops boxes with a NaN coordinate (damaged weights or input):
     /// Darknet draws those at wherever its int conversion lands; they locate nothing.
-    static func nonMaximumSuppression(_ candidates: [Candidate], classes: Int, threshold: Float) -> [Candidate] {
+    ///
+    /// With `.distanceIoU` (AlexeyAB's `diounms_sort`) the overlap is IoU less the DIoU penalty.
+    static func nonMaximumSuppression(_ candidates: [Candidate], classes: Int, threshold: Float,
+                                      suppression: Yolo.Suppression = .iou) -> [Candidate] {
         var kept = candidates.filter { $0.objectness != 0 && !$0.box.hasNaN }
+        let overlap: (Box, Box) -> Float
+        switch suppression {
+        case .iou: overlap = { $0.iou($1) }
+        case .distanceIoU(let exponent): overlap = { $0.distanceIoU($1, exponent: exponent) }
+        }
         for k in 0..<classes {
             kept.sort { $0.probabilities[k] > $1.probabilities[k] }
             for i in kept.indices where kept[i].probabilities[k] != 0 {
-                for j in (i + 1)..<kept.count where kept[i].box.iou(kept[j].box) > threshold {
+                for j in (i + 1)..<kept.count where overlap(kept[i].box, kept[j].box) > threshold {
                     kept[j].probabilities[k] = 0
                 }
             }

@@ -6,11 +6,23 @@ public struct DetectionOptions: Sendable {
     public var threshold: Float
     /// Boxes of one class overlapping a better one by more than this IoU are dropped.
     public var nms: Float
+    /// How images become network inputs; nil: the network's `defaultResize`.
+    public var resize: Resize?
 
-    public init(threshold: Float = 0.5, nms: Float = 0.45) {
+    public init(threshold: Float = 0.5, nms: Float = 0.45, resize: Resize? = nil) {
         self.threshold = threshold
         self.nms = nms
+        self.resize = resize
     }
+}
+
+/// How an image is brought to the network's input size.
+public enum Resize: String, CaseIterable, Sendable {
+    /// Scaled to fit with its aspect ratio kept, centred on grey (Darknet's `letterbox_image`;
+    /// boxes are mapped back by `correct_yolo_boxes`).
+    case letterbox
+    /// Scaled to the input's width and height (AlexeyAB's detector without `letter_box`).
+    case stretch
 }
 
 /// Images in, objects out: Darknet's letterbox, forward pass, box decoding of every [yolo]
@@ -62,14 +74,21 @@ public final class Detector {
         contexts[images.count] = context
         var batch = [Float]()
         batch.reserveCapacity(images.count * input.count)
-        for image in images { batch += image.letterboxed(width: input.width, height: input.height).data }
+        let resize = options.resize ?? network.definition.defaultResize
+        for image in images {
+            switch resize {
+            case .letterbox: batch += image.letterboxed(width: input.width, height: input.height).data
+            case .stretch: batch += image.resized(width: input.width, height: input.height).data
+            }
+        }
         batch.withUnsafeBufferPointer { _ = context.forward($0.baseAddress!) }
         return images.indices.map { index in
-            decode(context: context, image: index, size: (images[index].width, images[index].height), options: options)
+            decode(context: context, image: index, size: (images[index].width, images[index].height), resize: resize, options: options)
         }
     }
 
-    private func decode(context: InferenceContext, image index: Int, size: (width: Int, height: Int), options: DetectionOptions) -> [Detection] {
+    private func decode(context: InferenceContext, image index: Int, size: (width: Int, height: Int), resize: Resize,
+                        options: DetectionOptions) -> [Detection] {
         var candidates: [Candidate] = []
         var classes = 0
         for layer in network.definition.layers {
@@ -78,12 +97,17 @@ public final class Detector {
             classes = max(classes, head.classes)
             switch head {
             case .yolo(let yolo):
-                candidates += BoxDecoder.yolo(yolo, output: output, network: network.definition.input, image: size, threshold: options.threshold)
+                candidates += BoxDecoder.yolo(yolo, output: output, network: network.definition.input, image: size,
+                                              letterboxed: resize == .letterbox, threshold: options.threshold)
             case .region(let region):
-                candidates += BoxDecoder.region(region, output: output, network: network.definition.input, image: size, threshold: options.threshold)
+                candidates += BoxDecoder.region(region, output: output, network: network.definition.input, image: size,
+                                                letterboxed: resize == .letterbox, threshold: options.threshold)
             }
         }
-        let kept = BoxDecoder.nonMaximumSuppression(candidates, classes: classes, threshold: options.nms)
+        // AlexeyAB's detectors take the kind of suppression from the network's last layer.
+        var suppression = Yolo.Suppression.iou
+        if case .yolo(let last) = network.definition.layers.last?.spec { suppression = last.suppression }
+        let kept = BoxDecoder.nonMaximumSuppression(candidates, classes: classes, threshold: options.nms, suppression: suppression)
         var detections: [Detection] = []
         let (w, h) = (Float(size.width), Float(size.height))
         for candidate in kept {

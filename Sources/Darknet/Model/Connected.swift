@@ -34,7 +34,7 @@ public struct Connected: Kind {
 
     /// x·Wᵀ + b over the flattened input (batch-norm folded in), as (batch, outputs, 1, 1).
     func emitONNX(_ graph: inout ONNXGraph) throws -> String {
-        let (weights, biases) = ONNXGraph.folded(graph.take(weightArrays), outputs: outputs)
+        let (weights, biases) = graph.folded(graph.take(weightArrays), outputs: outputs)
         let flat = graph.node("Flatten", [graph.input], [.int("axis", 1)])
         let product = graph.node("Gemm", [flat, graph.constant(weights, [outputs, inputs], "weights"), graph.constant(biases, [outputs], "biases")],
                                  [.int("transB", 1)])

@@ -20,6 +20,9 @@ public struct Convolutional: Kind {
     public var activation: Activation
     /// The layer's factor of the network's learning rate (its `learning_rate`, default 1).
     public var learningRateScale: Float = 1
+    /// AlexeyAB's `normalize_channels*`, applied across the channels of each pixel after the
+    /// (then linear) activation.
+    public var channelNormalization: ChannelNormalization?
     public var output: Shape
     /// AlexeyAB's `share_index`: the earlier convolution whose weights, biases and batch-norm
     /// parameters this one uses; it stores none itself.
@@ -64,6 +67,7 @@ public struct Convolutional: Kind {
         for key in ["binary", "xnor", "flipped"] {
             if try r.bool(key) { throw r.error(key, "binary, XNOR and flipped convolutions are not supported") }
         }
+        let (activation, channelNormalization) = try r.convolutionActivation(default: .logistic) // Darknet's default
         if try r.int("coordconv", default: 0) != 0 { // AlexeyAB's GPU-only coordinate channels
             throw r.error("coordconv", "not supported")
         }
@@ -75,8 +79,8 @@ public struct Convolutional: Kind {
                       groups: groups, dilation: dilation,
                       // AlexeyAB's cross-iteration batch-norm (cbn) normalises as batch-norm at inference.
                       batchNormalize: try r.int("batch_normalize", default: 0, in: 0...2) != 0 || r.bool("cbn"),
-                      activation: try r.activation(default: .logistic), // Darknet's default
-                      context: context, reader: r)
+                      activation: activation, context: context, reader: r)
+        self.channelNormalization = channelNormalization
         if antialiasing != 0 { try antialias(antialiasing, context, r) }
         if r.has("share_index") {
             sharedParameters = try sharedLayer(try r.int("share_index"), context, r)
@@ -176,6 +180,7 @@ public struct Convolutional: Kind {
     func emitONNX(_ graph: inout ONNXGraph) throws -> String {
         guard antialiasing == 0 else { throw graph.error("antialiasing=\(antialiasing) cannot be exported yet") }
         guard sharedParameters == nil else { throw graph.error("share_index cannot be exported yet") }
+        if let channelNormalization { throw graph.error("activation=\(channelNormalization.rawValue) cannot be exported yet") }
         return graph.convolution(self, graph.input)
     }
 

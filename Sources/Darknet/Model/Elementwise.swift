@@ -52,29 +52,34 @@ public struct Dropout: Kind {
     func emitONNX(_ graph: inout ONNXGraph) throws -> String { graph.input }
 }
 
-/// `[batchnorm]`: a standalone batch-norm, `scales·(x − mean)/(sqrt(var) + 1e-6)`.
-/// Darknet stores scales and rolling statistics only; its biases stay zero.
+/// `[batchnorm]`: a standalone batch-norm, `scales·(x − mean)/(sqrt(var) + 1e-6) + biases`
+/// (the dialect's formula). Darknet stores scales and rolling statistics only, its biases stay
+/// zero; AlexeyAB's stores the biases first.
 public struct BatchNorm: Kind {
     static let sectionNames = ["batchnorm"]
     var spec: LayerSpec { .batchnorm(self) }
     func sources(at index: Int) -> [Int] { previousLayer(index) }
 
     public var output: Shape
+    /// AlexeyAB's layout: biases stored before the scales.
+    public var storesBiases: Bool
 
     init(_ r: inout SectionReader, _ context: SectionContext) throws {
         output = context.input
+        storesBiases = context.dialect == .alexeyab
     }
 
     var weightArrays: [WeightArray] {
-        [WeightArray(role: .normScale, count: output.channels), WeightArray(role: .rollingMean, count: output.channels),
-         WeightArray(role: .rollingVariance, count: output.channels)]
+        let statistics = [WeightArray(role: .normScale, count: output.channels), WeightArray(role: .rollingMean, count: output.channels),
+                          WeightArray(role: .rollingVariance, count: output.channels)]
+        return storesBiases ? [WeightArray(role: .normBias, count: output.channels)] + statistics : statistics
     }
 
     /// x·multiplier + shift per channel, as the runtime computes it (`Kernels.normalization`).
     func emitONNX(_ graph: inout ONNXGraph) throws -> String {
         let arrays = graph.take(weightArrays)
         let (scales, mean, variance) = (arrays[.normScale]!, arrays[.rollingMean]!, arrays[.rollingVariance]!)
-        let affine = (0..<output.channels).map { Kernels.normalization(scale: scales[$0], mean: mean[$0], variance: variance[$0], bias: 0) }
+        let affine = (0..<output.channels).map { Kernels.normalization(scale: scales[$0], mean: mean[$0], variance: variance[$0], bias: 0, dialect: graph.dialect) }
         let perChannel = [output.channels, 1, 1]
         let product = graph.node("Mul", [graph.input, graph.constant(affine.map(\.multiplier), perChannel, "multipliers")])
         return graph.node("Add", [product, graph.constant(affine.map(\.shift), perChannel, "shifts")])

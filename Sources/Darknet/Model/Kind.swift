@@ -58,6 +58,8 @@ struct SectionContext {
     /// The kinds of the earlier layers (for share_index).
     var previousSpecs: [LayerSpec] = []
     let memoryLimit: Int
+    /// Decides the layout of `[batchnorm]`'s parameters.
+    let dialect: Dialect
 
     /// Resolves a `layers=`/`from=` reference: negative values count back from this layer.
     func resolve(_ reference: Int, key: String, in reader: SectionReader) throws -> Int {

@@ -10,14 +10,17 @@ public struct DefinitionOptions: Sendable {
     /// bytes than this: the definition rejects outputs and weights before anything is
     /// allocated, `Network` the workspaces its per-layer plans would allocate.
     public var memoryLimit: Int
+    /// The Darknet the network is computed as; nil: `Dialect.inferred`'s rule.
+    public var dialect: Dialect?
 
     public init(width: Int? = nil, height: Int? = nil, channels: Int? = nil, strict: Bool = false,
-                memoryLimit: Int = 4 << 30) {
+                memoryLimit: Int = 4 << 30, dialect: Dialect? = nil) {
         self.width = width
         self.height = height
         self.channels = channels
         self.strict = strict
         self.memoryLimit = memoryLimit
+        self.dialect = dialect
     }
 }
 
@@ -55,6 +58,18 @@ public struct NetworkDefinition: Sendable {
     public let layers: [Layer]
     /// Unknown and repeated keys (errors instead, under `strict`).
     public let warnings: [Diagnostic]
+    /// Batch-norm's formula and `[batchnorm]`'s layout, and the detector's default resize.
+    public let dialect: Dialect
+    public let dialectReason: Dialect.Reason
+    /// `[net] letter_box` (AlexeyAB's), when given.
+    public let letterBox: Bool?
+
+    /// How the detector brings images to the input size when not told: `[net] letter_box`
+    /// when given, else as the dialect's detector does.
+    public var defaultResize: Resize {
+        if let letterBox { return letterBox ? .letterbox : .stretch }
+        return dialect == .alexeyab ? .stretch : .letterbox
+    }
     /// `DefinitionOptions.memoryLimit`, which `Network` applies to the workspaces it plans.
     let memoryLimit: Int
 
@@ -65,6 +80,7 @@ public struct NetworkDefinition: Sendable {
     public init(cfg: CfgFile, options: DefinitionOptions = .init()) throws {
         path = cfg.path
         memoryLimit = options.memoryLimit
+        (dialect, dialectReason) = options.dialect.map { ($0, .chosen) } ?? Dialect.inferred(from: cfg)
         var warnings: [Diagnostic] = []
         func finish(_ reader: SectionReader) throws {
             let leftovers = reader.leftovers()
@@ -86,6 +102,7 @@ public struct NetworkDefinition: Sendable {
         }
         var net = SectionReader(first, path: path)
         (input, batch, training) = try Self.readNet(&net, options: options)
+        letterBox = net.has("letter_box") ? try net.int("letter_box", default: 0, in: 0...1) == 1 : nil
         try finish(net)
 
         var layers: [Layer] = []
@@ -93,7 +110,7 @@ public struct NetworkDefinition: Sendable {
             let here = SourceLocation.line(file: path, line: section.line)
             let context = SectionContext(index: layers.count, input: layers.last?.output ?? input,
                                        previousOutputs: layers.map(\.output), previousSpecs: layers.map(\.spec),
-                                       memoryLimit: options.memoryLimit)
+                                       memoryLimit: options.memoryLimit, dialect: dialect)
             var reader = SectionReader(section, path: path)
             Self.readCommonKeys(&reader)
             guard let spec = try LayerSpec.parse(section.name, &reader, context) else {
@@ -140,11 +157,11 @@ public struct NetworkDefinition: Sendable {
         let shape = Shape(channels: try dimension("channels", options.channels),
                           height: try dimension("height", options.height),
                           width: try dimension("width", options.width))
-        let context = SectionContext(index: 0, input: shape, previousOutputs: [], memoryLimit: options.memoryLimit)
+        let context = SectionContext(index: 0, input: shape, previousOutputs: [], memoryLimit: options.memoryLimit, dialect: .darknet)
         _ = try context.floats([shape.channels, shape.height, shape.width], "input", in: r)
         let batch = try r.int("batch", default: 1, in: 1...Int(Int32.max))
         r.ignore(["subdivisions", "time_steps", "notruth", "random", "inputs", "max_crop", "min_crop", "max_ratio", "min_ratio", "center", "clip",
-                  "angle", "aspect", "saturation", "exposure", "hue", "seq_scales", "mosaic", "letter_box", "flip", "blur",
+                  "angle", "aspect", "saturation", "exposure", "hue", "seq_scales", "mosaic", "flip", "blur",
                   "mixup", "cutmix", "label_smooth_eps", "track", "augment_speed"])
         return (shape, batch, try TrainingOptions(&r))
     }

@@ -1,5 +1,7 @@
 /// `[yolo]`: YOLOv3's detection output. It passes its input through with the logistic applied
-/// to x, y, objectness and class scores of each of its `mask` anchors.
+/// to x, y, objectness and class scores of each of its `mask` anchors, and x, y scaled about
+/// their centre by AlexeyAB's `scale_x_y`. With `new_coords` the convolution before it applies
+/// the logistic instead, and box sizes grow with the square of the prediction.
 public struct Yolo: Kind {
     static let sectionNames = ["yolo"]
     var spec: LayerSpec { .yolo(self) }
@@ -17,7 +19,22 @@ public struct Yolo: Kind {
     public var maxBoxes: Int
     /// `map`: a file mapping truth classes to this layer's, which training would apply.
     public var classMap: String?
+    /// AlexeyAB's x′ = s·x − (s − 1)/2 of the activated x and y (1: none).
+    public var scaleXY: Float
+    /// AlexeyAB's `new_coords=1` (YOLOv4-csp, YOLOv7): no logistic here, w = 4·t²·anchor.
+    public var newCoords: Bool
+    /// How the detector suppresses overlapping boxes, when this is the network's last layer.
+    public var suppression: Suppression
     public var output: Shape
+
+    /// AlexeyAB's `nms_kind` with its `beta_nms` (`box.c: do_nms_sort`, `diounms_sort`).
+    public enum Suppression: Sendable, Equatable {
+        /// IoU > nms (`default`; `cornersnms`, which AlexeyAB's [yolo] reads as the default).
+        case iou
+        /// IoU − (d²/c²)^exponent > nms: d the distance of the centres, c the diagonal of the
+        /// box enclosing both. `greedynms` uses 0.6, `diounms` `beta_nms`.
+        case distanceIoU(exponent: Float)
+    }
 
     init(_ r: inout SectionReader, _ context: SectionContext) throws {
         classes = try r.int("classes", default: 20, in: 1...Int(Int32.max))
@@ -35,8 +52,20 @@ public struct Yolo: Kind {
         truthThreshold = try r.float("truth_thresh", default: 1)
         maxBoxes = try r.int("max", default: 90, in: 1...Int(Int32.max))
         classMap = r.string("map")
+        scaleXY = try r.float("scale_x_y", default: 1)
+        guard scaleXY > 0 else { throw r.error("scale_x_y", "expected a number > 0") }
+        newCoords = try r.int("new_coords", default: 0, in: 0...1) == 1
+        let beta = try r.float("beta_nms", default: 0.6)
+        switch r.string("nms_kind") ?? "default" {
+        case "default", "cornersnms": suppression = .iou
+        case "greedynms": suppression = .distanceIoU(exponent: 0.6)
+        case "diounms": suppression = .distanceIoU(exponent: beta)
+        default: throw r.error("nms_kind", "expected default, greedynms, diounms or cornersnms")
+        }
+        // Training only (AlexeyAB's parse_yolo): losses, their weights, label and anchor matching.
         r.ignore(["jitter", "random", "counters_per_class", "label_smooth_eps",
-                  "scale_x_y", "iou_normalizer", "cls_normalizer", "iou_loss", "nms_kind", "beta_nms"])
+                  "iou_normalizer", "cls_normalizer", "obj_normalizer", "delta_normalizer", "iou_loss", "iou_thresh",
+                  "iou_thresh_kind", "max_delta", "objectness_smooth", "focal_loss", "resize"])
         output = context.input
         let expected = mask.count * (classes + 5)
         guard output.channels == expected else {

@@ -7,6 +7,8 @@ struct ONNXGraph {
     /// The layer being emitted.
     private(set) var layer: Layer
     let path: String
+    /// Which batch-norm formula folds into the weights: the runtime's for the definition.
+    let dialect: Dialect
     /// The value holding each emitted layer's output.
     private var values: [String] = []
     /// The current layer's floats in the weights file not yet taken.
@@ -19,9 +21,10 @@ struct ONNXGraph {
     /// The name of layer `index`'s output, `layer_NNN` as `run` names its files.
     static func outputName(_ index: Int) -> String { String(printf: "layer_%03d", index) }
 
-    init(first: Layer, path: String) {
+    init(first: Layer, path: String, dialect: Dialect) {
         layer = first
         self.path = path
+        self.dialect = dialect
     }
 
     // MARK: What an emitter reads
@@ -128,7 +131,7 @@ struct ONNXGraph {
     /// A convolution's nodes: Conv with its batch-norm folded into kernels and bias, then its
     /// activation. Takes the convolution's arrays (`weightArrays`) from the weights.
     mutating func convolution(_ conv: Convolutional, _ x: String) -> String {
-        let (kernels, biases) = Self.folded(take(conv.weightArrays), outputs: conv.filters)
+        let (kernels, biases) = folded(take(conv.weightArrays), outputs: conv.filters)
         let w = constant(kernels, [conv.filters, conv.input.channels / conv.groups, conv.size, conv.size], "kernels")
         let b = constant(biases, [conv.filters], "biases")
         let p = conv.padding
@@ -142,14 +145,14 @@ struct ONNXGraph {
     /// The weights and biases of a convolution or connected layer with `outputs` outputs, with
     /// its batch-norm, if any, folded in: each output's weights times the runtime's multiplier
     /// and its shift as bias (`Kernels.normalization`, which holds the formula and epsilon).
-    static func folded(_ arrays: [WeightArray.Role: [Float]], outputs: Int) -> (weights: [Float], biases: [Float]) {
+    func folded(_ arrays: [WeightArray.Role: [Float]], outputs: Int) -> (weights: [Float], biases: [Float]) {
         var (weights, biases) = (arrays[.weights]!, arrays[.normBias] ?? arrays[.bias]!)
         guard let scales = arrays[.normScale], let mean = arrays[.rollingMean], let variance = arrays[.rollingVariance] else {
             return (weights, biases)
         }
         let perOutput = weights.count / outputs
         for o in 0..<outputs {
-            let (multiplier, shift) = Kernels.normalization(scale: scales[o], mean: mean[o], variance: variance[o], bias: biases[o])
+            let (multiplier, shift) = Kernels.normalization(scale: scales[o], mean: mean[o], variance: variance[o], bias: biases[o], dialect: dialect)
             for i in (o * perOutput)..<((o + 1) * perOutput) { weights[i] *= multiplier }
             biases[o] = shift
         }
@@ -175,6 +178,13 @@ struct ONNXGraph {
         case .loggy: return node("Sub", [scaled(node("Sigmoid", [x]), 2), scalar(1)])
         case .swish: return node("Mul", [x, node("Sigmoid", [x])])
         case .mish: return node("Mul", [x, node("Tanh", [node("Softplus", [x])])])
+        case .gelu: // 0.5·x·(1 + tanh(0.797885·x + 0.035677·x³)), AlexeyAB's constants
+            let cube = node("Mul", [node("Mul", [x, x]), x])
+            let inner = node("Add", [scaled(x, 0.797885), scaled(cube, 0.035677)])
+            return node("Mul", [scaled(x, 0.5), node("Add", [node("Tanh", [inner]), scalar(1)])])
+        case .hardMish: // relu(x) + c²/2 + c with c = x clipped to [−2, 0]
+            let c = clip(x, -2, 0)
+            return node("Add", [node("Relu", [x]), node("Add", [scaled(node("Mul", [c, c]), 0.5), c])])
         case .stair:
             // n = ⌊x⌋, h = ⌊x/2⌋: h for even n, h + (x − n) for odd n, odd being n − 2h.
             let n = node("Floor", [x])

@@ -32,9 +32,12 @@ extension Activation {
         case .loggy: return 2 / (1 + Glibc.exp(-x)) - 1
         case .relu6: return min(max(x, 0), 6)
         case .swish: return x / (1 + Glibc.exp(-x))
-        case .mish:
+        case .mish: // AlexeyAB's softplus is x above 20 and e^x below −20, which log1p(e^x) rounds to
             let softplus = x > 20 ? x : Glibc.log1p(Glibc.exp(x))
             return x * Glibc.tanh(softplus)
+        case .hardMish: return x > 0 ? x : x > -2 ? x * x / 2 + x : 0
+        case .gelu: // AlexeyAB's tanh approximation, with its rounded constants
+            return 0.5 * x * (1 + Glibc.tanh(0.797885 * x + 0.035677 * x * x * x))
         }
     }
 

@@ -2,7 +2,8 @@ import Glibc
 
 extension Activation {
     /// Darknet's `gradient` (activations.h) at the activation's output `y` (AlexeyAB's for
-    /// relu6); nil for swish and mish, whose gradient needs their input (`gradient(input:output:)`).
+    /// relu6); nil for swish, mish, gelu and hard_mish, whose gradient needs their input
+    /// (`gradient(input:output:)`).
     func gradient(output y: Float) -> Float? {
         switch self {
         case .linear: return 1
@@ -22,15 +23,15 @@ extension Activation {
             let half = (y + 1) / 2
             return 2 * (1 - half) * half
         case .relu6: return (y > 0 && y < 6) ? 1 : 0
-        case .swish, .mish: return nil
+        case .swish, .mish, .gelu, .hardMish: return nil
         }
     }
 
     /// Whether the gradient needs the activation's input, which the layer must then keep.
     var needsInput: Bool { gradient(output: 0) == nil }
 
-    /// AlexeyAB's gradients of swish (y + σ(x)·(1 − y)) and mish (TensorFlow's form, softplus
-    /// with threshold 20) at input `x` and output `y`.
+    /// The gradient at input `x` and output `y`: AlexeyAB's of swish (y + σ(x)·(1 − y)), mish
+    /// (TensorFlow's form, softplus with threshold 20), hard_mish and gelu; Darknet's otherwise.
     func gradient(input x: Float, output y: Float) -> Float {
         switch self {
         case .swish:
@@ -40,7 +41,14 @@ extension Activation {
             let softplus = x > 20 ? x : (x < -20 ? expf(x) : log1pf(expf(x)))
             let tsp = tanhf(softplus)
             return x * (1 - tsp * tsp) * -expm1f(-softplus) + tsp
-        default: return gradient(output: y)!
+        case .hardMish: // AlexeyAB's hard_mish_yashas_grad
+            return x > 0 ? 1 : x > -2 ? x + 1 : 0
+        case .gelu: // AlexeyAB's gelu_gradient, the derivative of its tanh approximation
+            let inner = 0.0356774 * x * x * x + 0.797885 * x
+            let sech = 1 / coshf(inner)
+            return 0.5 * tanhf(inner) + (0.0535161 * x * x * x + 0.398942 * x) * sech * sech + 0.5
+        case .linear, .leaky, .logistic, .relu, .elu, .selu, .relie, .ramp, .tanh, .plse, .stair, .hardtan, .lhtan, .loggy, .relu6:
+            return gradient(output: y)!
         }
     }
 

@@ -14,7 +14,7 @@ struct AntialiasedConvolutionPlan: LayerPlan, @unchecked Sendable {
         let taps: [Float] = spec.size == 2 ? [1, 1, 1, 1].map { $0 / 4 } : [1, 2, 1, 2, 4, 2, 1, 2, 1].map { $0 / 16 }
         for c in 0..<spec.filters { (parameters[.weights]! + c * taps.count).update(from: taps, count: taps.count) }
         self.convolution = convolution
-        self.blur = ConvolutionPlan(spec, parameters: parameters)
+        self.blur = ConvolutionPlan(spec, parameters: parameters, dialect: convolution.dialect)
         blurParameters = memory
     }
 

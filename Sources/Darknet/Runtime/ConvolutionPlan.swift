@@ -29,9 +29,12 @@ struct ConvolutionPlan: LayerPlan, @unchecked Sendable {
     let winogradKernels: UnsafePointer<Float>?
     /// Output rows unrolled at a time (`im2col`) or by a core at a time (`coreBands`).
     let bandRows: Int
+    /// Whose batch-norm formula.
+    let dialect: Dialect
 
-    init(_ spec: Convolutional, parameters: BoundParameters, winogradKernels: UnsafePointer<Float>? = nil) {
+    init(_ spec: Convolutional, parameters: BoundParameters, dialect: Dialect, winogradKernels: UnsafePointer<Float>? = nil) {
         self.spec = spec
+        self.dialect = dialect
         self.winogradKernels = winogradKernels
         biases = parameters.biases
         (scales, mean, variance) = (parameters[.normScale], parameters[.rollingMean], parameters[.rollingVariance])
@@ -130,10 +133,16 @@ struct ConvolutionPlan: LayerPlan, @unchecked Sendable {
                 let c = plane % spec.filters
                 var (multiplier, shift) = (Float(1), biases[c]) // without batch-norm: x + biases
                 if let mean, let variance {
-                    (multiplier, shift) = Kernels.normalization(scale: scales?[c] ?? 1, mean: mean[c], variance: variance[c], bias: biases[c])
+                    (multiplier, shift) = Kernels.normalization(scale: scales?[c] ?? 1, mean: mean[c], variance: variance[c], bias: biases[c],
+                                                                         dialect: dialect)
                 }
                 Kernels.affineActivate(output + plane * spatial, count: spatial, multiplier: multiplier, shift: shift,
                                        activation: spec.activation)
+            }
+        }
+        if let normalization = spec.channelNormalization {
+            for image in 0..<batch {
+                Kernels.normalizeChannels(output + image * floatsPerImage, channels: spec.filters, spatial: spatial, normalization)
             }
         }
     }
@@ -266,7 +275,7 @@ struct ConvolutionPlan: LayerPlan, @unchecked Sendable {
 
 extension Convolutional {
     func plan(_ binding: inout PlanBinding) throws -> any LayerPlan {
-        let convolution = ConvolutionPlan(antialiasing == 0 ? self : convolutionStage, parameters: binding.take(parameterArrays),
+        let convolution = ConvolutionPlan(antialiasing == 0 ? self : convolutionStage, parameters: binding.take(parameterArrays), dialect: binding.dialect,
                                           winogradKernels: binding.winogradKernels)
         return antialiasing == 0 ? convolution : AntialiasedConvolutionPlan(convolution, blur: blurStage)
     }

@@ -28,21 +28,22 @@ extension Cost: LayerPlan {
 
 extension BatchNorm {
     func plan(_ binding: inout PlanBinding) throws -> any LayerPlan {
-        BatchNormPlan(shape: output, parameters: binding.take(weightArrays))
+        BatchNormPlan(shape: output, parameters: binding.take(weightArrays), dialect: binding.dialect)
     }
 }
 
-/// A standalone batch-norm bound to its scales and rolling statistics.
+/// A standalone batch-norm bound to its scales and rolling statistics (and biases).
 struct BatchNormPlan: LayerPlan, @unchecked Sendable {
     let shape: Shape
     let parameters: BoundParameters
+    let dialect: Dialect
 
     func forward(_ pass: ForwardPass, sources: (Int) -> UnsafeMutablePointer<Float>) {
         pass.output.update(from: pass.input, count: pass.batch * shape.count)
         for image in 0..<pass.batch {
             Kernels.batchNorm(pass.output + image * shape.count, channels: shape.channels, spatial: shape.count / shape.channels,
                               scales: parameters[.normScale]!, mean: parameters[.rollingMean]!,
-                              variance: parameters[.rollingVariance]!, biases: nil)
+                              variance: parameters[.rollingVariance]!, biases: parameters[.normBias], dialect: dialect)
         }
     }
 }

@@ -143,21 +143,53 @@ enum Kernels {
         return p * unsafeBitCast(exponent, to: SIMD8<Float>.self)
     }
 
-    /// Darknet's inference batch-norm of one channel, scale·(x − mean)/(√variance + 1e-6) + bias,
-    /// as one multiply-add: x·multiplier + shift.
-    static func normalization(scale: Float, mean: Float, variance: Float, bias: Float) -> (multiplier: Float, shift: Float) {
-        let multiplier = scale / (variance.squareRoot() + 0.000001)
+    /// The inference batch-norm of one channel as one multiply-add, x·multiplier + shift:
+    /// Darknet's scale·(x − mean)/(√variance + 1e-6) + bias, AlexeyAB's
+    /// scale·(x − mean)/√(variance + 1e-5) + bias (`normalize_cpu`).
+    static func normalization(scale: Float, mean: Float, variance: Float, bias: Float, dialect: Dialect) -> (multiplier: Float, shift: Float) {
+        let deviation: Float
+        switch dialect {
+        case .darknet: deviation = variance.squareRoot() + 0.000001
+        case .alexeyab: deviation = (variance + 0.00001).squareRoot()
+        }
+        let multiplier = scale / deviation
         return (multiplier, bias - mean * multiplier)
     }
 
-    /// Darknet's inference batch-norm per channel: `scale·(x − mean)/(sqrt(var) + 1e-6) + bias`.
+    /// The inference batch-norm per channel, in the dialect's formula (`normalization`).
     static func batchNorm(_ values: UnsafeMutablePointer<Float>, channels: Int, spatial: Int,
                           scales: UnsafePointer<Float>?, mean: UnsafePointer<Float>, variance: UnsafePointer<Float>,
-                          biases: UnsafePointer<Float>?) {
+                          biases: UnsafePointer<Float>?, dialect: Dialect) {
         for c in 0..<channels {
-            let (multiplier, shift) = normalization(scale: scales?[c] ?? 1, mean: mean[c], variance: variance[c], bias: biases?[c] ?? 0)
+            let (multiplier, shift) = normalization(scale: scales?[c] ?? 1, mean: mean[c], variance: variance[c], bias: biases?[c] ?? 0,
+                                                    dialect: dialect)
             let plane = values + c * spatial
             for i in 0..<spatial { plane[i] = plane[i] * multiplier + shift }
+        }
+    }
+
+    /// AlexeyAB's `activate_array_normalize_channels(_softmax)` of one image, in place: each
+    /// pixel's `channels` values (planes `spatial` apart) divided by 1e-4 plus their sum, of
+    /// max(x, 0) or of e^x (less the pixel's largest value for `softmaxMaxValue`).
+    static func normalizeChannels(_ values: UnsafeMutablePointer<Float>, channels: Int, spatial: Int,
+                                  _ normalization: ChannelNormalization) {
+        Parallel.forEach(spatial, work: spatial * channels * 4) { pixels in
+            for pixel in pixels {
+                let first = values + pixel
+                var largest: Float = 0
+                if normalization == .softmaxMaxValue {
+                    largest = first[0]
+                    for k in 1..<channels { largest = max(largest, first[k * spatial]) }
+                }
+                var sum: Float = 0.0001
+                for k in 0..<channels {
+                    let x = first[k * spatial]
+                    let term = normalization == .normalizeChannels ? max(x, 0) : Glibc.exp(x - largest)
+                    first[k * spatial] = term
+                    sum += term
+                }
+                for k in 0..<channels { first[k * spatial] /= sum }
+            }
         }
     }
 

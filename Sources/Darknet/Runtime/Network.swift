@@ -47,7 +47,7 @@ public final class Network: Sendable {
         self.winograd = winograd
         plans = try definition.layers.map { layer in
             var binding = PlanBinding(layer: layer, path: definition.path, parameters: start(layer.index),
-                                      winogradKernels: winograd.kernels(of: layer.index))
+                                      winogradKernels: winograd.kernels(of: layer.index), dialect: definition.dialect)
             let plan = try layer.spec.kind.plan(&binding)
             // Checked here, where the plan knows what it allocates, not in the definition.
             let floats = plan.workspaceFloats(batch: 1)

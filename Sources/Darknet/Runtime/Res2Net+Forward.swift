@@ -12,7 +12,7 @@ struct SplitBlockPlan: LayerPlan, @unchecked Sendable {
     let scale: Int
 
     init(_ split: HierarchicalSplit, _ binding: inout PlanBinding) {
-        convolutions = split.convolutions.map { ConvolutionPlan($0, parameters: binding.take($0.weightArrays)) }
+        convolutions = split.convolutions.map { ConvolutionPlan($0, parameters: binding.take($0.weightArrays), dialect: binding.dialect) }
         width = split.width
         scale = split.scale
     }

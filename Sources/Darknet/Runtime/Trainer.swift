@@ -16,6 +16,9 @@ public final class Trainer {
         self.network = network
         seen = network.header.seen
         let definition = network.definition
+        guard definition.dialect == .darknet else {
+            throw Diagnostic(at: .file(definition.path), "training follows Darknet's own formulas (batch-norm, losses); this cfg reads as AlexeyAB's (\(definition.dialectReason)): pass --dialect darknet to train it as Darknet does")
+        }
         trainers = try zip(definition.layers, network.plans).map { layer, plan in
             do {
                 return try plan.trainer()

@@ -3,6 +3,9 @@ import Glibc
 extension Yolo: StatelessTraining {
     func trainer() throws -> any LayerTrainer {
         if let classMap { throw TrainingUnsupported(reason: "[yolo] map=\(classMap): mapping truth classes is not supported in training") }
+        guard scaleXY == 1, !newCoords else {
+            throw TrainingUnsupported(reason: "[yolo] AlexeyAB's scale_x_y and new_coords have no backward pass yet")
+        }
         return StatelessTrainer(self)
     }
 

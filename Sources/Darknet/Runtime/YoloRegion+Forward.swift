@@ -5,18 +5,23 @@ extension Yolo: LayerPlan {
         Self.yolo(self, pass.input, pass.output, batch: pass.batch)
     }
 
-    /// `forward_yolo_layer` at inference: logistic on x, y, objectness and class scores. Each
-    /// plane is copied and finished by one core while in its cache, not in a pass of its own.
+    /// `forward_yolo_layer` at inference: logistic on x, y, objectness and class scores (none
+    /// with `new_coords`), then x, y scaled by `scale_x_y` about 0.5. Each plane is copied and
+    /// finished by one core while in its cache, not in a pass of its own.
     static func yolo(_ spec: Yolo, _ input: UnsafePointer<Float>, _ output: UnsafeMutablePointer<Float>, batch: Int) {
         let spatial = spec.output.height * spec.output.width
         // Plane p is entry p % (classes + 5) of an anchor (tx, ty, tw, th, objectness, classes…).
         let planes = batch * spec.mask.count * (spec.classes + 5)
+        let (scale, shift) = (spec.scaleXY, Float(-0.5 * (Double(spec.scaleXY) - 1)))
         Parallel.forEach(planes, work: planes * spatial) { range in
             for plane in range {
                 let target = output + plane * spatial
                 target.update(from: input + plane * spatial, count: spatial)
                 let entry = plane % (spec.classes + 5)
-                if entry != 2 && entry != 3 { Activation.logistic.apply(target, count: spatial) }
+                if entry != 2 && entry != 3 && !spec.newCoords { Activation.logistic.apply(target, count: spatial) }
+                if entry < 2 && scale != 1 {
+                    for i in 0..<spatial { target[i] = target[i] * scale + shift }
+                }
             }
         }
     }
