@@ -19,17 +19,7 @@ public struct GaussianYolo: Kind {
     public var output: Shape
 
     init(_ r: inout SectionReader, _ context: SectionContext) throws {
-        classes = try r.int("classes", default: 20, in: 1...Int(Int32.max))
-        let total = try r.int("num", default: 1, in: 1...Int(Int32.max))
-        mask = try r.ints("mask") ?? Array(0..<total)
-        if let bad = mask.first(where: { !(0..<total).contains($0) }) {
-            throw r.error("mask", "index \(bad) is beyond the \(total) anchors (num=\(total))")
-        }
-        anchors = try r.floats("anchors") ?? []
-        guard anchors.count == 2 * total else {
-            throw r.error("anchors", "has \(anchors.count) numbers; num=\(total) needs \(2 * total) (a width and a height per anchor)")
-        }
-        try Yolo.checkPositive(anchors, r)
+        (classes, mask, anchors) = try Yolo.readAnchors(&r)
         scaleXY = try r.float("scale_x_y", default: 1)
         // Training only, or read by a box decoding this library does not do for this kind.
         r.ignore(["jitter", "ignore_thresh", "truth_thresh", "iou_thresh", "iou_thresh_kind", "random", "max",

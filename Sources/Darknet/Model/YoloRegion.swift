@@ -37,17 +37,7 @@ public struct Yolo: Kind {
     }
 
     init(_ r: inout SectionReader, _ context: SectionContext) throws {
-        classes = try r.int("classes", default: 20, in: 1...Int(Int32.max))
-        let total = try r.int("num", default: 1, in: 1...Int(Int32.max))
-        mask = try r.ints("mask") ?? Array(0..<total)
-        if let bad = mask.first(where: { !(0..<total).contains($0) }) {
-            throw r.error("mask", "index \(bad) is beyond the \(total) anchors (num=\(total))")
-        }
-        anchors = try r.floats("anchors") ?? []
-        guard anchors.count == 2 * total else {
-            throw r.error("anchors", "has \(anchors.count) numbers; num=\(total) needs \(2 * total) (a width and a height per anchor)")
-        }
-        try Self.checkPositive(anchors, r)
+        (classes, mask, anchors) = try Self.readAnchors(&r)
         ignoreThreshold = try r.float("ignore_thresh", default: 0.5)
         truthThreshold = try r.float("truth_thresh", default: 1)
         maxBoxes = try r.int("max", default: 90, in: 1...Int(Int32.max))
@@ -81,6 +71,22 @@ public struct Yolo: Kind {
     }
 
     var summaryFilters: String { "\(classes)" }
+
+    /// `classes`, `mask` (default: every anchor) and `anchors`, as [yolo] and [Gaussian_yolo] read them.
+    static func readAnchors(_ r: inout SectionReader) throws -> (classes: Int, mask: [Int], anchors: [Float]) {
+        let classes = try r.int("classes", default: 20, in: 1...Int(Int32.max))
+        let total = try r.int("num", default: 1, in: 1...Int(Int32.max))
+        let mask = try r.ints("mask") ?? Array(0..<total)
+        if let bad = mask.first(where: { !(0..<total).contains($0) }) {
+            throw r.error("mask", "index \(bad) is beyond the \(total) anchors (num=\(total))")
+        }
+        let anchors = try r.floats("anchors") ?? []
+        guard anchors.count == 2 * total else {
+            throw r.error("anchors", "has \(anchors.count) numbers; num=\(total) needs \(2 * total) (a width and a height per anchor)")
+        }
+        try checkPositive(anchors, r)
+        return (classes, mask, anchors)
+    }
 
     /// Anchors are box widths and heights, which Darknet reads with atof and never checks: a
     /// negative one draws boxes whose right edge is left of their left one.
