@@ -37,9 +37,15 @@ enum OpenBLASCoreOrigin {
 func chooseOpenBLASCore() {
     let marker = "SWIFT_DARKNET_OPENBLAS_DETECTED"
     if let detected = getenv(marker) {
-        OpenBLASCoreOrigin.current = .chosen(detected: String(cString: detected))
+        let (detected, requested) = (String(cString: detected), getenv("OPENBLAS_CORETYPE").map { String(cString: $0) } ?? "")
         unsetenv(marker)
         unsetenv("OPENBLAS_CORETYPE")
+        // An OpenBLAS built for one CPU, or without the core, keeps its own kernels.
+        guard KernelFamily(openBLASCore: BLAS.coreName) == KernelFamily(openBLASCore: requested) else {
+            printError("swift-darknet: warning: OpenBLAS runs its \(BLAS.coreName) kernels, not the \(requested) ones this CPU runs: it was built without them")
+            return
+        }
+        OpenBLASCoreOrigin.current = .chosen(detected: detected)
         return
     }
     if getenv("OPENBLAS_CORETYPE") != nil {

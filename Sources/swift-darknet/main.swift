@@ -66,8 +66,8 @@ func main(_ arguments: [String]) -> Int32 {
 // OpenBLAS chose its kernels when it was loaded: start again with better ones where it fell back.
 chooseOpenBLASCore()
 // The CLI runs networks, which alternate GEMMs with passes of their own over the cores: OpenBLAS's
-// workers should not spin long between them (see `BLAS.workerSpin`): 2^20 cycles, against
-// OpenBLAS's 2^28, measured best. A value the user set in OPENBLAS_THREAD_TIMEOUT wins.
+// workers should not spin long between them (see `BLAS.workerSpin`; docs/performance.md has
+// the choice of 2^20 cycles). A value the user set in OPENBLAS_THREAD_TIMEOUT wins.
 if ProcessInfo.processInfo.environment["OPENBLAS_THREAD_TIMEOUT"] == nil {
     BLAS.workerSpin = 20
 }

@@ -197,6 +197,28 @@ final class TrainingTests: XCTestCase {
         }
     }
 
+    /// A [yolo] truth is checked before Darknet's loss indexes by it: a box outside the image, a
+    /// class the layer lacks or a NaN would write outside the deltas (or trap).
+    func testYoloTruthIsChecked() throws {
+        let text = "[net]\nwidth=8\nheight=8\nchannels=1\n[convolutional]\nfilters=6\nsize=1\nactivation=linear\n"
+            + "[yolo]\nclasses=1\nnum=1\nmask=0\nanchors=2,2\nmax=1\n"
+        let definition = try NetworkDefinition(cfg: CfgFile(text: text, path: "yolo.cfg"))
+        let network = try Network(definition: definition, weights: RandomWeights.make(for: definition), winograd: false)
+        let trainer = try Trainer(network)
+        let input = Tensor(shape: [1, 1, 8, 8], data: Array(repeating: 0.5, count: 64))
+        let cases: [([Float], String)] = [
+            ([500, 500, 0.2, 0.2, 0], "box 0 (x 500.0, y 500.0, w 0.2, h 0.2) is not inside the image"),
+            ([0.5, 0.5, 0.2, 0.2, 1e6], "box 0 has class 1000000.0; expected a whole number in 0...0"),
+            ([.nan, 0.5, 0.2, 0.2, 0], "float 0 is nan"),
+        ]
+        for (truth, message) in cases {
+            XCTAssertThrowsError(try trainer.step(input: input, truth: Tensor(shape: [1, 5], data: truth))) {
+                XCTAssert("\($0)".hasPrefix("yolo.cfg: error: the truth of image 0: ") && "\($0)".contains(message), "\($0)")
+            }
+        }
+        XCTAssertNoThrow(try trainer.step(input: input, truth: Tensor(shape: [1, 5], data: [0.5, 0.5, 0.2, 0.2, 0])))
+    }
+
     /// Training follows Darknet's batch-norm: a cfg read as AlexeyAB's is refused, naming why.
     func testAlexeyABDialectIsRefused() throws {
         let text = "[net]\nwidth=4\nheight=4\nchannels=2\n[convolutional]\nfilters=2\nsize=1\nbatch_normalize=1\nactivation=mish\n[softmax]\n"

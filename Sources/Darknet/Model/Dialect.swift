@@ -47,8 +47,7 @@ public enum Dialect: String, CaseIterable, Sendable {
     }
 
     static let alexeyabSections: Set<String> = [
-        "scale_channels", "sam", "reorg3d", "local_avgpool", "local_avg", "implicit", "gaussian_yolo", "empty", "silence",
-        "contrastive",
+        "scale_channels", "sam", "reorg3d", "local_avgpool", "local_avg", "implicit", "Gaussian_yolo",
     ]
     static let alexeyabKeys: Set<String> = [
         "letter_box", "mosaic", "cutmix", "scale_x_y", "new_coords", "nms_kind", "beta_nms", "iou_loss", "iou_normalizer",

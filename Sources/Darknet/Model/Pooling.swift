@@ -50,7 +50,7 @@ public struct MaxPool: Kind {
 
     var summarySize: String { depth ? "depth" : window.summary }
     /// AlexeyAB's count: size²·C for each output pixel.
-    var bflops: Double { Double(size * size * input.channels * output.height * output.width) / 1e9 }
+    var bflops: Double { window.bflops }
 }
 
 /// `[avgpool]` (alias `[avg]`): global average pooling to c×1×1.
@@ -121,5 +121,6 @@ public struct PoolingWindow: Sendable, Equatable {
     }
 
     var summary: String { "\(size)×\(size)/" + (strideX == strideY ? "\(strideX)" : "\(strideX)×\(strideY)") }
-    var bflops: Double { Double(size * size * input.channels * output.height * output.width) / 1e9 }
+    /// In floating point: the factors come from a cfg and their product may pass Int's range.
+    var bflops: Double { Double(size) * Double(size) * Double(input.channels) * Double(output.height) * Double(output.width) / 1e9 }
 }

@@ -42,7 +42,11 @@ public struct HierarchicalSplit: Sendable, Equatable {
         let planes = try r.int("planes", in: 1...Int(Int32.max))
         let baseWidth = try r.int("base_width", default: defaultBaseWidth, in: 1...Int(Int32.max))
         scale = try r.int("scale", default: 4, in: 2...Int(Int32.max))
-        width = planes * baseWidth / 64 // floor(planes · base_width / 64), as the seed
+        let (product, overflow) = planes.multipliedReportingOverflow(by: baseWidth)
+        guard !overflow, !(product / 64).multipliedReportingOverflow(by: scale).overflow else {
+            throw r.error("planes", "planes·base_width/64·scale channels pass the integer range")
+        }
+        width = product / 64 // floor(planes · base_width / 64), as the seed
         guard width >= 1 else {
             throw r.error("planes", "planes·base_width/64 = 0: each of the \(scale) groups would have no channels")
         }

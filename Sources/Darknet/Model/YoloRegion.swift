@@ -76,13 +76,14 @@ public struct Yolo: Kind {
     static func readAnchors(_ r: inout SectionReader) throws -> (classes: Int, mask: [Int], anchors: [Float]) {
         let classes = try r.int("classes", default: 20, in: 1...Int(Int32.max))
         let total = try r.int("num", default: 1, in: 1...Int(Int32.max))
-        let mask = try r.ints("mask") ?? Array(0..<total)
-        if let bad = mask.first(where: { !(0..<total).contains($0) }) {
-            throw r.error("mask", "index \(bad) is beyond the \(total) anchors (num=\(total))")
-        }
+        // The anchors first: they bound `num`, which the default mask is as long as.
         let anchors = try r.floats("anchors") ?? []
         guard anchors.count == 2 * total else {
             throw r.error("anchors", "has \(anchors.count) numbers; num=\(total) needs \(2 * total) (a width and a height per anchor)")
+        }
+        let mask = try r.ints("mask") ?? Array(0..<total)
+        if let bad = mask.first(where: { !(0..<total).contains($0) }) {
+            throw r.error("mask", "index \(bad) is beyond the \(total) anchors (num=\(total))")
         }
         try checkPositive(anchors, r)
         return (classes, mask, anchors)

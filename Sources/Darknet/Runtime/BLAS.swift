@@ -10,7 +10,7 @@ public enum BLAS {
 
     /// The core to run OpenBLAS with when its own detection fell back to pre-AVX2 kernels on a
     /// processor that has newer ones (Debian's OpenBLAS 0.3.21 takes CPUs newer than itself
-    /// for a Prescott, several times slower); nil when the kernels in use are right, or when
+    /// for a Prescott, whose SSE3 kernels waste AVX-512); nil when the kernels in use are right, or when
     /// `OPENBLAS_CORETYPE` is set, whose choice stands. OpenBLAS picks its kernels when it is
     /// loaded: a program acts on this by starting itself again with `OPENBLAS_CORETYPE` set to
     /// it (as the swift-darknet tool does), or tells its user to.

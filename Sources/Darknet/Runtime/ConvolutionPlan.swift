@@ -73,7 +73,7 @@ struct ConvolutionPlan: LayerPlan, @unchecked Sendable {
     }
 
     /// `coreBands`: output rows a core unrolls and multiplies at a time, as many as fit in
-    /// 64 KiB of columns (smaller and larger bands were no faster), at least one.
+    /// 64 KiB of columns, so that a band is still in cache when it is multiplied; at least one.
     static func coreBandRows(_ spec: Convolutional) -> Int { max(1, (1 << 14) / (spec.fanIn * spec.output.width)) }
 
     /// Images a batch runs through one GEMM. A small output makes a narrow GEMM, which OpenBLAS

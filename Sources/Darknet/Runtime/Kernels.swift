@@ -10,7 +10,7 @@ enum Kernels {
     /// Output rows are `strideY` input rows apart. Each row of it is, along one output row, a run
     /// of input values `stride` apart: with
     /// stride 1 a contiguous copy; otherwise the input row is first split by x mod stride, which
-    /// makes every run contiguous too (a strided gather was much slower).
+    /// makes every run contiguous too, where a strided gather would not be.
     static func im2col(_ input: UnsafePointer<Float>, channels: Int, height: Int, width: Int,
                        size: Int, stride: Int, strideY: Int, padding: Int, dilation: Int,
                        rows: Range<Int>, outWidth: Int, into columns: UnsafeMutablePointer<Float>, rowLength: Int) {

@@ -62,6 +62,10 @@ public final class Trainer {
         guard truth.data.count == batch * truthsPerImage else {
             throw Diagnostic(at: .file(network.definition.path), "the truth has shape \(truth.shape); this network takes (\(batch), \(truthsPerImage))")
         }
+        try checkTruth(truth, batch: batch)
+        guard seen <= UInt64(Int.max) - UInt64(batch) else {
+            throw Diagnostic(at: .file(network.definition.path), "the weights header's seen, \(seen), leaves no room for another batch of \(batch)")
+        }
         seen += UInt64(batch)
         propagate(input: input, truth: truth, batch: batch, backward: true)
         updates += 1
@@ -70,6 +74,35 @@ public final class Trainer {
                               decay: options.decay, batch: batch,
                               adam: options.adam ? (options.b1, options.b2, options.eps, updates) : nil)
         for trainer in trainers { trainer.update(step) }
+    }
+
+    /// The truth a loss indexes by: finite floats, and for [yolo] each box, up to the first with
+    /// x = 0 (Darknet's end of the list), inside the image with a size and a class the layers
+    /// have. Darknet trusts them, and writes wherever a box points.
+    private func checkTruth(_ truth: Tensor, batch: Int) throws {
+        func refuse(_ image: Int, _ what: String) -> Diagnostic {
+            Diagnostic(at: .file(network.definition.path), "the truth of image \(image): \(what)")
+        }
+        if let bad = truth.data.firstIndex(where: { !$0.isFinite }) {
+            throw refuse(bad / truthsPerImage, "float \(bad % truthsPerImage) is \(truth.data[bad])")
+        }
+        let classes = network.definition.layers.compactMap { layer -> Int? in
+            if case .yolo(let yolo) = layer.spec { yolo.classes } else { nil }
+        }.min()
+        guard let classes else { return }
+        for image in 0..<batch {
+            let boxes = truth.data[(image * truthsPerImage)..<((image + 1) * truthsPerImage)]
+            for (number, start) in stride(from: boxes.startIndex, to: boxes.endIndex - 4, by: 5).enumerated() {
+                let (x, y, w, h, c) = (boxes[start], boxes[start + 1], boxes[start + 2], boxes[start + 3], boxes[start + 4])
+                if x == 0 { break }
+                guard (0..<1).contains(x), (0..<1).contains(y), w > 0, h > 0, w <= 1, h <= 1 else {
+                    throw refuse(image, "box \(number) (x \(x), y \(y), w \(w), h \(h)) is not inside the image: expected x, y in [0, 1) and w, h in (0, 1]")
+                }
+                guard c >= 0, c < Float(classes), c.rounded() == c else {
+                    throw refuse(image, "box \(number) has class \(c); expected a whole number in 0...\(classes - 1)")
+                }
+            }
+        }
     }
 
     /// Darknet's `forward_network` in training mode and, with `backward`, `backward_network`:
