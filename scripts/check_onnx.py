@@ -38,6 +38,10 @@ SHIPPED_SIZES = {"yolov3": 320, "res2net-yolov3": 320, "res2net-triangle-yolov3"
 # maxpool pads as large as the window, grouped and dilated convolutions, softmax groups and
 # temperature, standalone batch-norm, connected with batch-norm, dropout, cost and every
 # activation. Each layer feeds the next, so that the one output depends on every layer.
+# AlexeyAB's: shared, antialiased (both kinds) and channel-normalised convolutions; local
+# average pools with partial windows, maxpool_depth with channels short of a multiple,
+# implicit tensors scaling a map, shortcuts of several layers of other channel counts, weighted
+# per feature and per channel, and a Gaussian_yolo head with scale_x_y.
 ACTIVATIONS = ["linear", "leaky", "logistic", "relu", "elu", "selu", "relie", "ramp", "tanh", "plse", "stair",
                "hardtan", "lhtan", "loggy", "relu6", "swish", "mish"]
 SMALL_NETS = {
@@ -151,6 +155,113 @@ extra=3
 [softmax]
 groups=3
 [cost]
+""",
+    "ab-convolutions": """[net]
+width=16
+height=12
+channels=3
+[convolutional]
+filters=8
+size=3
+pad=1
+batch_normalize=1
+activation=leaky
+[convolutional]
+filters=8
+size=3
+pad=1
+batch_normalize=1
+activation=swish
+[convolutional]
+filters=8
+size=3
+pad=1
+batch_normalize=1
+activation=swish
+share_index=-1
+[convolutional]
+filters=10
+size=3
+stride=2
+pad=1
+antialiasing=1
+activation=leaky
+[convolutional]
+filters=8
+size=3
+stride=2
+pad=1
+antialiasing=2
+batch_normalize=1
+activation=mish
+[convolutional]
+filters=6
+size=1
+activation=normalize_channels
+[convolutional]
+filters=6
+size=3
+pad=1
+activation=normalize_channels_softmax
+[convolutional]
+filters=6
+size=1
+stride=2
+antialiasing=2
+activation=normalize_channels_softmax_maxval
+""",
+    "ab-kinds": """[net]
+width=13
+height=11
+channels=3
+[convolutional]
+filters=8
+size=3
+pad=1
+activation=leaky
+[local_avgpool]
+size=3
+stride=1
+[local_avgpool]
+size=2
+stride=2
+[maxpool]
+maxpool_depth=1
+out_channels=3
+[implicit]
+filters=8
+[scale_channels]
+from=2
+[convolutional]
+filters=5
+size=1
+activation=linear
+[shortcut]
+from=-2,-5
+weights_type=per_channel
+weights_normalization=softmax
+activation=leaky
+[shortcut]
+from=-3,-5
+weights_type=per_feature
+weights_normalization=relu
+[shortcut]
+from=-2
+weights_type=per_channel
+weights_normalization=relu
+[shortcut]
+from=-4,-7
+activation=logistic
+[convolutional]
+filters=22
+size=1
+activation=linear
+[Gaussian_yolo]
+classes=2
+num=3
+mask=0,2
+anchors=2,3, 4,5, 6,7
+scale_x_y=1.2
 """,
     "activations": "[net]\nwidth=9\nheight=7\nchannels=3\n[convolutional]\nfilters=16\nsize=3\npad=1\nactivation=linear\n"
     + "".join("[route]\nlayers=0\n[activation]\nactivation=%s\n" % a for a in ACTIVATIONS)
@@ -315,7 +426,7 @@ def small_net(name, text, rng):
         f.write(text)
     weights = os.path.join(work, "model.weights")
     swift_darknet("init", cfg, weights, "--seed", "9")
-    return check(name, cfg, weights, [], work, "ours", rng, fixed_batch=2, opsets=(13, 21) if name == "kinds" else ())
+    return check(name, cfg, weights, [], work, "ours", rng, fixed_batch=2, opsets=(13, 21) if name in ("kinds", "ab-convolutions", "ab-kinds") else ())
 
 
 def main():

@@ -25,6 +25,16 @@ final class AlexeyABTests: XCTestCase {
         for (got, want) in zip(out, expected) { XCTAssertEqual(Double(got), want, accuracy: 1e-6) }
     }
 
+    /// An antialiased convolution normalises its channels once, before the blur (AlexeyAB's blur
+    /// layer is linear): pre-activations (0, ln 3) at each pixel give e^x/(1e-4 + Σ e^x),
+    /// (1, 3)/4.0001, and the 2×2 mean of equal pixels keeps them (normalised again: 0.378, 0.622).
+    func testAntialiasedChannelNormalizationRunsOnce() throws {
+        let d = try definition("[net]\nwidth=2\nheight=2\nchannels=1\n[convolutional]\nfilters=2\nsize=1\nstride=2\nantialiasing=2\nactivation=normalize_channels_softmax\n")
+        let out = try run(d, weights: [0, Float(log(3.0)), 0, 0], input: [1, 2, 3, 4])
+        XCTAssertEqual(out.count, 2)
+        for (got, want) in zip(out, [1 / 4.0001, 3 / 4.0001]) { XCTAssertEqual(Double(got), want, accuracy: 1e-6) }
+    }
+
     /// new_coords=1: no logistic (the convolution before applies it), x′ = 1.2·t − 0.1, and
     /// w = 4·t²·anchor/W at decode.
     func testNewCoords() throws {

@@ -79,6 +79,11 @@ final class ONNXExportTests: XCTestCase {
                            "export.cfg:15: error: [region] tree=data/9k.tree: hierarchical (YOLO9000) softmax cannot be exported")
         }
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: folder), [])
+        let outside = try definition(net + "[local_avgpool]\nsize=2\nstride=1\npadding=4\n")
+        XCTAssertThrowsError(try outside.onnxModel(weights: weights(outside))) {
+            XCTAssertEqual(($0 as? Diagnostic)?.description,
+                           "export.cfg:11: error: [local_avgpool] a padding of 2 puts whole 2×2 windows outside the image, whose mean of no taps is 0/0: ONNX's AveragePool refuses pads as large as the window")
+        }
         XCTAssertThrowsError(try good.onnxModel(weights: weights(good), options: ONNXExportOptions(opset: 12))) {
             XCTAssertEqual(($0 as? Diagnostic)?.description, "export.cfg: error: opset 12: an export targets opsets 13...21")
         }

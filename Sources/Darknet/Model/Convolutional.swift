@@ -140,10 +140,14 @@ public struct Convolutional: Kind {
         let (size, padding) = antialiasing == 2 ? (2, 0) : (3, 1)
         (stage.input, stage.size, stage.padding, stage.dilation, stage.groups) = (blurInput!, size, padding, 1, filters)
         (stage.batchNormalize, stage.activation, stage.antialiasing, stage.blurInput, stage.sharedParameters) = (false, .linear, 0, nil, nil)
+        stage.channelNormalization = nil // an activation, which AlexeyAB's blur layer (linear) does not repeat
         stage.output = Shape(channels: filters, height: (blurInput!.height + 2 * padding - size) / strideY + 1,
                              width: (blurInput!.width + 2 * padding - size) / stride + 1)
         return stage
     }
+
+    /// The blur's kernel (`blurStage`'s size): [1 2 1]ᵀ[1 2 1]/16, or 2×2 of 1/4.
+    var blurTaps: [Float] { size == 2 ? [1, 1, 1, 1].map { $0 / 4 } : [1, 2, 1, 2, 4, 2, 1, 2, 1].map { $0 / 16 } }
 
     /// The convolution whose parameters `share_index` names (the one that stores them, where
     /// that one shares too), checked as AlexeyAB's make_convolutional_layer checks it, plus
@@ -177,11 +181,17 @@ public struct Convolutional: Kind {
         return [WeightArray(role: .bias, count: filters), WeightArray(role: .weights, count: weightCount, fanIn: fanIn)]
     }
 
+    /// Conv (folded, activated, normalised across channels); antialiased, at stride 1 and then
+    /// the blur as a depthwise Conv of fixed kernels with the strides.
     func emitONNX(_ graph: inout ONNXGraph) throws -> String {
-        guard antialiasing == 0 else { throw graph.error("antialiasing=\(antialiasing) cannot be exported yet") }
-        guard sharedParameters == nil else { throw graph.error("share_index cannot be exported yet") }
-        if let channelNormalization { throw graph.error("activation=\(channelNormalization.rawValue) cannot be exported yet") }
-        return graph.convolution(self, graph.input)
+        guard antialiasing != 0 else { return graph.convolution(self, graph.input) }
+        let full = graph.convolution(convolutionStage, graph.input)
+        let blur = blurStage
+        let kernels = graph.constant(Array((0..<filters).map { _ in blur.blurTaps }.joined()), [filters, 1, blur.size, blur.size], "blur")
+        return graph.node("Conv", [full, kernels], [
+            .ints("kernel_shape", [blur.size, blur.size]), .ints("strides", [strideY, stride]),
+            .ints("pads", Array(repeating: blur.padding, count: 4)), .int("group", filters),
+        ])
     }
 
     var macs: Int {

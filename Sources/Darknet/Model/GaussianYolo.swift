@@ -7,7 +7,19 @@ public struct GaussianYolo: Kind {
     static let sectionNames = ["Gaussian_yolo"]
     var spec: LayerSpec { .gaussianYolo(self) }
     func sources(at index: Int) -> [Int] { previousLayer(index) }
-    func emitONNX(_ graph: inout ONNXGraph) throws -> String { throw graph.error("cannot be exported yet") }
+    /// The logistic where `activate` applies it (a Where on a channel mask), then μx and μy
+    /// times scale_x_y plus −(scale_x_y − 1)/2 (a per-channel Mul and Add).
+    func emitONNX(_ graph: inout ONNXGraph) throws -> String {
+        let entries = classes + 9
+        let logistic = (0..<output.channels).map { $0 % entries != 4 && $0 % entries != 6 }
+        let mask = graph.constant(bools: logistic, [output.channels, 1, 1])
+        let activated = graph.node("Where", [mask, graph.node("Sigmoid", [graph.input]), graph.input])
+        guard scaleXY != 1 else { return activated }
+        let isMean = (0..<output.channels).map { $0 % entries == 0 || $0 % entries == 2 }
+        let factors = graph.constant(isMean.map { $0 ? scaleXY : 1 }, [output.channels, 1, 1], "scale_x_y")
+        let shifts = graph.constant(isMean.map { $0 ? -0.5 * (scaleXY - 1) : 0 }, [output.channels, 1, 1], "shift")
+        return graph.node("Add", [graph.node("Mul", [activated, factors]), shifts])
+    }
     var weightArrays: [WeightArray] { [] }
 
     public var classes: Int

@@ -6,7 +6,14 @@ public struct Implicit: Kind {
     var spec: LayerSpec { .implicit(self) }
     // It reads nothing; the previous layer is named so the runtime has an input to hand it.
     func sources(at index: Int) -> [Int] { previousLayer(index) }
-    func emitONNX(_ graph: inout ONNXGraph) throws -> String { throw graph.error("cannot be exported yet") }
+    /// The stored tensor expanded to (batch, filters, atoms, 1), the batch read from the
+    /// network's input (Shape), so that a dynamic batch gets one copy an image.
+    func emitONNX(_ graph: inout ONNXGraph) throws -> String {
+        let values = graph.constant(graph.take(weightArrays)[.learned]!, [1, output.channels, output.height, output.width], "learned")
+        let batch = graph.slice(graph.node("Shape", [ONNXGraph.inputName]), axis: 0, 0..<1)
+        let shape = graph.node("Concat", [batch, graph.constant(int64s: [output.channels, output.height, output.width], "shape")], [.int("axis", 0)])
+        return graph.node("Expand", [values, shape])
+    }
 
     public var output: Shape
 

@@ -31,18 +31,23 @@ public struct MaxPool: Kind {
         try context.checkShape(output, in: r)
     }
 
-    /// Darknet's windows start at −padding/2 and end where the output size says: ONNX's pads
-    /// say the same, the bottom and right ones as far as the last window reaches. ONNX refuses
-    /// a pad as large as the window (a window wholly outside): then the input is padded first,
-    /// with −FLT_MAX, the value Darknet gives such a window.
+    /// Windows as `PoolingWindow.onnxPads` says. ONNX refuses a pad as large as the window (a
+    /// window wholly outside): then the input is padded first, with −FLT_MAX, the value Darknet
+    /// gives such a window. `maxpool_depth`: the channels, padded with −FLT_MAX to a multiple
+    /// of out_channels, as (groups of out_channels, out_channels) and ReduceMax over the first.
     func emitONNX(_ graph: inout ONNXGraph) throws -> String {
-        guard !depth else { throw graph.error("maxpool_depth cannot be exported yet") }
-        let before = padding / 2
-        let bottom = max(0, (output.height - 1) * strideY + size - input.height - before)
-        let right = max(0, (output.width - 1) * stride + size - input.width - before)
-        var (x, pads) = (graph.input, [before, before, bottom, right])
+        guard !depth else {
+            let (groups, plane) = (output.channels, [input.height, input.width])
+            let rows = (input.channels + groups - 1) / groups
+            var x = graph.input
+            if rows * groups > input.channels {
+                x = graph.pad(x, before: [0, 0, 0, 0], after: [0, rows * groups - input.channels, 0, 0], value: -.greatestFiniteMagnitude)
+            }
+            return graph.reduce("ReduceMax", graph.reshape(x, [rows, groups] + plane), axis: 1, keepDimensions: false)
+        }
+        var (x, pads) = (graph.input, window.onnxPads)
         if pads.contains(where: { $0 >= size }) {
-            x = graph.pad(x, before: [0, 0, before, before], after: [0, 0, bottom, right], value: -.greatestFiniteMagnitude)
+            x = graph.pad(x, before: [0, 0, pads[0], pads[1]], after: [0, 0, pads[2], pads[3]], value: -.greatestFiniteMagnitude)
             pads = [0, 0, 0, 0]
         }
         return graph.node("MaxPool", [x], [.ints("kernel_shape", [size, size]), .ints("strides", [strideY, stride]), .ints("pads", pads)])
@@ -76,7 +81,6 @@ public struct LocalAvgPool: Kind {
     static let sectionNames = ["local_avgpool", "local_avg"]
     var spec: LayerSpec { .localAvgPool(self) }
     func sources(at index: Int) -> [Int] { previousLayer(index) }
-    func emitONNX(_ graph: inout ONNXGraph) throws -> String { throw graph.error("cannot be exported yet") }
     var weightArrays: [WeightArray] { [] }
 
     public var window: PoolingWindow
@@ -85,6 +89,20 @@ public struct LocalAvgPool: Kind {
 
     init(_ r: inout SectionReader, _ context: SectionContext) throws {
         window = try PoolingWindow(&r, context)
+    }
+
+    /// AveragePool over `PoolingWindow.onnxPads` without counting the padding. A window
+    /// wholly outside the image averages no taps (0/0, NaN in Darknet), and ONNX refuses a pad
+    /// as large as the window.
+    func emitONNX(_ graph: inout ONNXGraph) throws -> String {
+        let pads = window.onnxPads
+        if let pad = pads.first(where: { $0 >= window.size }) {
+            throw graph.error("a padding of \(pad) puts whole \(window.size)×\(window.size) windows outside the image, whose mean of no taps is 0/0: ONNX's AveragePool refuses pads as large as the window")
+        }
+        return graph.node("AveragePool", [graph.input], [
+            .ints("kernel_shape", [window.size, window.size]), .ints("strides", [window.strideY, window.strideX]),
+            .ints("pads", pads), .int("count_include_pad", 0),
+        ])
     }
 
     var summarySize: String { window.summary }
@@ -118,6 +136,16 @@ public struct PoolingWindow: Sendable, Equatable {
                        height: (input.height + padding - size) / strideY + 1,
                        width: (input.width + padding - size) / strideX + 1)
         try context.checkShape(output, in: r)
+    }
+
+    /// ONNX's pads (top, left, bottom, right) for these windows: Darknet's start at
+    /// −padding/2 and end where the output size says, the bottom and right pads as far as the
+    /// last window reaches.
+    var onnxPads: [Int] {
+        let before = padding / 2
+        let bottom = max(0, (output.height - 1) * strideY + size - input.height - before)
+        let right = max(0, (output.width - 1) * strideX + size - input.width - before)
+        return [before, before, bottom, right]
     }
 
     var summary: String { "\(size)×\(size)/" + (strideX == strideY ? "\(strideX)" : "\(strideX)×\(strideY)") }

@@ -94,9 +94,7 @@ public struct Shortcut: Kind {
     /// position (a strided slice); a smaller one is spread to every sample-th position of the
     /// input's grid, zeros between (interleaved by a reshape and a pad).
     func emitONNX(_ graph: inout ONNXGraph) throws -> String {
-        guard from.count == 1, weighting == .none else {
-            throw graph.error("several from= or weights_type cannot be exported yet")
-        }
+        guard from.count == 1, weighting == .none else { return emitWeightedSum(&graph) }
         let (input, add, fromShape) = (graph.input, graph.output(of: from[0]), fromShapes[0])
         guard fromShape != output else {
             return graph.activation(activation, graph.node("Add", [graph.scaled(input, alpha), graph.scaled(add, beta)]))
@@ -132,5 +130,31 @@ public struct Shortcut: Kind {
             kept = graph.node("Add", [input, graph.node("Mul", [input, graph.node("Mul", [channels, positions])])])
         }
         return graph.activation(activation, graph.node("Add", [kept, graph.scaled(added, beta)]))
+    }
+
+    /// AlexeyAB's sum (`weightedSum`): each term over the channels it has (sliced to the
+    /// input's, zero-padded up to them), times its weights normalised at export (`termWeights`,
+    /// per term or per term and channel), added, then the activation.
+    private func emitWeightedSum(_ graph: inout ONNXGraph) -> String {
+        let raw = weighting == .none ? nil : graph.take(weightArrays)[.mixingWeights]!
+        let normalised = raw.map { raw in
+            raw.withUnsafeBufferPointer { w in (0..<weightsPerTerm).map { Self.termWeights(self, w.baseAddress!, channel: $0) } }
+        }
+        let terms = [(graph.input, output.channels)] + zip(from, fromShapes).map { (graph.output(of: $0), $1.channels) }
+        var sum: String?
+        for (i, (value, channels)) in terms.enumerated() {
+            let common = min(channels, output.channels)
+            var term = channels > common ? graph.slice(value, axis: 1, 0..<common) : value
+            if let normalised {
+                term = weighting == .perChannel
+                    ? graph.node("Mul", [term, graph.constant((0..<common).map { normalised[$0][i] }, [common, 1, 1], "weights")])
+                    : graph.node("Mul", [term, graph.scalar(normalised[0][i])])
+            }
+            if common < output.channels {
+                term = graph.pad(term, before: [0, 0, 0, 0], after: [0, output.channels - common, 0, 0])
+            }
+            sum = sum.map { graph.node("Add", [$0, term]) } ?? term
+        }
+        return graph.activation(activation, sum!)
     }
 }

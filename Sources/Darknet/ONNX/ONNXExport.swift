@@ -43,8 +43,10 @@ extension NetworkDefinition {
         }
         // Connected weights as the layers read them (outputs × inputs), as `Network` does.
         let weights = weights.header.transposedConnected ? weights.with(header: WeightsHeader(), definition: self) : weights
-        var graph = ONNXGraph(first: layers[0], path: path, dialect: dialect)
-        for (layer, arrays) in zip(layers, weights.arrayRanges) {
+        var graph = ONNXGraph(first: layers[0], path: path, dialect: dialect, opset: options.opset)
+        for layer in layers {
+            // A layer sharing another's parameters (share_index) reads that layer's, as `Network` binds them.
+            let arrays = weights.arrayRanges[layer.spec.kind.sharedParameters ?? layer.index]
             let floats = (arrays.first?.lowerBound ?? 0)..<(arrays.last?.upperBound ?? 0)
             try graph.emit(layer, parameters: weights.withFloats { Array($0[floats]) })
         }

@@ -9,6 +9,8 @@ struct ONNXGraph {
     let path: String
     /// Which batch-norm formula folds into the weights: the runtime's for the definition.
     let dialect: Dialect
+    /// The operator set the file imports (some operators take their axes differently across them).
+    let opset: Int
     /// The value holding each emitted layer's output.
     private var values: [String] = []
     /// The current layer's floats in the weights file not yet taken.
@@ -21,10 +23,11 @@ struct ONNXGraph {
     /// The name of layer `index`'s output, `layer_NNN` as `run` names its files.
     static func outputName(_ index: Int) -> String { String(printf: "layer_%03d", index) }
 
-    init(first: Layer, path: String, dialect: Dialect) {
+    init(first: Layer, path: String, dialect: Dialect, opset: Int) {
         layer = first
         self.path = path
         self.dialect = dialect
+        self.opset = opset
     }
 
     // MARK: What an emitter reads
@@ -128,18 +131,40 @@ struct ONNXGraph {
         node("Pad", [x, constant(int64s: before + after, "pads"), scalar(value)])
     }
 
+    /// The reduction `op` (ReduceSum, ReduceMax…) of x along `axis`: its axes an input from
+    /// opset 13 for ReduceSum, from 18 for the others, an attribute before.
+    mutating func reduce(_ op: String, _ x: String, axis: Int, keepDimensions: Bool = true) -> String {
+        let keep = ONNX.Attribute.int("keepdims", keepDimensions ? 1 : 0)
+        guard opset >= (op == "ReduceSum" ? 13 : 18) else { return node(op, [x], [.ints("axes", [axis]), keep]) }
+        return node(op, [x, constant(int64s: [axis], "axes")], [keep])
+    }
+
     /// A convolution's nodes: Conv with its batch-norm folded into kernels and bias, then its
-    /// activation. Takes the convolution's arrays (`weightArrays`) from the weights.
+    /// activation and channel normalization. Takes the convolution's arrays (`parameterArrays`,
+    /// an earlier layer's for `share_index`, which `ONNXExport` hands it) from the weights.
     mutating func convolution(_ conv: Convolutional, _ x: String) -> String {
-        let (kernels, biases) = folded(take(conv.weightArrays), outputs: conv.filters)
+        let (kernels, biases) = folded(take(conv.parameterArrays), outputs: conv.filters)
         let w = constant(kernels, [conv.filters, conv.input.channels / conv.groups, conv.size, conv.size], "kernels")
         let b = constant(biases, [conv.filters], "biases")
         let p = conv.padding
         let y = node("Conv", [x, w, b], [
-            .ints("kernel_shape", [conv.size, conv.size]), .ints("strides", [conv.stride, conv.stride]),
+            .ints("kernel_shape", [conv.size, conv.size]), .ints("strides", [conv.strideY, conv.stride]),
             .ints("pads", [p, p, p, p]), .ints("dilations", [conv.dilation, conv.dilation]), .int("group", conv.groups),
         ])
-        return activation(conv.activation, y)
+        let activated = activation(conv.activation, y)
+        return conv.channelNormalization.map { normalizeChannels($0, activated) } ?? activated
+    }
+
+    /// AlexeyAB's `normalize_channels*` across axis 1 (`Kernels.normalizeChannels`): each
+    /// pixel's max(x, 0), e^x or e^(x − max) over 1e-4 plus their sum.
+    mutating func normalizeChannels(_ normalization: ChannelNormalization, _ x: String) -> String {
+        let terms: String
+        switch normalization {
+        case .normalizeChannels: terms = node("Relu", [x])
+        case .softmax: terms = node("Exp", [x])
+        case .softmaxMaxValue: terms = node("Exp", [node("Sub", [x, reduce("ReduceMax", x, axis: 1)])])
+        }
+        return node("Div", [terms, node("Add", [reduce("ReduceSum", terms, axis: 1), scalar(1e-4)])])
     }
 
     /// The weights and biases of a convolution or connected layer with `outputs` outputs, with

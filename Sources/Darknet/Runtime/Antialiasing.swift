@@ -11,7 +11,7 @@ struct AntialiasedConvolutionPlan: LayerPlan, @unchecked Sendable {
         let memory = FloatMemory(count: arrays.reduce(0) { $0 + $1.count }, populate: true)
         let parameters = BoundParameters(arrays, at: memory.floats)
         parameters.biases.update(repeating: 0, count: spec.filters)
-        let taps: [Float] = spec.size == 2 ? [1, 1, 1, 1].map { $0 / 4 } : [1, 2, 1, 2, 4, 2, 1, 2, 1].map { $0 / 16 }
+        let taps = spec.blurTaps
         for c in 0..<spec.filters { (parameters[.weights]! + c * taps.count).update(from: taps, count: taps.count) }
         self.convolution = convolution
         self.blur = ConvolutionPlan(spec, parameters: parameters, dialect: convolution.dialect)
