@@ -156,6 +156,41 @@ extra=3
 groups=3
 [cost]
 """,
+    "ab-yolo": """[net]
+width=16
+height=16
+channels=3
+[convolutional]
+filters=8
+size=3
+pad=1
+batch_normalize=1
+activation=mish
+[convolutional]
+filters=14
+size=1
+activation=linear
+[yolo]
+mask=0,1
+anchors=4,6, 8,5
+classes=2
+num=2
+scale_x_y=1.1
+nms_kind=greedynms
+[route]
+layers=-3
+[convolutional]
+filters=14
+size=1
+activation=logistic
+[yolo]
+mask=0,1
+anchors=4,6, 8,5
+classes=2
+num=2
+scale_x_y=2.0
+new_coords=1
+""",
     "ab-convolutions": """[net]
 width=16
 height=12

@@ -64,10 +64,20 @@ public struct Yolo: Kind {
     }
 
     /// The logistic where the forward pass applies it (all but each anchor's w and h), chosen per channel.
+    /// The forward pass's logistic (none with `new_coords`) and x, y scaled by `scale_x_y`
+    /// about 0.5, as per-channel factors and shifts (1 and 0 on the other channels).
     func emitONNX(_ graph: inout ONNXGraph) throws -> String {
-        let logistic = (0..<output.channels).map { $0 % (classes + 5) != 2 && $0 % (classes + 5) != 3 }
-        let mask = graph.constant(bools: logistic, [output.channels, 1, 1])
-        return graph.node("Where", [mask, graph.node("Sigmoid", [graph.input]), graph.input])
+        let entries = (0..<output.channels).map { $0 % (classes + 5) }
+        var y = graph.input
+        if !newCoords {
+            let mask = graph.constant(bools: entries.map { $0 != 2 && $0 != 3 }, [output.channels, 1, 1])
+            y = graph.node("Where", [mask, graph.node("Sigmoid", [y]), y])
+        }
+        guard scaleXY != 1 else { return y }
+        let shift = Float(-0.5 * (Double(scaleXY) - 1))
+        let factors = graph.constant(entries.map { $0 < 2 ? scaleXY : 1 }, [output.channels, 1, 1], "scale_x_y")
+        let shifts = graph.constant(entries.map { $0 < 2 ? shift : 0 }, [output.channels, 1, 1], "shift")
+        return graph.node("Add", [graph.node("Mul", [y, factors]), shifts])
     }
 
     var summaryFilters: String { "\(classes)" }
