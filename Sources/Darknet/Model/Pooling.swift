@@ -121,7 +121,7 @@ public struct PoolingWindow: Sendable, Equatable {
     public var padding: Int
     public var output: Shape
 
-    init(_ r: inout SectionReader, _ context: SectionContext, channels: Int? = nil) throws {
+    init(_ r: inout SectionReader, _ context: SectionContext) throws {
         input = context.input
         let stride = try r.int("stride", default: 1, in: 1...Int(Int32.max))
         strideX = try r.int("stride_x", default: stride, in: 1...Int(Int32.max))
@@ -132,7 +132,7 @@ public struct PoolingWindow: Sendable, Equatable {
         guard input.height + padding >= size, input.width + padding >= size else {
             throw r.error("size", "a \(size)×\(size) window does not fit the \(input.height)×\(input.width) input")
         }
-        output = Shape(channels: channels ?? input.channels,
+        output = Shape(channels: input.channels,
                        height: (input.height + padding - size) / strideY + 1,
                        width: (input.width + padding - size) / strideX + 1)
         try context.checkShape(output, in: r)
