@@ -160,8 +160,8 @@ public struct NetworkDefinition: Sendable {
         let context = SectionContext(index: 0, input: shape, previousOutputs: [], memoryLimit: options.memoryLimit, dialect: .darknet)
         _ = try context.floats([shape.channels, shape.height, shape.width], "input", in: r)
         let batch = try r.int("batch", default: 1, in: 1...Int(Int32.max))
-        r.ignore(["subdivisions", "time_steps", "notruth", "random", "inputs", "max_crop", "min_crop", "max_ratio", "min_ratio", "center", "clip",
-                  "angle", "aspect", "saturation", "exposure", "hue", "seq_scales", "mosaic", "flip", "blur",
+        r.ignore(["subdivisions", "time_steps", "notruth", "random", "inputs", "max_ratio", "min_ratio", "clip",
+                  "seq_scales", "mosaic", "blur",
                   "mixup", "cutmix", "label_smooth_eps", "track", "augment_speed"])
         return (shape, batch, try TrainingOptions(&r))
     }
