@@ -36,6 +36,7 @@ step "MobileNetV2-YOLOv3 and YOLOv5 against NumPy" python3 scripts/seed_referenc
 step "shipped cfgs end to end" python3 scripts/check_shipped.py .build/release/swift-darknet
 step "yolov3-tiny on emulated CPUs without AVX-512 and AVX2" python3 scripts/check_emulated_cpus.py .build/release/swift-darknet
 step "detections against libdarknet" python3 scripts/check_detection.py .build/release/swift-darknet
+step "classify against libdarknet" python3 scripts/check_classify.py .build/release/swift-darknet
 step "ONNX exports in onnxruntime and OpenVINO" python3 scripts/check_onnx.py .build/release/swift-darknet
 step "README model table is current" env SWIFT_DARKNET=.build/release/swift-darknet python3 scripts/model_table.py --check README.md
 step "sanitizers (address, thread)" bash scripts/sanitizers.sh
