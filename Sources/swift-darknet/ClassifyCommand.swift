@@ -46,17 +46,7 @@ struct ClassifyCommand: Command {
     /// `train` writes `<cfg>.names` beside `<cfg>_final.weights`), else none (class numbers).
     func names() throws -> [String]? {
         if let namesFile { return try Detector.names(contentsOf: namesFile) }
-        if let dataFile {
-            let data = try DataFile(contentsOf: dataFile)
-            guard let path = data.filePath("labels") ?? data.namesPath else {
-                throw Diagnostic(at: .file(dataFile), "expected labels= or names=: the file of class names, one per line")
-            }
-            let names = try Detector.names(contentsOf: path)
-            if let classes = data.classes, classes.count != names.count {
-                throw Diagnostic(at: .line(file: dataFile, line: classes.line), "classes=\(classes.count), but \(path) names \(names.count) classes")
-            }
-            return names
-        }
+        if let dataFile { return try DataFile(contentsOf: dataFile).classNames() }
         let base = weights.hasSuffix(".weights") ? String(weights.dropLast(".weights".count)) : weights
         if access(base + ".names", F_OK) == 0 { return try Detector.names(contentsOf: base + ".names") }
         let folder = weights.lastIndex(of: "/").map { String(weights[...$0]) } ?? ""

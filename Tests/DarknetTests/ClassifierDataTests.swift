@@ -165,6 +165,10 @@ final class ClassifierDataTests: XCTestCase {
         XCTAssertEqual(error { _ = try ClassifierData(contentsOf: file) }, "\(file):2: error: train=missing.list: cannot open the file: No such file or directory")
         _ = try write("cls.data", "classes=3\ntrain=train.list\n")
         XCTAssertEqual(error { _ = try ClassifierData(contentsOf: file) }, "\(file): error: expected labels= (or names=): the file of class names, one per line")
+        _ = try write("cls.data", "labels=labels.txt\ntrain=train.list\nnames=other.txt\n")
+        XCTAssertEqual(error { _ = try ClassifierData(contentsOf: file) }, "\(file):3: error: names=other.txt and labels=labels.txt (line 1) name different class lists")
+        _ = try write("cls.data", "labels=nowhere.txt\ntrain=train.list\n")
+        XCTAssertEqual(error { _ = try ClassifierData(contentsOf: file) }, "\(file):1: error: labels=nowhere.txt: cannot open the file: No such file or directory")
         _ = try write("cls.data", "classes=3\ntrain=train.list\nnames=labels.txt\nclasses=3\n")
         XCTAssertEqual(error { _ = try ClassifierData(contentsOf: file) }, "\(file):4: error: classes= is given twice (first at line 1)")
     }
