@@ -54,29 +54,11 @@ struct ClassifyCommand: Command {
         return candidates.count == 1 ? try Detector.names(contentsOf: folder + candidates[0]) : nil
     }
 
-    /// The images named, with folders expanded to their JPEG and PNG files in name order; a
-    /// folder without any is reported and counted as a failed input.
-    func imagePaths() throws -> (paths: [String], fromFolder: Set<String>, emptyFolders: Int) {
-        var emptyFolders = 0
-        var fromFolder: Set<String> = []
-        let paths = try inputs.flatMap { path -> [String] in
-            guard Folder.isFolder(path) else { return [path] }
-            let images = Folder.sorted(try Folder.entries(path)).filter(Folder.isImageName).map { Folder.join(path, $0) }
-            if images.isEmpty {
-                printError(Diagnostic(at: .file(path), "the folder holds no .jpg, .jpeg or .png file").description)
-                emptyFolders += 1
-            }
-            fromFolder.formUnion(images)
-            return images
-        }
-        return (paths, fromFolder, emptyFolders)
-    }
-
     func run() throws -> Int32 {
         let spec = try definition.load(cfg)
         let network = try Network(definition: spec, weights: try readWeights(weights, for: spec, mapped: mapped))
         let classifier = try Classifier(network: network, names: try names())
-        let (paths, fromFolder, emptyFolders) = try imagePaths()
+        let (paths, fromFolder, emptyFolders) = try expandImageFolders(inputs)
         var failures = emptyFolders, classified = 0, reports: [String] = []
         for path in paths {
             let image: Image
