@@ -100,6 +100,8 @@ final class ClassifierDataTests: XCTestCase {
         var random = TrainingRandom(seed: 1)
         let message = error { _ = try set.batch([0], input: Shape(channels: 3, height: 4, width: 4), truthsPerImage: 5, augmentation: nil, random: &random) }
         XCTAssertTrue(message.hasSuffix("set/train: error: 2 classes, but the network's last layer has 5 outputs"), message)
+        let gray = error { _ = try set.batch([0], input: Shape(channels: 1, height: 4, width: 4), truthsPerImage: 2, augmentation: nil, random: &random) }
+        XCTAssertTrue(gray.hasSuffix("set/train: error: the network reads 1 channels, but images give 3 (RGB)"), gray)
     }
 
     func testEmptyFoldersAreErrors() throws {

@@ -62,14 +62,12 @@ public enum ClassifierPreprocessing {
         return out
     }
 
-    /// The images at `paths` (loaded on all cores), preprocessed for `input`: each with its
+    /// The images at `paths` (loaded on all cores), preprocessed for `input` (3 channels): each with its
     /// index in `paths`, and a line for each that did not load. The random draws happen in
     /// order, after loading, so that a seed gives the same images however the work is split.
     public static func images(_ paths: [String], input: Shape, augmentation: Augmentation?,
-                              random: inout TrainingRandom) throws -> (images: [(index: Int, image: Image)], skipped: [String]) {
-        guard input.channels == 3 else {
-            throw Diagnostic(at: .file(paths.first ?? ""), "the network reads \(input.channels) channels; images give 3 (RGB)")
-        }
+                              random: inout TrainingRandom) -> (images: [(index: Int, image: Image)], skipped: [String]) {
+        precondition(input.channels == 3, "images are RGB")
         var loaded = [Result<Image, Diagnostic>](repeating: .failure(Diagnostic(at: .file(""), "")), count: paths.count)
         loaded.withUnsafeMutableBufferPointer { loaded in
             nonisolated(unsafe) let loaded = loaded

@@ -35,8 +35,11 @@ public struct ClassifierSet: TrainingSet {
     public func batch(_ indices: [Int], input: Shape, truthsPerImage: Int, augmentation: Augmentation?,
                       random: inout TrainingRandom) throws -> TrainingBatch {
         try check(truthsPerImage: truthsPerImage)
+        guard input.channels == 3 else {
+            throw Diagnostic(at: classesOrigin, "the network reads \(input.channels) channels, but images give 3 (RGB)")
+        }
         let paths = indices.map { examples[$0].path }
-        let (images, skipped) = try ClassifierPreprocessing.images(paths, input: input, augmentation: augmentation, random: &random)
+        let (images, skipped) = ClassifierPreprocessing.images(paths, input: input, augmentation: augmentation, random: &random)
         var truth = [Float](repeating: 0, count: images.count * truthsPerImage)
         for (row, index) in images.map(\.index).enumerated() { truth[row * truthsPerImage + examples[indices[index]].label] = 1 }
         return TrainingBatch(input: Tensor(shape: [images.count, input.channels, input.height, input.width], data: images.flatMap(\.image.data)),
