@@ -22,6 +22,7 @@ step() {
 
 step "swift test" swift test
 step "layer fixtures made again by libdarknet and NumPy" python3 scripts/make_fixtures.py --check
+step "mAP and detection augmentation fixtures made again by NumPy and libdarknet" sh -c "python3 scripts/map_reference.py --check && python3 scripts/make_augmentation_fixture.py --check"
 # The cross-checks run whole networks: they use the release build.
 step "release build" swift build -c release --static-swift-stdlib --product swift-darknet
 step "shapes against libdarknet" python3 scripts/check_shapes.py .build/release/swift-darknet

@@ -282,6 +282,69 @@ final class DetectionSetTests: XCTestCase {
         }
     }
 
+    // MARK: against libdarknet (scripts/make_augmentation_fixture.py)
+
+    struct AugmentationFixture: Decodable {
+        struct Source: Decodable { let width: Int; let height: Int; let data: [Float] }
+        struct Place: Decodable {
+            let width, height, dx, dy, canvas_width, canvas_height: Int
+            let expected: [Float]
+        }
+        struct Distort: Decodable { let hue, saturation, exposure: Float; let expected: [Float] }
+        struct Truth: Decodable {
+            let labels: String
+            let flip: Bool
+            let dx, dy, sx, sy: Float
+            let max_boxes: Int
+            let expected: [Float]
+        }
+        let source: Source
+        let place: [Place]
+        let distort: [Distort]
+        let flip: [Float]
+        let truth: [Truth]
+    }
+
+    /// Within 1e-5: Debian builds libdarknet with -Ofast, which reorders float arithmetic.
+    func assertClose(_ got: [Float], _ expected: [Float], _ message: String, line: UInt = #line) {
+        XCTAssertEqual(got.count, expected.count, message, line: line)
+        let worst = zip(got, expected).map { abs($0 - $1) }.max() ?? 0
+        XCTAssertLessThanOrEqual(worst, 1e-5, message, line: line)
+    }
+
+    func testAugmentationStepsMatchLibdarknet() throws {
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/augmentation/cases.json")
+        let fixture = try JSONDecoder().decode(AugmentationFixture.self, from: Data(contentsOf: url))
+        let source = Image(width: fixture.source.width, height: fixture.source.height, data: fixture.source.data)
+        for c in fixture.place {
+            var canvas = Image(width: c.canvas_width, height: c.canvas_height, fill: 0.5)
+            source.place(width: c.width, height: c.height, dx: c.dx, dy: c.dy, on: &canvas)
+            assertClose(canvas.data, c.expected, "place_image \(c.width)×\(c.height) at \(c.dx), \(c.dy)")
+        }
+        for c in fixture.distort {
+            var image = source
+            image.distort(hue: c.hue, saturation: c.saturation, exposure: c.exposure)
+            assertClose(image.data, c.expected, "distort_image \(c.hue) \(c.saturation) \(c.exposure)")
+        }
+        var flipped = source
+        flipped.flipHorizontally()
+        XCTAssertEqual(flipped.data, fixture.flip)
+        XCTAssertEqual(fixture.truth.count, 16)
+        for (number, c) in fixture.truth.enumerated() {
+            let path = try write(c.labels, "labels/\(number).txt")
+            let moved = DetectionAugmentation.correctBoxes(try LabelFile.read(path, classes: 3), dx: c.dx, dy: c.dy,
+                                                           sx: c.sx, sy: c.sy, flip: c.flip)
+            // Darknet shuffles the boxes with rand(): compare them as a set.
+            func boxes(_ truth: [Float]) -> [[Float]] {
+                stride(from: 0, to: truth.count, by: 5).map { Array(truth[$0..<($0 + 5)]) }.filter { $0 != [0, 0, 0, 0, 0] }
+                    .sorted { $0.lexicographicallyPrecedes($1) }
+            }
+            let got = boxes(DetectionSet.truth(moved, maxBoxes: c.max_boxes)), expected = boxes(c.expected)
+            XCTAssertEqual(got.count, expected.count, "truth case \(number)")
+            for (g, e) in zip(got, expected) { assertClose(g, e, "truth case \(number)") }
+        }
+    }
+
     // MARK: mAP
 
     func testAveragePrecisionByHand() {
