@@ -363,6 +363,49 @@ final class DetectionSetTests: XCTestCase {
         XCTAssertEqual(AveragePrecision(detections: [[]], truths: [[]]).mean, 0)
     }
 
+    func testMeanAveragePrecisionOfANetwork() throws {
+        // One box per image over the whole input, probability σ(20)², whatever the image.
+        let cfg = """
+            [net]
+            width=32
+            height=32
+            channels=3
+            [maxpool]
+            size=32
+            stride=32
+            [convolutional]
+            filters=6
+            size=1
+            activation=linear
+            [yolo]
+            classes=1
+            num=1
+            mask=0
+            anchors=32,32
+            """
+        let definition = try NetworkDefinition(cfg: CfgFile(text: cfg, path: "whole.cfg"))
+        let biases: [Float] = [0, 0, 0, 0, 20, 20]
+        let network = try Network(definition: definition, weights: NetworkWeights(
+            header: WeightsHeader(), floats: biases + Array(repeating: 0, count: 18), for: definition))
+        let image = rectangle(width: 32, height: 32, left: 0, top: 0, right: 32, bottom: 32)
+        for name in ["a", "b"] { try image.writePNG(to: directory.appendingPathComponent("images/\(name).png").path) }
+        try Data([0xFF, 0xD8, 0xFF, 0]).write(to: directory.appendingPathComponent("images/c.jpg"))
+        _ = try write("0 0.5 0.5 1 1\n", "labels/a.txt")
+        _ = try write("0 0.5 0.5 0.5 0.5\n", "labels/b.txt")
+        _ = try write("0 0.5 0.5 0.5 0.5\n", "labels/c.txt")
+        let images = ["a.png", "b.png", "c.jpg"].map { directory.appendingPathComponent("images/\($0)").path }
+        // a's box is found (IoU (31/32)², the detector clamps to the last pixel), b's is not
+        // (IoU 256/961): at equal probabilities, precision 1 then 1/2 at recall 1/2.
+        let (found, skipped) = try DetectionSet(images: images, classes: 1).meanAveragePrecision(of: network)
+        XCTAssertEqual(found.perClass.count, 1)
+        XCTAssertEqual(found.mean, 0.5, accuracy: 1e-12)
+        XCTAssertEqual(skipped.count, 1)
+        XCTAssertTrue(skipped[0].hasPrefix("\(images[2]): error: "), skipped[0])
+        // With b first, its miss comes first: precision 0 then 1/2.
+        let reversed = try DetectionSet(images: [images[1], images[0]], classes: 1).meanAveragePrecision(of: network)
+        XCTAssertEqual(reversed.precision.mean, 0.25, accuracy: 1e-12)
+    }
+
     struct MapCase: Decodable {
         let iou_threshold: Float
         let detections: [[[Float]]]
