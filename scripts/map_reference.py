@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Makes the mAP fixture that `swift test` (DetectionSetTests) checks AveragePrecision against:
-Tests/DarknetTests/Fixtures/map/cases.json, random detections and truths with the average
+Tests/DarknetTests/Fixtures/detection/map.json, random detections and truths with the average
 precision per class and its mean computed here in NumPy, apart from the Swift code.
 
 The metric is VOC 2010's all-point average precision, as AlexeyAB's `validate_detector_map`
@@ -20,7 +20,7 @@ import sys
 import numpy as np
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-OUT = os.path.join(ROOT, "Tests", "DarknetTests", "Fixtures", "map", "cases.json")
+OUT = os.path.join(ROOT, "Tests", "DarknetTests", "Fixtures", "detection", "map.json")
 
 
 def iou(a, b):

@@ -282,7 +282,7 @@ final class DetectionSetTests: XCTestCase {
         }
     }
 
-    // MARK: against libdarknet (scripts/make_augmentation_fixture.py)
+    // MARK: against libdarknet (scripts/make_detection_augmentation_fixture.py)
 
     struct AugmentationFixture: Decodable {
         struct Source: Decodable { let width: Int; let height: Int; let data: [Float] }
@@ -313,7 +313,7 @@ final class DetectionSetTests: XCTestCase {
     }
 
     func testAugmentationStepsMatchLibdarknet() throws {
-        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/augmentation/cases.json")
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/detection/augmentation.json")
         let fixture = try JSONDecoder().decode(AugmentationFixture.self, from: Data(contentsOf: url))
         let source = Image(width: fixture.source.width, height: fixture.source.height, data: fixture.source.data)
         for c in fixture.place {
@@ -327,7 +327,7 @@ final class DetectionSetTests: XCTestCase {
             assertClose(image.data, c.expected, "distort_image \(c.hue) \(c.saturation) \(c.exposure)")
         }
         var flipped = source
-        flipped.flipHorizontally()
+        flipped.flip()
         XCTAssertEqual(flipped.data, fixture.flip)
         XCTAssertEqual(fixture.truth.count, 16)
         for (number, c) in fixture.truth.enumerated() {
@@ -415,7 +415,7 @@ final class DetectionSetTests: XCTestCase {
     }
 
     func testAveragePrecisionMatchesNumPy() throws {
-        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/map/cases.json")
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/detection/map.json")
         let cases = try JSONDecoder().decode([MapCase].self, from: Data(contentsOf: url))
         XCTAssertEqual(cases.count, 12)
         for (number, c) in cases.enumerated() {

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Makes the fixture that `swift test` (DetectionSetTests) checks the detection augmentation
-against: Tests/DarknetTests/Fixtures/augmentation/cases.json, computed by libdarknet (Debian's
+against: Tests/DarknetTests/Fixtures/detection/augmentation.json, computed by libdarknet (Debian's
 pjreddie build) through ctypes. Darknet draws its random numbers with the C library's rand(),
 which a seeded training run does not share, so the fixture fixes the draws and checks each step
 of `load_data_detection` apart: `place_image`, `distort_image`, `flip_image`, and
@@ -20,7 +20,7 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import darknet_ref
 
-OUT = os.path.join(darknet_ref.ROOT, "Tests", "DarknetTests", "Fixtures", "augmentation", "cases.json")
+OUT = os.path.join(darknet_ref.ROOT, "Tests", "DarknetTests", "Fixtures", "detection", "augmentation.json")
 
 
 class Image(ctypes.Structure):
