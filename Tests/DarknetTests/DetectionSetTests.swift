@@ -280,6 +280,12 @@ final class DetectionSetTests: XCTestCase {
             XCTAssertEqual(Set([truth[4], truth[9]]), [0, 1])
             XCTAssertEqual(Array(truth[10...]), [0, 0, 0, 0, 0])
         }
+        // The layout is the one a [yolo] layer with max=3 trains on, and its checks accept it.
+        let cfg = "[net]\nwidth=32\nheight=32\nchannels=3\n[convolutional]\nfilters=14\nsize=1\n[yolo]\nclasses=2\nnum=2\nanchors=8,8,16,16\nmax=3\n"
+        let definition = try NetworkDefinition(cfg: CfgFile(text: cfg, path: "tiny.cfg"))
+        let trainer = try Trainer(Network(definition: definition, weights: RandomWeights.make(for: definition, seed: 1), winograd: false))
+        XCTAssertEqual(trainer.truthsPerImage, 15)
+        XCTAssertNoThrow(try trainer.step(input: first.input, truth: first.truth))
     }
 
     // MARK: against libdarknet (scripts/make_detection_augmentation_fixture.py)
