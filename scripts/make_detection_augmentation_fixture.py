@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
 """Makes the fixture that `swift test` (DetectionSetTests) checks the detection augmentation
 against: Tests/DarknetTests/Fixtures/detection/augmentation.json, computed by libdarknet (Debian's
-pjreddie build) through ctypes. Darknet draws its random numbers with the C library's rand(),
-which a seeded training run does not share, so the fixture fixes the draws and checks each step
-of `load_data_detection` apart: `place_image`, `distort_image`, `flip_image`, and
-`fill_truth_detection` (which reads the label file and applies `correct_boxes`; it shuffles the
-boxes with rand(), so a case with several boxes compares them as a set).
+pjreddie build) through ctypes. Each step of `load_data_detection` apart: `place_image`,
+`distort_image`, `flip_image`, and `fill_truth_detection` (which reads the label file and applies
+`correct_boxes`; it shuffles the boxes with rand(), so a case with several boxes compares them as
+a set). Then the whole of `load_data_detection` for one image: Darknet draws with the C
+library's rand(), which this process shares, so after srand(seed) the same rand() calls are
+made again here, in Darknet's order, and their values recorded as the draws the Swift side
+replays (uniforms rand()/RAND_MAX and coin flips rand() % 2).
 
 Everything is seeded: running the script again writes the same bytes; with --check it compares
 what it would write with the committed file instead.
@@ -15,6 +17,7 @@ import json
 import os
 import sys
 
+import cv2
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -53,7 +56,63 @@ def from_darknet(image):
 
 
 def floats(array):
-    return [float(v) for v in np.asarray(array, dtype=np.float32).ravel()]
+    """float32 values in their shortest decimal form, which reads back as the same float32."""
+    return [float(np.format_float_positional(v, unique=True, trim="-")) for v in np.asarray(array, dtype=np.float32).ravel()]
+
+
+class Matrix(ctypes.Structure):
+    _fields_ = [("rows", ctypes.c_int), ("cols", ctypes.c_int), ("vals", ctypes.POINTER(ctypes.POINTER(ctypes.c_float)))]
+
+
+class Data(ctypes.Structure):
+    _fields_ = [("w", ctypes.c_int), ("h", ctypes.c_int), ("X", Matrix), ("y", Matrix), ("shallow", ctypes.c_int),
+                ("num_boxes", ctypes.POINTER(ctypes.c_int)), ("boxes", ctypes.c_void_p)]
+
+
+def load_cases(lib, scratch):
+    """`load_data_detection` of one image (n = m = 1) after srand(seed), with the draws it made."""
+    libc = ctypes.CDLL("libc.so.6")
+    lib.load_data_detection.restype = Data
+    lib.load_data_detection.argtypes = [ctypes.c_int, ctypes.POINTER(ctypes.c_char_p), ctypes.c_int, ctypes.c_int,
+                                        ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_float, ctypes.c_float,
+                                        ctypes.c_float, ctypes.c_float]
+    lib.load_image_color.restype = Image
+    lib.load_image_color.argtypes = [ctypes.c_char_p, ctypes.c_int, ctypes.c_int]
+    lib.free_data.argtypes = [Data]
+    rng = np.random.default_rng(416)
+    os.makedirs(os.path.join(scratch, "images"), exist_ok=True)
+    labels = "0 0.3 0.4 0.3 0.5\n2 0.75 0.7 0.4 0.3\n1 0.1 0.9 0.15 0.15\n"
+    cases = []
+    for number, (iw, ih, w, h) in enumerate([(25, 15, 16, 16), (15, 25, 16, 12), (20, 20, 12, 16)]):
+        path = os.path.join(scratch, "images", "load%d.png" % number)
+        cv2.imwrite(path, rng.integers(0, 256, (ih, iw, 3), dtype=np.uint8))
+        with open(os.path.join(scratch, "labels", "load%d.txt" % number), "w") as f:
+            f.write(labels)
+        image = lib.load_image_color(path.encode(), 0, 0)
+        source = floats(from_darknet(image))
+        lib.free_image(image)
+        for seed in (3 * number + 1, 3 * number + 2, 3 * number + 3):
+            jitter, hue, saturation, exposure = 0.3, 0.1, 1.5, 1.5
+            libc.srand(seed)
+            paths = (ctypes.c_char_p * 1)(path.encode())
+            d = lib.load_data_detection(1, paths, 1, w, h, 90, 3, jitter, hue, saturation, exposure)
+            pixels = np.ctypeslib.as_array(d.X.vals[0], shape=(3 * w * h,)).copy()
+            truth = np.ctypeslib.as_array(d.y.vals[0], shape=(450,)).copy()
+            lib.free_data(d)
+            # The same calls again: the path's index, the width's and height's jitter, the
+            # placement across and down, hue, saturation (uniform, coin), exposure (uniform,
+            # coin), the flip, and one swap per box.
+            libc.srand(seed)
+            values = [libc.rand() for _ in range(11 + labels.count("\n"))]
+            unit = floats([np.float32(v) / np.float32(2147483647) for v in values])
+            cases.append({"source": {"width": iw, "height": ih, "data": source}, "labels": labels, "width": w, "height": h,
+                          "jitter": jitter, "hue": hue, "saturation": saturation, "exposure": exposure,
+                          "draws": {"width": unit[1], "height": unit[2], "left": unit[3], "top": unit[4], "hue": unit[5],
+                                    "saturation": unit[6], "keep_saturation": values[7] % 2 == 1,
+                                    "exposure": unit[8], "keep_exposure": values[9] % 2 == 1, "flip": values[10] % 2 == 1,
+                                    "swaps": [v % 3 for v in values[11:]]},
+                          "expected_input": floats(pixels), "expected_truth": floats(truth)})
+    return cases
 
 
 def main():
@@ -109,6 +168,8 @@ def main():
             fixture["truth"].append({"labels": text, "flip": bool(flip), "dx": float(np.float32(dx)), "dy": float(np.float32(dy)),
                                      "sx": float(np.float32(sx)), "sy": float(np.float32(sy)), "max_boxes": 10,
                                      "expected": floats(truth)})
+
+    fixture["load"] = load_cases(lib, scratch)
 
     text = json.dumps(fixture, separators=(",", ":")) + "\n"
     relative = os.path.relpath(OUT, darknet_ref.ROOT)

@@ -228,9 +228,10 @@ final class DetectionSetTests: XCTestCase {
         XCTAssertEqual(moved[0].box.x, 0.15, accuracy: 1e-6)
         XCTAssertEqual(moved[0].box.w, 0.3, accuracy: 1e-6)
         let boxes = (0..<8).map { LabeledBox(classID: $0, box: Box(x: 0.5, y: 0.5, w: 0.1, h: 0.1)) }
-        var shuffled = boxes
         var random = TrainingRandom(seed: 3)
-        DetectionAugmentation.shuffleBoxes(&shuffled, random: &random)
+        let draws = DetectionAugmentation.Draws(boxes: 8, random: &random)
+        let image = Image(width: 8, height: 8, fill: 0.5)
+        let shuffled = DetectionAugmentation.apply(to: image, boxes: boxes, width: 8, height: 8, jitter: 0, augmentation: Augmentation(), draws: draws).1
         XCTAssertNotEqual(shuffled.map(\.classID), Array(0..<8))
         XCTAssertEqual(shuffled.map(\.classID).sorted(), Array(0..<8))
     }
@@ -304,8 +305,22 @@ final class DetectionSetTests: XCTestCase {
             let max_boxes: Int
             let expected: [Float]
         }
+        struct Load: Decodable {
+            struct Draws: Decodable {
+                let width, height, left, top, hue, saturation, exposure: Float
+                let keep_saturation, keep_exposure, flip: Bool
+                let swaps: [Int]
+            }
+            let source: Source
+            let labels: String
+            let width, height: Int
+            let jitter, hue, saturation, exposure: Float
+            let draws: Draws
+            let expected_input, expected_truth: [Float]
+        }
         let source: Source
         let place: [Place]
+        let load: [Load]
         let distort: [Distort]
         let flip: [Float]
         let truth: [Truth]
@@ -349,6 +364,30 @@ final class DetectionSetTests: XCTestCase {
             XCTAssertEqual(got.count, expected.count, "truth case \(number)")
             for (g, e) in zip(got, expected) { assertClose(g, e, "truth case \(number)") }
         }
+    }
+
+    func testWholeAugmentationMatchesLibdarknet() throws {
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/detection/augmentation.json")
+        let fixture = try JSONDecoder().decode(AugmentationFixture.self, from: Data(contentsOf: url))
+        XCTAssertEqual(fixture.load.count, 9)
+        var flips = 0
+        for (number, c) in fixture.load.enumerated() {
+            let d = c.draws
+            let draws = DetectionAugmentation.Draws(width: d.width, height: d.height, left: d.left, top: d.top, hue: d.hue,
+                                                    saturation: d.saturation, keepSaturation: d.keep_saturation,
+                                                    exposure: d.exposure, keepExposure: d.keep_exposure, flip: d.flip, swaps: d.swaps)
+            var augmentation = Augmentation()
+            (augmentation.hue, augmentation.saturation, augmentation.exposure) = (c.hue, c.saturation, c.exposure)
+            let path = try write(c.labels, "labels/load\(number).txt")
+            let source = Image(width: c.source.width, height: c.source.height, data: c.source.data)
+            let (image, boxes) = DetectionAugmentation.apply(to: source, boxes: try LabelFile.read(path, classes: 3), width: c.width,
+                                                             height: c.height, jitter: c.jitter, augmentation: augmentation, draws: draws)
+            assertClose(image.data, c.expected_input, "load_data_detection \(number): image")
+            // The same draws shuffle the boxes the same way: the truths agree in order.
+            assertClose(DetectionSet.truth(boxes, maxBoxes: 90), c.expected_truth, "load_data_detection \(number): truth")
+            if d.flip { flips += 1 }
+        }
+        XCTAssertEqual(flips, 3)
     }
 
     // MARK: mAP

@@ -5,31 +5,74 @@ import Glibc
 /// hue, saturation and exposure distorted, flipped half the time; its boxes shuffled, moved
 /// and clipped with it.
 enum DetectionAugmentation {
-    static func apply(to image: Image, boxes: [LabeledBox], width: Int, height: Int, jitter: Float,
-                      augmentation: Augmentation, random: inout TrainingRandom) -> (Image, [LabeledBox]) {
-        let (w, h) = (Float(width), Float(height))
-        let dw = jitter * Float(image.width), dh = jitter * Float(image.height)
-        let jitteredWidth = Float(image.width) + random.uniform(-dw, dw)
-        let aspect = jitteredWidth / (Float(image.height) + random.uniform(-dh, dh))
-        let (nw, nh) = aspect < 1 ? (h * aspect, h) : (w, w / aspect)
-        let dx = random.uniform(0, w - nw), dy = random.uniform(0, h - nh)
-        var canvas = Image(width: width, height: height, fill: 0.5)
-        image.place(width: Int(nw), height: Int(nh), dx: Int(dx), dy: Int(dy), on: &canvas)
-        let hue = random.uniform(-augmentation.hue, augmentation.hue)
-        let saturation = random.scale(augmentation.saturation)
-        let exposure = random.scale(augmentation.exposure)
-        canvas.distort(hue: hue, saturation: saturation, exposure: exposure)
-        let flip = augmentation.flip && random.next() & 1 == 1
-        if flip { canvas.flip() }
-        var shuffled = boxes
-        shuffleBoxes(&shuffled, random: &random)
-        let moved = correctBoxes(shuffled, dx: -dx / w, dy: -dy / h, sx: nw / w, sy: nh / h, flip: flip)
-        return (canvas, moved)
+    /// The random numbers one image's augmentation takes, in the order Darknet draws them:
+    /// uniforms in [0, 1] (Darknet's `rand()/RAND_MAX`) and coin flips (`rand() % 2`).
+    struct Draws: Sendable, Equatable {
+        /// The changes of the image's width, then height, by up to ± jitter of it.
+        var width, height: Float
+        /// The placement on the canvas, across then down.
+        var left, top: Float
+        var hue: Float
+        /// Each a factor in [1, s] and whether it is kept (else its inverse), as `rand_scale`.
+        var saturation: Float, keepSaturation: Bool
+        var exposure: Float, keepExposure: Bool
+        var flip: Bool
+        /// `randomize_boxes`: box i is swapped with box swaps[i].
+        var swaps: [Int]
+
+        init(width: Float, height: Float, left: Float, top: Float, hue: Float, saturation: Float, keepSaturation: Bool,
+             exposure: Float, keepExposure: Bool, flip: Bool, swaps: [Int]) {
+            (self.width, self.height, self.left, self.top, self.hue) = (width, height, left, top, hue)
+            (self.saturation, self.keepSaturation, self.exposure, self.keepExposure) = (saturation, keepSaturation, exposure, keepExposure)
+            (self.flip, self.swaps) = (flip, swaps)
+        }
+
+        init(boxes: Int, random: inout TrainingRandom) {
+            func unit() -> Float { random.uniform(0, 1) }
+            func coin() -> Bool { random.next() & 1 == 1 }
+            let (width, height, left, top, hue) = (unit(), unit(), unit(), unit(), unit())
+            let (saturation, keepSaturation, exposure, keepExposure) = (unit(), coin(), unit(), coin())
+            let flip = coin()
+            let swaps = (0..<boxes).map { _ in random.index(below: boxes) }
+            self.init(width: width, height: height, left: left, top: top, hue: hue, saturation: saturation, keepSaturation: keepSaturation,
+                      exposure: exposure, keepExposure: keepExposure, flip: flip, swaps: swaps)
+        }
     }
 
-    /// Darknet's `randomize_boxes`: each box swapped with one drawn from all of them.
-    static func shuffleBoxes(_ boxes: inout [LabeledBox], random: inout TrainingRandom) {
-        for i in boxes.indices { boxes.swapAt(i, random.index(below: boxes.count)) }
+    static func apply(to image: Image, boxes: [LabeledBox], width: Int, height: Int, jitter: Float,
+                      augmentation: Augmentation, random: inout TrainingRandom) -> (Image, [LabeledBox]) {
+        apply(to: image, boxes: boxes, width: width, height: height, jitter: jitter, augmentation: augmentation,
+              draws: Draws(boxes: boxes.count, random: &random))
+    }
+
+    static func apply(to image: Image, boxes: [LabeledBox], width: Int, height: Int, jitter: Float,
+                      augmentation: Augmentation, draws: Draws) -> (Image, [LabeledBox]) {
+        /// Darknet's `rand_uniform` and `rand_scale` of a drawn uniform u.
+        func uniform(_ u: Float, _ low: Float, _ high: Float) -> Float {
+            let (low, high) = low <= high ? (low, high) : (high, low)
+            return u * (high - low) + low
+        }
+        func scale(_ u: Float, _ s: Float, keep: Bool) -> Float {
+            let factor = uniform(u, 1, s)
+            return keep ? factor : 1 / factor
+        }
+        let (w, h) = (Float(width), Float(height))
+        let dw = jitter * Float(image.width), dh = jitter * Float(image.height)
+        let aspect = (Float(image.width) + uniform(draws.width, -dw, dw)) / (Float(image.height) + uniform(draws.height, -dh, dh))
+        let (nw, nh) = aspect < 1 ? (h * aspect, h) : (w, w / aspect)
+        let dx = uniform(draws.left, 0, w - nw), dy = uniform(draws.top, 0, h - nh)
+        var canvas = Image(width: width, height: height, fill: 0.5)
+        image.place(width: Int(nw), height: Int(nh), dx: Int(dx), dy: Int(dy), on: &canvas)
+        canvas.distort(hue: uniform(draws.hue, -augmentation.hue, augmentation.hue),
+                       saturation: scale(draws.saturation, augmentation.saturation, keep: draws.keepSaturation),
+                       exposure: scale(draws.exposure, augmentation.exposure, keep: draws.keepExposure))
+        // pjreddie's Darknet always flips half the time; AlexeyAB's `flip=0` turns it off.
+        let flip = augmentation.flip && draws.flip
+        if flip { canvas.flip() }
+        var shuffled = boxes
+        for (i, j) in zip(shuffled.indices, draws.swaps) { shuffled.swapAt(i, j) }
+        let moved = correctBoxes(shuffled, dx: -dx / w, dy: -dy / h, sx: nw / w, sy: nh / h, flip: flip)
+        return (canvas, moved)
     }
 
     /// Darknet's `correct_boxes`: each box's edges scaled by (sx, sy) and moved by −(dx, dy),
