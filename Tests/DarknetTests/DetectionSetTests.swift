@@ -119,7 +119,8 @@ final class DetectionSetTests: XCTestCase {
         let dataPath = try write("# a comment\nclasses = 2\ntrain = train.txt\nnames=missing.names\nbackup=backup/\n", "shapes.data")
 
         let data = try DetectionData(contentsOf: dataPath)
-        XCTAssertEqual(data.classes, 2)
+        XCTAssertEqual(data.classes?.count, 2)
+        XCTAssertEqual(data.classes?.line, 2)
         XCTAssertEqual(data.train, directory.appendingPathComponent("train.txt").path)
         XCTAssertNil(data.valid)
         XCTAssertEqual(data.names, "missing.names", "a path found nowhere stays as written")
@@ -145,7 +146,15 @@ final class DetectionSetTests: XCTestCase {
         let cfg = "[net]\nwidth=16\nheight=16\nchannels=3\n[convolutional]\nfilters=14\nsize=1\n[yolo]\nclasses=2\nnum=2\nanchors=1,1,2,2\njitter=.3\n"
         let definition = try NetworkDefinition(cfg: CfgFile(text: cfg, path: "two.cfg"))
         XCTAssertThrowsError(try DetectionSet(data: DetectionData(contentsOf: wrongClasses), for: definition)) { error in
-            XCTAssertEqual("\(error)", "\(wrongClasses): error: classes=3, but two.cfg's last detection layer predicts 2")
+            XCTAssertEqual("\(error)", "\(wrongClasses):1: error: classes=3, but two.cfg's last detection layer predicts 2")
+        }
+        let twice = try write("train=train.txt\n\ntrain = other.txt\n", "twice.data")
+        XCTAssertThrowsError(try DetectionData(contentsOf: twice)) { error in
+            XCTAssertEqual("\(error)", "\(twice):3: error: train= is given twice (first at line 1)")
+        }
+        let noClasses = try write("classes=two\n", "bad.data")
+        XCTAssertThrowsError(try DetectionData(contentsOf: noClasses)) { error in
+            XCTAssertEqual("\(error)", "\(noClasses):1: error: classes=two: expected a whole number above 0")
         }
         let fitted = try DetectionSet(data: data, for: definition)
         XCTAssertEqual(fitted.jitter, 0.3)

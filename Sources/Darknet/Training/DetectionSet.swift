@@ -6,19 +6,19 @@ import Glibc
 /// Paths are read as Darknet reads them, from the working directory; a relative path that is
 /// not there is looked for beside the file that names it (the `.data` file for the lists and
 /// names, a list for its images), where a copied data folder keeps it.
-public struct DetectionData: Sendable, Equatable {
+public struct DetectionData: Sendable {
     public let path: String
-    /// `classes=`, when given.
-    public let classes: Int?
+    /// `classes=` and its line, when given.
+    public let classes: (count: Int, line: Int)?
     /// The `train=` and `valid=` image lists and the `names=` file, resolved.
     public let train: String?
     public let valid: String?
     public let names: String?
 
+    /// A key given twice is an error (Darknet would take the first).
     public init(contentsOf path: String) throws {
         self.path = path
-        var values: [String: String] = [:]
-        var classes: Int?
+        var values: [String: (value: String, line: Int)] = [:]
         let text = String(decoding: try InputFile.contents(of: path), as: UTF8.self)
         for (index, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             let line = raw.filter { !$0.isWhitespace } // Darknet's strip
@@ -27,18 +27,22 @@ public struct DetectionData: Sendable, Equatable {
                 throw Diagnostic(at: .line(file: path, line: index + 1), "expected key=value, found '\(line)'")
             }
             let (key, value) = (String(line[..<equals]), String(line[line.index(after: equals)...]))
-            if key == "classes" {
-                guard let count = Int(value), count > 0 else {
-                    throw Diagnostic(at: .line(file: path, line: index + 1), "classes=\(value): expected a whole number above 0")
-                }
-                classes = count
+            if let earlier = values[key] {
+                throw Diagnostic(at: .line(file: path, line: index + 1), "\(key)= is given twice (first at line \(earlier.line))")
             }
-            values[key] = value
+            values[key] = (value, index + 1)
         }
-        self.classes = classes
-        train = values["train"].map { resolvePath($0, namedIn: path) }
-        valid = values["valid"].map { resolvePath($0, namedIn: path) }
-        names = values["names"].map { resolvePath($0, namedIn: path) }
+        if let (value, line) = values["classes"] {
+            guard let count = Int(value), count > 0 else {
+                throw Diagnostic(at: .line(file: path, line: line), "classes=\(value): expected a whole number above 0")
+            }
+            classes = (count, line)
+        } else {
+            classes = nil
+        }
+        train = values["train"].map { resolvePath($0.value, namedIn: path) }
+        valid = values["valid"].map { resolvePath($0.value, namedIn: path) }
+        names = values["names"].map { resolvePath($0.value, namedIn: path) }
     }
 }
 
@@ -188,8 +192,9 @@ public struct DetectionSet: TrainingSet {
         case .yolo(let yolo): (yolo.classes, yolo.jitter)
         case .region(let region): (region.classes, region.jitter)
         }
-        if let given = data.classes, given != classes {
-            throw Diagnostic(at: .file(data.path), "classes=\(given), but \(definition.path)'s last detection layer predicts \(classes)")
+        if let given = data.classes, given.count != classes {
+            throw Diagnostic(at: .line(file: data.path, line: given.line),
+                             "classes=\(given.count), but \(definition.path)'s last detection layer predicts \(classes)")
         }
         let key = validation ? "valid" : "train"
         guard let list = validation ? data.valid : data.train else {
