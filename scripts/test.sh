@@ -34,6 +34,7 @@ step "res2net and triangle against NumPy" python3 scripts/res2net_reference.py .
 step "AlexeyAB's activations, batch-norm and [yolo] keys against NumPy" python3 scripts/alexeyab_reference.py .build/release/swift-darknet
 step "mish, swish, route groups and [yolo] scale_x_y, new_coords against OpenCV" python3 scripts/check_opencv_yolo.py .build/release/swift-darknet
 step "MobileNetV2-YOLOv3 and YOLOv5 against NumPy" python3 scripts/seed_references.py .build/release/swift-darknet
+step "mAP and detection augmentation fixtures made again by NumPy and libdarknet" sh -c "python3 scripts/map_reference.py --check && python3 scripts/make_detection_augmentation_fixture.py --check"
 step "shipped cfgs end to end" python3 scripts/check_shipped.py .build/release/swift-darknet
 step "yolov3-tiny on emulated CPUs without AVX-512 and AVX2" python3 scripts/check_emulated_cpus.py .build/release/swift-darknet
 step "detections against libdarknet" python3 scripts/check_detection.py .build/release/swift-darknet
