@@ -114,16 +114,16 @@ extension TrainingTests {
 }
 
 extension TrainingTests {
-    /// The shipped cfgs of the seeds' backbones build a `Trainer` and take a step at 32×32 (as
-    /// Darknet's formulas: `--dialect darknet`) on random weights, with one box or class an
-    /// image: the first layer's gradient is finite and not zero. The classifier gets the
+    /// The shipped cfgs of the seeds' backbones build a `Trainer` and take a step at 32×32 on
+    /// random weights, with one box or class an image: the first layer's gradient is finite and
+    /// not zero. The classifier gets the
     /// `[softmax]` its training adds (the cfg ends at its logits, as the seed's model does).
     func testShippedCfgsTakeAStep() throws {
         for name in ["res2net-yolov3.cfg", "res2net-triangle-yolov3.cfg", "yolov5-backbone-cls.cfg", "yolov3-mobilenetv2.cfg"] {
             let path = DefinitionTests.shipped(name)
             let text = try String(contentsOfFile: path, encoding: .utf8) + (name.hasSuffix("-cls.cfg") ? "\n[softmax]\n" : "")
             let definition = try NetworkDefinition(cfg: CfgFile(text: text, path: path),
-                                                   options: DefinitionOptions(width: 32, height: 32, dialect: .darknet))
+                                                   options: DefinitionOptions(width: 32, height: 32))
             let trainer = try Trainer(try Network(definition: definition, weights: RandomWeights.make(for: definition, seed: 7), winograd: false))
             var random = SplitMix64(state: 7)
             let input = Tensor(shape: [2, 3, 32, 32], data: (0..<(2 * 3 * 32 * 32)).map { _ in random.uniform(0, 1) })
