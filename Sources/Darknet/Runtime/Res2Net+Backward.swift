@@ -5,7 +5,7 @@ extension SplitBlockPlan {
 /// `[res2net]` and `[triangle]` in training: each of the block's convolutions is a
 /// `ConvolutionTrainer` over the whole batch (its batch-norm takes the batch's statistics), with
 /// the slices, sums and concatenation of the forward pass between them, and their transposes
-/// (gathers, scatters, the sums' deltas fanned out) between the backward passes.
+/// (the groups copied back, the sums' deltas fanned out) between the backward passes.
 final class SplitBlockTrainer: LayerTrainer {
     private let convolutions: BlockConvolutions<ConvolutionTrainer>
     private let scale: Int
@@ -39,23 +39,13 @@ final class SplitBlockTrainer: LayerTrainer {
         expanded = TrainingBuffer(convolutions.expand.map { batch * $0.spec.output.count } ?? 0)
     }
 
-    /// Group `index` of every image of `blocks` (batch × scale groups) into `groups` (batch × 1
-    /// group), added to what is there or in its place.
-    private func gather(_ index: Int, of blocks: UnsafePointer<Float>, into groups: UnsafeMutablePointer<Float>, adding: Bool) {
+    /// Copies (or adds) group `index` of every image between `blocks` (batch × scale groups)
+    /// and `groups` (batch × one group): to `groups`, or with `toBlocks` back.
+    private func move(group index: Int, blocks: UnsafeMutablePointer<Float>, groups: UnsafeMutablePointer<Float>,
+                      toBlocks: Bool, adding: Bool) {
         for b in 0..<batch {
-            let (source, target) = (blocks + (b * scale + index) * group, groups + b * group)
-            if adding {
-                for j in 0..<group { target[j] += source[j] }
-            } else {
-                target.update(from: source, count: group)
-            }
-        }
-    }
-
-    /// The transpose of `gather`: `groups` into group `index` of every image of `blocks`.
-    private func scatter(_ groups: UnsafePointer<Float>, into index: Int, of blocks: UnsafeMutablePointer<Float>, adding: Bool) {
-        for b in 0..<batch {
-            let (source, target) = (groups + b * group, blocks + (b * scale + index) * group)
+            let (block, single) = (blocks + (b * scale + index) * group, groups + b * group)
+            let (source, target) = toBlocks ? (single, block) : (block, single)
             if adding {
                 for j in 0..<group { target[j] += source[j] }
             } else {
@@ -69,14 +59,14 @@ final class SplitBlockTrainer: LayerTrainer {
         convolutions.reduce.forward(pass.part(convolutions.reduce, input: pass.input, output: reduced.pointer))
         for (i, convolution) in convolutions.inner.enumerated() {
             // Group 0 as it is; group i > 0 plus the previous group's result.
-            gather(i, of: reduced.pointer, into: innerInputs[i].pointer, adding: false)
+            move(group: i, blocks: reduced.pointer, groups: innerInputs[i].pointer, toBlocks: false, adding: false)
             if i > 0 {
                 for j in 0..<(batch * group) { innerInputs[i].pointer[j] += innerOutputs[i - 1].pointer[j] }
             }
             convolution.forward(pass.part(convolution, input: innerInputs[i].pointer, output: innerOutputs[i].pointer))
         }
         let concatenation = isResidual ? joined.pointer : pass.output
-        for (i, outputs) in innerOutputs.enumerated() { scatter(outputs.pointer, into: i, of: concatenation, adding: false) }
+        for (i, outputs) in innerOutputs.enumerated() { move(group: i, blocks: concatenation, groups: outputs.pointer, toBlocks: true, adding: false) }
         for b in 0..<batch { // the last group passes through
             let offset = (b * scale + scale - 1) * group
             (concatenation + offset).update(from: reduced.pointer + offset, count: group)
@@ -107,14 +97,14 @@ final class SplitBlockTrainer: LayerTrainer {
         // Last inner group first: group i's output goes to the concatenation and to group i + 1's sum.
         let outputDelta = TrainingBuffer(groups), sumDelta = TrainingBuffer(groups)
         for i in convolutions.inner.indices.reversed() {
-            gather(i, of: concatenationDelta, into: outputDelta.pointer, adding: false)
+            move(group: i, blocks: concatenationDelta, groups: outputDelta.pointer, toBlocks: false, adding: false)
             if i < convolutions.inner.count - 1 {
                 for j in 0..<groups { outputDelta.pointer[j] += sumDelta.pointer[j] }
             }
             sumDelta.pointer.update(repeating: 0, count: groups)
             convolutions.inner[i].backward(pass.part(convolutions.inner[i], input: innerInputs[i].pointer, output: innerOutputs[i].pointer,
                                                      delta: outputDelta.pointer, inputDelta: sumDelta.pointer))
-            scatter(sumDelta.pointer, into: i, of: reducedDelta.pointer, adding: true)
+            move(group: i, blocks: reducedDelta.pointer, groups: sumDelta.pointer, toBlocks: true, adding: true)
         }
         convolutions.reduce.backward(pass.part(convolutions.reduce, input: pass.input, output: reduced.pointer, delta: reducedDelta.pointer,
                                                inputDelta: pass.inputDelta))
