@@ -31,6 +31,7 @@ step "every layer against libdarknet" python3 scripts/check_inference.py .build/
 step "scale_channels and sam against OpenCV" python3 scripts/check_opencv_kinds.py .build/release/swift-darknet
 step "one training step against libdarknet" python3 scripts/check_step.py .build/release/swift-darknet
 step "res2net and triangle against NumPy" python3 scripts/res2net_reference.py .build/release/swift-darknet
+step "gradients of res2net, triangle, YOLOv5 and MobileNetV2 kinds against NumPy" python3 scripts/gradient_reference.py .build/release/swift-darknet
 step "AlexeyAB's activations, batch-norm and [yolo] keys against NumPy" python3 scripts/alexeyab_reference.py .build/release/swift-darknet
 step "mish, swish, route groups and [yolo] scale_x_y, new_coords against OpenCV" python3 scripts/check_opencv_yolo.py .build/release/swift-darknet
 step "MobileNetV2-YOLOv3 and YOLOv5 against NumPy" python3 scripts/seed_references.py .build/release/swift-darknet
