@@ -118,14 +118,14 @@ final class DetectionSetTests: XCTestCase {
         _ = try write("images/a.png\n\nimages/b.png\n  images/c.png \n", "train.txt")
         let dataPath = try write("# a comment\nclasses = 2\ntrain = train.txt\nnames=missing.names\nbackup=backup/\n", "shapes.data")
 
-        let data = try DetectionData(contentsOf: dataPath)
+        let data = try DataFile(contentsOf: dataPath)
         XCTAssertEqual(data.classes?.count, 2)
         XCTAssertEqual(data.classes?.line, 2)
-        XCTAssertEqual(data.train, directory.appendingPathComponent("train.txt").path)
-        XCTAssertNil(data.valid)
-        XCTAssertEqual(data.names, "missing.names", "a path found nowhere stays as written")
+        XCTAssertEqual(data.filePath("train"), directory.appendingPathComponent("train.txt").path)
+        XCTAssertNil(data.filePath("valid"))
+        XCTAssertEqual(data.namesPath, "missing.names", "a path found nowhere stays as written")
 
-        let set = try DetectionSet(list: try XCTUnwrap(data.train), classes: 2)
+        let set = try DetectionSet(list: try XCTUnwrap(data.filePath("train")), classes: 2)
         XCTAssertEqual(set.images, ["a", "b", "c"].map { directory.appendingPathComponent("images/\($0).png").path })
         XCTAssertEqual(set.labels, [[LabeledBox(classID: 0, box: Box(x: 0.4375, y: 0.5, w: 0.375, h: 0.5))], [],
                                     [LabeledBox(classID: 1, box: Box(x: 0.5, y: 0.5, w: 0.5, h: 0.5))]])
@@ -145,15 +145,15 @@ final class DetectionSetTests: XCTestCase {
         let wrongClasses = try write("classes=3\ntrain=train.txt\n", "three.data")
         let cfg = "[net]\nwidth=16\nheight=16\nchannels=3\n[convolutional]\nfilters=14\nsize=1\n[yolo]\nclasses=2\nnum=2\nanchors=1,1,2,2\njitter=.3\n"
         let definition = try NetworkDefinition(cfg: CfgFile(text: cfg, path: "two.cfg"))
-        XCTAssertThrowsError(try DetectionSet(data: DetectionData(contentsOf: wrongClasses), for: definition)) { error in
+        XCTAssertThrowsError(try DetectionSet(data: DataFile(contentsOf: wrongClasses), for: definition)) { error in
             XCTAssertEqual("\(error)", "\(wrongClasses):1: error: classes=3, but two.cfg's last detection layer predicts 2")
         }
         let twice = try write("train=train.txt\n\ntrain = other.txt\n", "twice.data")
-        XCTAssertThrowsError(try DetectionData(contentsOf: twice)) { error in
+        XCTAssertThrowsError(try DataFile(contentsOf: twice)) { error in
             XCTAssertEqual("\(error)", "\(twice):3: error: train= is given twice (first at line 1)")
         }
         let noClasses = try write("classes=two\n", "bad.data")
-        XCTAssertThrowsError(try DetectionData(contentsOf: noClasses)) { error in
+        XCTAssertThrowsError(try DataFile(contentsOf: noClasses)) { error in
             XCTAssertEqual("\(error)", "\(noClasses):1: error: classes=two: expected a whole number above 0")
         }
         let fitted = try DetectionSet(data: data, for: definition)

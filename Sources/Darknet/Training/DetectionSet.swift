@@ -1,59 +1,5 @@
 import Glibc
 
-/// Darknet's `.data` file as a detector's training reads it: `classes=`, `train=`, `valid=`,
-/// `names=` (other keys, such as `backup=` and `eval=`, are the training command's).
-///
-/// Paths are read as Darknet reads them, from the working directory; a relative path that is
-/// not there is looked for beside the file that names it (the `.data` file for the lists and
-/// names, a list for its images), where a copied data folder keeps it.
-public struct DetectionData: Sendable {
-    public let path: String
-    /// `classes=` and its line, when given.
-    public let classes: (count: Int, line: Int)?
-    /// The `train=` and `valid=` image lists and the `names=` file, resolved.
-    public let train: String?
-    public let valid: String?
-    public let names: String?
-
-    /// A key given twice is an error (Darknet would take the first).
-    public init(contentsOf path: String) throws {
-        self.path = path
-        var values: [String: (value: String, line: Int)] = [:]
-        let text = String(decoding: try InputFile.contents(of: path), as: UTF8.self)
-        for (index, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let line = raw.filter { !$0.isWhitespace } // Darknet's strip
-            guard let first = line.first, first != "#", first != ";" else { continue }
-            guard let equals = line.firstIndex(of: "=") else {
-                throw Diagnostic(at: .line(file: path, line: index + 1), "expected key=value, found '\(line)'")
-            }
-            let (key, value) = (String(line[..<equals]), String(line[line.index(after: equals)...]))
-            if let earlier = values[key] {
-                throw Diagnostic(at: .line(file: path, line: index + 1), "\(key)= is given twice (first at line \(earlier.line))")
-            }
-            values[key] = (value, index + 1)
-        }
-        if let (value, line) = values["classes"] {
-            guard let count = Int(value), count > 0 else {
-                throw Diagnostic(at: .line(file: path, line: line), "classes=\(value): expected a whole number above 0")
-            }
-            classes = (count, line)
-        } else {
-            classes = nil
-        }
-        train = values["train"].map { resolvePath($0.value, namedIn: path) }
-        valid = values["valid"].map { resolvePath($0.value, namedIn: path) }
-        names = values["names"].map { resolvePath($0.value, namedIn: path) }
-    }
-}
-
-/// `name` as Darknet opens it (from the working directory) when it is there or absolute, else
-/// beside `file` when it is there, else as written (so that the error names what was asked for).
-func resolvePath(_ name: String, namedIn file: String) -> String {
-    guard !name.hasPrefix("/"), access(name, F_OK) != 0, let slash = file.lastIndex(of: "/") else { return name }
-    let beside = String(file[...slash]) + name
-    return access(beside, F_OK) == 0 ? beside : name
-}
-
 /// An object of a label file: its class and its box relative to the image (centre and size, 0…1).
 public struct LabeledBox: Sendable, Equatable {
     public var classID: Int
@@ -157,7 +103,7 @@ public struct DetectionSet: TrainingSet {
         let text = String(decoding: try InputFile.contents(of: list), as: UTF8.self)
         let images = text.split(whereSeparator: \.isNewline).map { String($0.trimmingWhitespace) }.filter { !$0.isEmpty }
         guard !images.isEmpty else { throw Diagnostic(at: .file(list), "the image list is empty") }
-        try self.init(images: images.map { resolvePath($0, namedIn: list) }, classes: classes, jitter: jitter, resize: resize)
+        try self.init(images: images.map { resolve($0, besideFile: list) }, classes: classes, jitter: jitter, resize: resize)
     }
 
     public init(images: [String], classes: Int, jitter: Float = 0.2, resize: Resize = .letterbox) throws {
@@ -183,7 +129,7 @@ public struct DetectionSet: TrainingSet {
     /// The `train=` (or, with `validation`, the `valid=`) images of `data` for `definition`'s
     /// detector: its classes (which `classes=` must equal when given), its last head's jitter and
     /// its default resize.
-    public init(data: DetectionData, validation: Bool = false, for definition: NetworkDefinition) throws {
+    public init(data: DataFile, validation: Bool = false, for definition: NetworkDefinition) throws {
         let heads = definition.layers.compactMap(\.spec.head)
         guard let last = heads.last else {
             throw Diagnostic(at: .file(definition.path), "the network has no [yolo] or [region] layer: it is not a detector")
@@ -197,7 +143,7 @@ public struct DetectionSet: TrainingSet {
                              "classes=\(given.count), but \(definition.path)'s last detection layer predicts \(classes)")
         }
         let key = validation ? "valid" : "train"
-        guard let list = validation ? data.valid : data.train else {
+        guard let list = data.filePath(key) else {
             throw Diagnostic(at: .file(data.path), "no \(key)= list of images")
         }
         try self.init(list: list, classes: classes, jitter: jitter, resize: definition.defaultResize)
