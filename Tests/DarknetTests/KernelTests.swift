@@ -426,4 +426,34 @@ final class KernelTests: XCTestCase {
             XCTAssertGreaterThanOrEqual(plan.bufferFloats[plan.buffer[a]], d.layers[a].output.count)
         }
     }
+
+    /// `do_nms_sort`'s pass as Darknet writes it: every later box compared with every box
+    /// still standing.
+    func naiveSuppression(_ boxes: [Box], threshold: Float, suppression: Yolo.Suppression) -> [Bool] {
+        var suppressed = [Bool](repeating: false, count: boxes.count)
+        for i in boxes.indices where !suppressed[i] {
+            for j in (i + 1)..<boxes.count where boxes[i].overlap(boxes[j], by: suppression) > threshold { suppressed[j] = true }
+        }
+        return suppressed
+    }
+
+    func testSuppressionComparesOnlyNearbyBoxesAndDecidesAsDarknet() {
+        for trial in 0..<40 {
+            // Dense clusters of small boxes, a few wide ones, and boxes that only touch.
+            let count = 1 + trial * 10
+            var boxes = (0..<count).map { _ in
+                Box(x: random.uniform(0, 1), y: random.uniform(0, 1), w: random.uniform(0, 0.15), h: random.uniform(0, 0.15))
+            }
+            if trial % 3 == 0 { boxes.append(Box(x: 0.5, y: 0.5, w: random.uniform(0.5, 2), h: 0.3)) }
+            if trial % 4 == 0, let first = boxes.first { boxes.append(Box(x: first.x + first.w, y: first.y, w: first.w, h: first.h)) }
+            for threshold: Float in [0, 0.1, 0.45, 0.9, -0.5] {
+                for suppression: Yolo.Suppression in [.iou, .distanceIoU(exponent: 0.6)] {
+                    let suppressed = BoxDecoder.suppressedBoxes(boxes, threshold: threshold, suppression: suppression)
+                    XCTAssertEqual(suppressed, naiveSuppression(boxes, threshold: threshold, suppression: suppression),
+                                   "trial \(trial), \(suppression) > \(threshold)")
+                    if threshold == 0.45, suppression == .iou, count > 100 { XCTAssertTrue(suppressed.contains(true), "trial \(trial) suppresses something") }
+                }
+            }
+        }
+    }
 }

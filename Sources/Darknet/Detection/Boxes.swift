@@ -21,6 +21,15 @@ public struct Box: Sendable, Equatable {
         return intersection / union
     }
 
+    /// The overlap a suppression compares with its threshold.
+    @inline(__always)
+    func overlap(_ other: Box, by suppression: Yolo.Suppression) -> Float {
+        switch suppression {
+        case .iou: iou(other)
+        case .distanceIoU(let exponent): distanceIoU(other, exponent: exponent)
+        }
+    }
+
     /// AlexeyAB's `box_diounms`: IoU − (d²/c²)^exponent, d the distance of the centres and c the
     /// diagonal of the smallest box enclosing both (plain IoU when c is 0).
     func distanceIoU(_ other: Box, exponent: Float) -> Float {
@@ -150,19 +159,52 @@ enum BoxDecoder {
     static func nonMaximumSuppression(_ candidates: [Candidate], classes: Int, threshold: Float,
                                       suppression: Yolo.Suppression = .iou) -> [Candidate] {
         var kept = candidates.filter { $0.objectness != 0 && !$0.box.hasNaN }
-        let overlap: (Box, Box) -> Float
-        switch suppression {
-        case .iou: overlap = { $0.iou($1) }
-        case .distanceIoU(let exponent): overlap = { $0.distanceIoU($1, exponent: exponent) }
-        }
         for k in 0..<classes {
             kept.sort { $0.probabilities[k] > $1.probabilities[k] }
-            for i in kept.indices where kept[i].probabilities[k] != 0 {
-                for j in (i + 1)..<kept.count where overlap(kept[i].box, kept[j].box) > threshold {
-                    kept[j].probabilities[k] = 0
+            // Probabilities are 0 or above the threshold: the boxes with this class come first,
+            // and a box already suppressed suppresses nothing and needs zeroing only once.
+            let withClass = kept.firstIndex { $0.probabilities[k] == 0 } ?? kept.count
+            let suppressed = suppressedBoxes(kept[..<withClass].map(\.box), threshold: threshold, suppression: suppression)
+            for j in 0..<withClass where suppressed[j] { kept[j].probabilities[k] = 0 }
+        }
+        return kept
+    }
+
+    /// One class's pass of `do_nms_sort` over `boxes` in decreasing probability: each box not
+    /// yet suppressed suppresses every later one it overlaps by more than `threshold`.
+    static func suppressedBoxes(_ boxes: [Box], threshold: Float, suppression: Yolo.Suppression) -> [Bool] {
+        var suppressed = [Bool](repeating: false, count: boxes.count)
+        // An overlap above a threshold ≥ 0 needs the boxes to intersect: a box is compared only
+        // with those whose left edge lies left of its right edge and within twice their width of
+        // its left edge. Boxes are grouped by width (powers of two, so that one wide box does
+        // not widen every search), and each group ordered by left edge for a binary search.
+        let lefts = boxes.map { $0.x - $0.w / 2 }
+        let groups = Dictionary(grouping: boxes.indices) { i -> Int in
+            let width = abs(boxes[i].w)
+            return width.isFinite && width > 0 ? min(max(Int(width.exponent), -30), 30) : Int.max
+        }.values.map { members -> (order: [Int], lefts: [Float], reach: Float) in
+            let order = members.sorted { lefts[$0] < lefts[$1] }
+            return (order, order.map { lefts[$0] }, 2 * (members.map { abs(boxes[$0].w) }.max() ?? 0))
+        }
+        func firstPosition(in sortedLefts: [Float], where isAfter: (Float) -> Bool) -> Int {
+            var (low, high) = (0, sortedLefts.count)
+            while low < high {
+                let middle = (low + high) / 2
+                if isAfter(sortedLefts[middle]) { high = middle } else { low = middle + 1 }
+            }
+            return low
+        }
+        for i in boxes.indices where !suppressed[i] {
+            let box = boxes[i]
+            for group in groups {
+                let window = threshold < 0 ? group.order.indices
+                    : firstPosition(in: group.lefts) { $0 >= lefts[i] - group.reach }..<firstPosition(in: group.lefts) { $0 >= box.x + box.w / 2 }
+                for position in window {
+                    let j = group.order[position]
+                    if j > i, !suppressed[j], box.overlap(boxes[j], by: suppression) > threshold { suppressed[j] = true }
                 }
             }
         }
-        return kept
+        return suppressed
     }
 }
