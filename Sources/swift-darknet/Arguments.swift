@@ -282,20 +282,7 @@ func createDirectory(_ path: String) throws {
 }
 
 /// The names in the folder `path`, without `.` and `..`, in no particular order.
-func folderEntries(_ path: String) throws -> [String] {
-    guard let folder = opendir(path) else {
-        throw Diagnostic(at: .file(path), "cannot read the folder: \(String(cString: strerror(errno)))")
-    }
-    defer { closedir(folder) }
-    var names: [String] = []
-    while let entry = readdir(folder) {
-        let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-        if name != "." && name != ".." { names.append(name) }
-    }
-    return names
-}
+func folderEntries(_ path: String) throws -> [String] { try Folder.entries(path) }
 
 /// `name` in `directory` (NSString's appendingPathComponent, which FoundationEssentials lacks).
-func joinedPath(_ directory: String, _ name: String) -> String {
-    directory.isEmpty ? name : directory.hasSuffix("/") ? directory + name : directory + "/" + name
-}
+func joinedPath(_ directory: String, _ name: String) -> String { Folder.join(directory, name) }
