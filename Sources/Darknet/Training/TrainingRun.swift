@@ -111,9 +111,8 @@ public final class TrainingRun {
             var cost: Float = 0
             var images = 0
             for _ in 0..<trainer.network.definition.training.subdivisions {
-                let position = trainer.seen
-                let count = Int(min(UInt64(imagesPerPass), end - position))
-                guard count > 0 else { break }
+                // Whole batches, as Darknet: the last one may reach into the next epoch's order.
+                let (position, count) = (trainer.seen, imagesPerPass)
                 let indices = (0..<UInt64(count)).map { order.index(at: position + $0) }
                 var random = TrainingRandom(seed: options.seed ^ (position &* 0x9E37_79B9_7F4A_7C15))
                 let batch = try set.batch(indices, input: trainer.network.definition.input, truthsPerImage: trainer.truthsPerImage,
@@ -149,6 +148,13 @@ public final class TrainingRun {
         try save(finalPath)
         report(.checkpoint(finalPath))
         return .finished(finalPath)
+    }
+
+    /// The class names, one per line in index order: the `.names` file training writes beside
+    /// its weights, which `classify` reads.
+    public static func writeNames(_ names: [String], to path: String) throws {
+        let text = names.map { $0 + "\n" }.joined()
+        try writeAtomically(to: path) { write in try Array(text.utf8).withUnsafeBytes { try write($0) } }
     }
 
     private func save(_ path: String) throws {
