@@ -166,6 +166,21 @@ final class TrainingRunTests: XCTestCase {
         XCTAssertEqual(try NetworkWeights(contentsOf: run.checkpointPath, for: trainer.network.definition).header.seen, 16)
     }
 
+    /// Batches are whole: 6 images in batches of 4 take 2 iterations for one epoch.
+    func testTheLastBatchIsWhole() throws {
+        let trainer = try trainer()
+        var (iterations, epochs) = (0, 0)
+        _ = try TrainingRun(trainer: trainer, set: StripeSet(count: 6), validation: nil, options: options(try directory(), epochs: 1)).run(report: {
+            switch $0 {
+            case .iteration(let progress): iterations += 1; XCTAssertGreaterThanOrEqual(progress.secondsLeft, 0)
+            case .epoch: epochs += 1
+            case .checkpoint, .skipped: break
+            }
+        })
+        XCTAssertEqual([iterations, epochs], [2, 1])
+        XCTAssertEqual(trainer.seen, 8)
+    }
+
     func testMaxBatchesStopsTheRun() throws {
         let trainer = try trainer(net: "batch=4\nmax_batches=3\n")
         var options = options(try directory(), epochs: 0)

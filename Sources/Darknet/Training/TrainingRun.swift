@@ -135,7 +135,7 @@ public final class TrainingRun {
             let speed = Double(trainer.seen - startSeen) / max(seconds, 1e-9)
             report(.iteration(Progress(iteration: iteration, epoch: Double(trainer.seen) / Double(set.count), loss: loss,
                                        averageLoss: averageLoss!, rate: trainer.currentRate(batch: imagesPerIteration),
-                                       imagesPerSecond: speed, secondsLeft: Double(end - trainer.seen) / speed, images: images)))
+                                       imagesPerSecond: speed, secondsLeft: Double(end - min(end, trainer.seen)) / speed, images: images)))
             let epochAfter = trainer.seen / UInt64(set.count)
             if epochAfter > epochBefore {
                 report(.epoch(Int(epochAfter), validation: try validation.map { ($0.name, try $0.evaluate(trainer.network)) }))
