@@ -29,6 +29,7 @@ step "weights against libdarknet and OpenCV" python3 scripts/check_weights.py .b
 step "every layer against libdarknet" python3 scripts/check_inference.py .build/release/swift-darknet
 step "scale_channels and sam against OpenCV" python3 scripts/check_opencv_kinds.py .build/release/swift-darknet
 step "one training step against libdarknet" python3 scripts/check_step.py .build/release/swift-darknet
+step "training end to end: a shapes classifier to 90 % top-1, libdarknet agreeing" python3 scripts/check_training.py .build/release/swift-darknet
 step "res2net and triangle against NumPy" python3 scripts/res2net_reference.py .build/release/swift-darknet
 step "AlexeyAB's activations, batch-norm and [yolo] keys against NumPy" python3 scripts/alexeyab_reference.py .build/release/swift-darknet
 step "mish, swish, route groups and [yolo] scale_x_y, new_coords against OpenCV" python3 scripts/check_opencv_yolo.py .build/release/swift-darknet
