@@ -75,6 +75,16 @@ final class TrainCommandTests: CLITestCase {
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: out).sorted(), ["tiny.backup", "tiny.names"])
     }
 
+    func testBenchTrainTimesStepsAgainstForwardPasses() throws {
+        let cfg = try temporaryFile("tiny.cfg", contents: Data(Self.cfg.utf8))
+        let result = try run(["bench", cfg, "--train", "--batch", "3", "--runs", "2"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let pattern = #"^training step [0-9.]+ ms, forward [0-9.]+ ms \(medians of 2 alternating rounds, batch 3\): [0-9.]+x; OpenBLAS "#
+        XCTAssertNotNil(result.stdout.range(of: pattern, options: .regularExpression), result.stdout)
+        let untrainable = try temporaryFile("dropout.cfg", contents: Data((Self.cfg + "[dropout]\n").utf8))
+        XCTAssertEqual(try run(["bench", untrainable, "--train"]).status, 1)
+    }
+
     func testBadInputIsOneLineAndAnExitStatus() throws {
         let (cfg, data) = try files()
         let folder = URL(fileURLWithPath: data).deletingLastPathComponent().path
