@@ -281,8 +281,24 @@ func createDirectory(_ path: String) throws {
     }
 }
 
-/// The names in the folder `path`, without `.` and `..`, in no particular order.
-func folderEntries(_ path: String) throws -> [String] { try Folder.entries(path) }
+/// Image arguments with folders expanded to their .jpg, .jpeg and .png files in name order
+/// (`fromFolder` says which paths a folder gave); a folder without any is reported and counted
+/// as a failed input.
+func expandImageFolders(_ inputs: [String]) throws -> (paths: [String], fromFolder: Set<String>, emptyFolders: Int) {
+    var emptyFolders = 0
+    var fromFolder: Set<String> = []
+    let paths = try inputs.flatMap { path -> [String] in
+        guard Folder.isFolder(path) else { return [path] }
+        let images = Folder.sorted(try Folder.entries(path)).filter(Folder.isImageName).map { Folder.join(path, $0) }
+        if images.isEmpty {
+            printError(Diagnostic(at: .file(path), "the folder holds no .jpg, .jpeg or .png file").description)
+            emptyFolders += 1
+        }
+        fromFolder.formUnion(images)
+        return images
+    }
+    return (paths, fromFolder, emptyFolders)
+}
 
 /// `name` in `directory` (NSString's appendingPathComponent, which FoundationEssentials lacks).
 func joinedPath(_ directory: String, _ name: String) -> String { Folder.join(directory, name) }

@@ -65,24 +65,6 @@ struct DetectCommand: Command {
         definition = try DefinitionArguments(args)
     }
 
-    /// The images named, with folders expanded to their JPEG and PNG files in name order; a
-    /// folder without any is reported and counted as a failed input.
-    func imagePaths() throws -> (paths: [String], emptyFolders: Int) {
-        var emptyFolders = 0
-        let paths = try inputs.flatMap { path -> [String] in
-            var status = stat()
-            guard stat(path, &status) == 0, status.st_mode & S_IFMT == S_IFDIR else { return [path] }
-            let names = try folderEntries(path).sorted()
-            let images = names.filter { ["jpg", "jpeg", "png"].contains(URL(filePath: $0).pathExtension.lowercased()) }
-            if images.isEmpty {
-                printError(Diagnostic(at: .file(path), "the folder holds no .jpg, .jpeg or .png file").description)
-                emptyFolders += 1
-            }
-            return images.map { joinedPath(path, $0) }
-        }
-        return (paths, emptyFolders)
-    }
-
     func run() throws -> Int32 {
         let spec = try definition.load(cfg)
         var namesPath = namesFile
@@ -94,7 +76,7 @@ struct DetectCommand: Command {
         let names = try namesPath.map(Detector.names(contentsOf:)) ?? Detector.cocoNames
         let network = try Network(definition: spec, weights: try readWeights(weights, for: spec, mapped: mapped))
         let detector = try Detector(network: network, names: names)
-        let (paths, emptyFolders) = try imagePaths()
+        let (paths, _, emptyFolders) = try expandImageFolders(inputs)
         try createDirectory(outputDirectory)
         let streaming = paths.count > 1 && isatty(STDERR_FILENO) != 0
         let start = DispatchTime.now().uptimeNanoseconds

@@ -100,6 +100,8 @@ final class ClassifierDataTests: XCTestCase {
         var random = TrainingRandom(seed: 1)
         let message = error { _ = try set.batch([0], input: Shape(channels: 3, height: 4, width: 4), truthsPerImage: 5, augmentation: nil, random: &random) }
         XCTAssertTrue(message.hasSuffix("set/train: error: 2 classes, but the network's last layer has 5 outputs"), message)
+        let gray = error { _ = try set.batch([0], input: Shape(channels: 1, height: 4, width: 4), truthsPerImage: 2, augmentation: nil, random: &random) }
+        XCTAssertTrue(gray.hasSuffix("set/train: error: the network reads 1 channels, but images give 3 (RGB)"), gray)
     }
 
     func testEmptyFoldersAreErrors() throws {
@@ -165,6 +167,10 @@ final class ClassifierDataTests: XCTestCase {
         XCTAssertEqual(error { _ = try ClassifierData(contentsOf: file) }, "\(file):2: error: train=missing.list: cannot open the file: No such file or directory")
         _ = try write("cls.data", "classes=3\ntrain=train.list\n")
         XCTAssertEqual(error { _ = try ClassifierData(contentsOf: file) }, "\(file): error: expected labels= (or names=): the file of class names, one per line")
+        _ = try write("cls.data", "labels=labels.txt\ntrain=train.list\nnames=other.txt\n")
+        XCTAssertEqual(error { _ = try ClassifierData(contentsOf: file) }, "\(file):3: error: names=other.txt and labels=labels.txt (line 1) name different class lists")
+        _ = try write("cls.data", "labels=nowhere.txt\ntrain=train.list\n")
+        XCTAssertEqual(error { _ = try ClassifierData(contentsOf: file) }, "\(file):1: error: labels=nowhere.txt: cannot open the file: No such file or directory")
         _ = try write("cls.data", "classes=3\ntrain=train.list\nnames=labels.txt\nclasses=3\n")
         XCTAssertEqual(error { _ = try ClassifierData(contentsOf: file) }, "\(file):4: error: classes= is given twice (first at line 1)")
     }

@@ -4,6 +4,10 @@ import Glibc
 public struct Box: Sendable, Equatable {
     public var x, y, w, h: Float
 
+    public init(x: Float, y: Float, w: Float, h: Float) {
+        (self.x, self.y, self.w, self.h) = (x, y, w, h)
+    }
+
     var hasNaN: Bool { x.isNaN || y.isNaN || w.isNaN || h.isNaN }
 
     /// Darknet's `box_iou`: intersection over union of two centre-size boxes.

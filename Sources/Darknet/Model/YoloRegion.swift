@@ -19,6 +19,9 @@ public struct Yolo: Kind {
     public var maxBoxes: Int
     /// `map`: a file mapping truth classes to this layer's, which training would apply.
     public var classMap: String?
+    /// Training's crop jitter: the image's width and height each change by up to this fraction
+    /// before it is placed in the input (`load_data_detection`).
+    public var jitter: Float
     /// AlexeyAB's x′ = s·x − (s − 1)/2 of the activated x and y (1: none).
     public var scaleXY: Float
     /// AlexeyAB's `new_coords=1` (YOLOv4-csp, YOLOv7): no logistic here, w = 4·t²·anchor.
@@ -42,6 +45,7 @@ public struct Yolo: Kind {
         truthThreshold = try r.float("truth_thresh", default: 1)
         maxBoxes = try r.int("max", default: 90, in: 1...Int(Int32.max))
         classMap = r.string("map")
+        jitter = try Self.readJitter(&r)
         scaleXY = try r.float("scale_x_y", default: 1)
         guard scaleXY > 0 else { throw r.error("scale_x_y", "expected a number > 0") }
         newCoords = try r.int("new_coords", default: 0, in: 0...1) == 1
@@ -53,7 +57,7 @@ public struct Yolo: Kind {
         default: throw r.error("nms_kind", "expected default, greedynms, diounms or cornersnms")
         }
         // Training only (AlexeyAB's parse_yolo): losses, their weights, label and anchor matching.
-        r.ignore(["jitter", "random", "counters_per_class", "label_smooth_eps",
+        r.ignore(["random", "counters_per_class", "label_smooth_eps",
                   "iou_normalizer", "cls_normalizer", "obj_normalizer", "delta_normalizer", "iou_loss", "iou_thresh",
                   "iou_thresh_kind", "max_delta", "objectness_smooth", "focal_loss", "resize"])
         output = context.input
@@ -99,6 +103,14 @@ public struct Yolo: Kind {
         return (classes, mask, anchors)
     }
 
+    /// `jitter`, with Darknet's default .2: a fraction of the image's size, 0 ≤ jitter < 1 (at 1
+    /// the jittered width or height can reach 0).
+    static func readJitter(_ r: inout SectionReader) throws -> Float {
+        let jitter = try r.float("jitter", default: 0.2)
+        guard jitter >= 0, jitter < 1 else { throw r.error("jitter", "expected a fraction in [0, 1)") }
+        return jitter
+    }
+
     /// Anchors are box widths and heights, which Darknet reads with atof and never checks: a
     /// negative one draws boxes whose right edge is left of their left one.
     static func checkPositive(_ anchors: [Float], _ r: SectionReader) throws {
@@ -121,6 +133,8 @@ public struct Region: Kind {
     public var anchors: [Float]
     public var softmax: Bool
     public var tree: String?
+    /// Training's crop jitter, as [yolo]'s.
+    public var jitter: Float
     public var output: Shape
 
     init(_ r: inout SectionReader, _ context: SectionContext) throws {
@@ -134,8 +148,9 @@ public struct Region: Kind {
         try Yolo.checkPositive(anchors, r)
         softmax = try r.bool("softmax")
         tree = r.string("tree")
+        jitter = try Yolo.readJitter(&r)
         if try r.bool("background") { throw r.error("background", "region with background is not supported") }
-        r.ignore(["jitter", "rescore", "thresh", "classfix", "absolute", "random", "coord_scale", "object_scale",
+        r.ignore(["rescore", "thresh", "classfix", "absolute", "random", "coord_scale", "object_scale",
                   "noobject_scale", "mask_scale", "class_scale", "bias_match", "max", "map"])
         output = context.input
         let expected = count * (classes + coords + 1)

@@ -58,7 +58,3 @@ struct SplitBlockPlan: LayerPlan, @unchecked Sendable {
         }
     }
 }
-
-extension SplitBlockPlan {
-    func trainer() throws -> any LayerTrainer { throw untrainable(convolutions.expand == nil ? Triangle.typeName : Res2Net.typeName) }
-}

@@ -62,14 +62,12 @@ public enum ClassifierPreprocessing {
         return out
     }
 
-    /// The images at `paths` (loaded on all cores), preprocessed for `input`: each with its
+    /// The images at `paths` (loaded on all cores), preprocessed for `input` (3 channels): each with its
     /// index in `paths`, and a line for each that did not load. The random draws happen in
     /// order, after loading, so that a seed gives the same images however the work is split.
     public static func images(_ paths: [String], input: Shape, augmentation: Augmentation?,
-                              random: inout TrainingRandom) throws -> (images: [(index: Int, image: Image)], skipped: [String]) {
-        guard input.channels == 3 else {
-            throw Diagnostic(at: .file(paths.first ?? ""), "the network reads \(input.channels) channels; images give 3 (RGB)")
-        }
+                              random: inout TrainingRandom) -> (images: [(index: Int, image: Image)], skipped: [String]) {
+        precondition(input.channels == 3, "images are RGB")
         var loaded = [Result<Image, Diagnostic>](repeating: .failure(Diagnostic(at: .file(""), "")), count: paths.count)
         loaded.withUnsafeMutableBufferPointer { loaded in
             nonisolated(unsafe) let loaded = loaded
@@ -159,59 +157,5 @@ extension Image {
             }
         }
         return Image(width: newWidth, height: newHeight, data: out)
-    }
-
-    /// Mirrored left to right (Darknet's `flip_image`).
-    public mutating func flip() {
-        for k in 0..<3 {
-            for row in 0..<height {
-                let start = (k * height + row) * width
-                data[start..<(start + width)].reverse()
-            }
-        }
-    }
-
-    /// Darknet's `distort_image`: in HSV, saturation and value scaled, hue shifted (wrapping
-    /// around the circle); back in RGB, clamped to [0, 1].
-    public mutating func distort(hue: Float, saturation: Float, exposure: Float) {
-        let plane = width * height
-        for i in 0..<plane {
-            var (h, s, v) = Self.hsv(red: data[i], green: data[plane + i], blue: data[2 * plane + i])
-            (s, v) = (s * saturation, v * exposure)
-            h += hue
-            if h > 1 { h -= 1 }
-            if h < 0 { h += 1 }
-            let (r, g, b) = Self.rgb(hue: h, saturation: s, value: v)
-            (data[i], data[plane + i], data[2 * plane + i]) = (min(max(r, 0), 1), min(max(g, 0), 1), min(max(b, 0), 1))
-        }
-    }
-
-    /// Darknet's `rgb_to_hsv` of one pixel: hue in [0, 1).
-    static func hsv(red r: Float, green g: Float, blue b: Float) -> (hue: Float, saturation: Float, value: Float) {
-        let high = max(r, g, b), low = min(r, g, b), delta = high - low
-        guard high != 0 else { return (0, 0, high) }
-        // Darknet divides by delta even when it is 0 (a grey pixel): its hue is NaN, and harmless
-        // only because saturation 0 ignores it. Grey's hue is 0 here.
-        guard delta != 0 else { return (0, 0, high) }
-        var h = r == high ? (g - b) / delta : g == high ? 2 + (b - r) / delta : 4 + (r - g) / delta
-        if h < 0 { h += 6 }
-        return (h / 6, delta / high, high)
-    }
-
-    /// Darknet's `hsv_to_rgb` of one pixel.
-    static func rgb(hue: Float, saturation s: Float, value v: Float) -> (red: Float, green: Float, blue: Float) {
-        guard s != 0 else { return (v, v, v) }
-        let h = 6 * hue
-        let sector = Int(h.rounded(.down))
-        let f = h - Float(sector)
-        let (p, q, t) = (v * (1 - s), v * (1 - s * f), v * (1 - s * (1 - f)))
-        switch sector {
-        case 0: return (v, t, p)
-        case 1: return (q, v, p)
-        case 2: return (p, v, t)
-        case 3: return (p, q, v)
-        case 4: return (t, p, v)
-        default: return (v, p, q)
-        }
     }
 }

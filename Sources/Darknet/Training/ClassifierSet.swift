@@ -35,8 +35,11 @@ public struct ClassifierSet: TrainingSet {
     public func batch(_ indices: [Int], input: Shape, truthsPerImage: Int, augmentation: Augmentation?,
                       random: inout TrainingRandom) throws -> TrainingBatch {
         try check(truthsPerImage: truthsPerImage)
+        guard input.channels == 3 else {
+            throw Diagnostic(at: classesOrigin, "the network reads \(input.channels) channels, but images give 3 (RGB)")
+        }
         let paths = indices.map { examples[$0].path }
-        let (images, skipped) = try ClassifierPreprocessing.images(paths, input: input, augmentation: augmentation, random: &random)
+        let (images, skipped) = ClassifierPreprocessing.images(paths, input: input, augmentation: augmentation, random: &random)
         var truth = [Float](repeating: 0, count: images.count * truthsPerImage)
         for (row, index) in images.map(\.index).enumerated() { truth[row * truthsPerImage + examples[indices[index]].label] = 1 }
         return TrainingBatch(input: Tensor(shape: [images.count, input.channels, input.height, input.width], data: images.flatMap(\.image.data)),
@@ -93,32 +96,14 @@ public struct ClassifierData: Sendable {
     /// name occurs in its path (Darknet's `fill_truth`); a path with none or several is an error
     /// naming its line.
     public init(dataFile data: DataFile) throws {
-        let labelsKey = data.entries["labels"] != nil ? "labels" : "names"
-        if data.entries["labels"] != nil, let names = data.entries["names"], names.value != data.entries["labels"]!.value {
-            throw Diagnostic(at: .line(file: data.path, line: names.line), "names=\(names.value) and labels=\(data.entries["labels"]!.value): the class list is given twice, differently")
-        }
-        guard let labelsPath = data.filePath(labelsKey) else {
-            throw Diagnostic(at: .file(data.path), "expected labels= (or names=): the file of class names, one per line")
-        }
-        let classNames = try Self.reading(data, labelsKey) { try Detector.names(contentsOf: labelsPath) }
-        guard !classNames.isEmpty else { throw Diagnostic(at: .file(labelsPath), "the file holds no class names") }
-        if let classes = data.classes, classes.count != classNames.count {
-            throw Diagnostic(at: .line(file: data.path, line: classes.line), "classes=\(classes.count), but \(labelsPath) names \(classNames.count) classes")
-        }
-        let origin = data.classes.map { SourceLocation.line(file: data.path, line: $0.line) } ?? data.location(of: labelsKey)
+        let classNames = try data.classNames()
+        let origin = data.classesLocation
         guard data.entries["train"] != nil else {
             throw Diagnostic(at: .file(data.path), "expected train=: the file listing the training images, one path per line")
         }
         train = ClassifierSet(classNames: classNames, examples: try Self.listed(data, "train", classes: classNames), classesOrigin: origin)
         validation = data.entries["valid"] == nil ? nil
             : ClassifierSet(classNames: classNames, examples: try Self.listed(data, "valid", classes: classNames), classesOrigin: origin)
-    }
-
-    /// `body`, a failure to open the file `key` names reported at `key`'s line.
-    static func reading<T>(_ data: DataFile, _ key: String, _ body: () throws -> T) throws -> T {
-        do { return try body() } catch let error as Diagnostic where error.location == .file(data.filePath(key) ?? "") {
-            throw Diagnostic(at: data.location(of: key), "\(key)=\(data.entries[key]!.value): \(error.message)")
-        }
     }
 
     /// The visible subfolders of `folder`, sorted.
@@ -153,7 +138,7 @@ public struct ClassifierData: Sendable {
     /// class whose name occurs in it.
     static func listed(_ data: DataFile, _ key: String, classes: [String]) throws -> [ClassifierSet.Example] {
         let listPath = data.filePath(key)!
-        let text = try reading(data, key) { String(decoding: try InputFile.contents(of: listPath), as: UTF8.self) }
+        let text = try data.reading(key) { String(decoding: try InputFile.contents(of: listPath), as: UTF8.self) }
         var examples: [ClassifierSet.Example] = []
         for (index, raw) in text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }).enumerated() {
             let line = String(raw)

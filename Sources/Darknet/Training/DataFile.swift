@@ -43,6 +43,37 @@ public struct DataFile: Sendable {
     /// `names=` resolved.
     public var namesPath: String? { filePath("names") }
 
+    /// The class names of `labels=` (a classifier's key) or `names=` (a detector's), one per
+    /// line, checked against `classes=` when it is given.
+    public func classNames() throws -> [String] {
+        if let labels = entries["labels"], let names = entries["names"], labels.value != names.value {
+            throw Diagnostic(at: .line(file: path, line: names.line), "names=\(names.value) and labels=\(labels.value) (line \(labels.line)) name different class lists")
+        }
+        let key = entries["labels"] != nil ? "labels" : "names"
+        guard let file = filePath(key) else {
+            throw Diagnostic(at: .file(path), "expected labels= (or names=): the file of class names, one per line")
+        }
+        let classNames = try reading(key) { try Detector.names(contentsOf: file) }
+        guard !classNames.isEmpty else { throw Diagnostic(at: .file(file), "the file holds no class names") }
+        if let classes, classes.count != classNames.count {
+            throw Diagnostic(at: .line(file: path, line: classes.line), "classes=\(classes.count), but \(file) names \(classNames.count) classes")
+        }
+        return classNames
+    }
+
+    /// Where the class count was set: `classes=`, else the class list's key.
+    public var classesLocation: SourceLocation {
+        classes.map { .line(file: path, line: $0.line) } ?? location(of: entries["labels"] != nil ? "labels" : "names")
+    }
+
+    /// `body`, which reads the file `key` names: its failure to open that file is reported at
+    /// `key`'s line.
+    func reading<T>(_ key: String, _ body: () throws -> T) throws -> T {
+        do { return try body() } catch let error as Diagnostic where error.location == .file(filePath(key) ?? "") {
+            throw Diagnostic(at: location(of: key), "\(key)=\(entries[key]!.value): \(error.message)")
+        }
+    }
+
     /// A location for an error about `key`: its line, or the whole file when it is missing.
     public func location(of key: String) -> SourceLocation {
         entries[key].map { .line(file: path, line: $0.line) } ?? .file(path)
