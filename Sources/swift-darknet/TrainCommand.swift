@@ -51,36 +51,33 @@ struct TrainCommand: Command {
 
     func run() throws -> Int32 {
         let spec = try definition.load(cfg)
-        if case .yolo = spec.layers.last!.spec {
-            throw Diagnostic(at: .file(cfg), "training a detector from a .data file's box labels is not supported yet: train reads classifier data")
-        }
-        let sets = try ClassifierData(contentsOf: data)
         // Read into memory, not mapped: training writes the parameters in place.
         let initial = try weights.map { try readWeights($0, for: spec, mapped: false) } ?? RandomWeights.initial(for: spec, seed: seed)
         let trainer = try Trainer(try Network(definition: spec, weights: initial, winograd: false))
-        try sets.train.check(truthsPerImage: trainer.truthsPerImage)
-        try sets.validation?.check(truthsPerImage: trainer.truthsPerImage)
+        let (set, validation, validationImages, classes, classNames) = try sets(for: spec, truthsPerImage: trainer.truthsPerImage)
 
         try createDirectory(output)
         let base = Self.baseName(cfg)
-        // The class index is the line: classify reads it beside the weights.
-        let names = joinedPath(output, base + ".names")
-        try TrainingRun.writeNames(sets.classNames, to: names)
+        var wrote: [String] = []
+        if let classNames {
+            // The class index is the line: classify reads it beside the weights.
+            let names = joinedPath(output, base + ".names")
+            try TrainingRun.writeNames(classNames, to: names)
+            wrote.append(names)
+        }
 
         var options = TrainingRun.Options(directory: output, baseName: base)
         options.epochs = epochs
         options.seed = seed
         options.checkpointEvery = checkpointEvery
         options.augment = augment
-        let run = try TrainingRun(trainer: trainer, set: sets.train,
-                                  validation: sets.validation.map { TopOneAccuracy(set: $0, batch: max(spec.batch / spec.training.subdivisions, 1)) },
-                                  options: options)
+        let run = try TrainingRun(trainer: trainer, set: set, validation: validation, options: options)
         let start = trainer.seen / UInt64(run.imagesPerIteration)
-        print("\(cfg): \(sets.train.count) training images in \(sets.classNames.count) classes (\(sets.validation?.count ?? 0) for validation); "
+        print("\(cfg): \(set.count) training images in \(classes) classes (\(validationImages) for validation); "
               + "batch \(run.imagesPerIteration) in \(spec.training.subdivisions) subdivisions; "
               + (trainer.seen > 0 ? "resuming at iteration \(start) (seen \(trainer.seen))" : "from iteration 0")
               + (weights == nil ? " with Darknet's random initial weights" : ""))
-        print("wrote \(names)")
+        for path in wrote { print("wrote \(path)") }
 
         signal(SIGINT) { _ in
             // A second Ctrl-C stops without saving.
@@ -107,6 +104,34 @@ struct TrainCommand: Command {
             printError("interrupted: the weights so far (seen \(trainer.seen)) are saved in \(path); --weights \(path) resumes")
             return 130
         }
+    }
+
+    /// The training set, the validation and, for a classifier, its class names: a detector (a
+    /// cfg with a [yolo] layer) reads a .data file's box labels and validates by mAP@0.5; a
+    /// classifier reads class folders or a classifier .data and validates by top-1.
+    private func sets(for spec: NetworkDefinition, truthsPerImage: Int) throws
+        -> (set: any TrainingSet, validation: (any Validation)?, validationImages: Int, classes: Int, classNames: [String]?) {
+        let detector = spec.layers.contains { layer in
+            if case .yolo = layer.spec { return true }
+            if case .region = layer.spec { return true }
+            return false
+        }
+        guard !detector else {
+            guard !Folder.isFolder(data) else {
+                throw Diagnostic(at: .file(data), "a detector trains from a .data file (train=, valid=, classes=, names=), not a folder")
+            }
+            let file = try DataFile(contentsOf: data)
+            let train = try DetectionSet(data: file, for: spec)
+            for warning in train.warnings { printError(warning.description) }
+            let validation = try file.filePath("valid").map { _ in try DetectionSet(data: file, validation: true, for: spec) }
+            return (train, validation.map(MeanAveragePrecision.init), validation?.count ?? 0, train.classes, nil)
+        }
+        let sets = try ClassifierData(contentsOf: data)
+        try sets.train.check(truthsPerImage: truthsPerImage)
+        try sets.validation?.check(truthsPerImage: truthsPerImage)
+        let batch = max(spec.batch / spec.training.subdivisions, 1)
+        return (sets.train, sets.validation.map { TopOneAccuracy(set: $0, batch: batch) }, sets.validation?.count ?? 0,
+                sets.classNames.count, sets.classNames)
     }
 
     /// The cfg's file name without folder and extension, as Darknet's `basecfg`.

@@ -75,6 +75,34 @@ final class TrainCommandTests: CLITestCase {
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: out).sorted(), ["tiny.backup", "tiny.names"])
     }
 
+    /// A cfg with a [yolo] layer trains from a .data file's box labels and validates by mAP@0.5.
+    func testADetectorTrainsFromADataFile() throws {
+        let cfg = try temporaryFile("det.cfg", contents: Data(("[net]\nbatch=2\nwidth=16\nheight=16\nchannels=3\nlearning_rate=0.01\n"
+            + "[convolutional]\nfilters=8\nsize=3\nstride=2\npad=1\nbatch_normalize=1\nactivation=leaky\n"
+            + "[convolutional]\nfilters=6\nsize=1\nactivation=linear\n[yolo]\nclasses=1\nnum=1\nmask=0\nanchors=6,6\n").utf8))
+        let folder = URL(fileURLWithPath: cfg).deletingLastPathComponent().path
+        var list = ""
+        for (index, kind) in ["png", "jpg", "png"].enumerated() {
+            let image = "\(folder)/\(index).\(kind)"
+            try FileManager.default.copyItem(atPath: Self.root.appendingPathComponent("Tests/DarknetTests/Fixtures/gradient.\(kind)").path, toPath: image)
+            try "0 0.5 0.5 0.4 0.3\n".write(toFile: "\(folder)/\(index).txt", atomically: true, encoding: .utf8)
+            list += image + "\n"
+        }
+        try list.write(toFile: folder + "/list.txt", atomically: true, encoding: .utf8)
+        let data = try temporaryFile("det.data", contents: Data("classes=1\ntrain=\(folder)/list.txt\nvalid=\(folder)/list.txt\n".utf8))
+        let out = folder + "/out"
+        let result = try run(["train", cfg, "--data", data, "--out", out, "--epochs", "2"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertTrue(result.stdout.hasPrefix("\(cfg): 3 training images in 1 classes (3 for validation); batch 2 in 1 subdivisions"), result.stdout)
+        XCTAssertTrue(result.stdout.contains("\nepoch 2: validation mAP@0.5 "), result.stdout)
+        XCTAssertEqual(try seen(out + "/det_final.weights"), 6)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: out), ["det_final.weights"])
+
+        let fromFolder = try run(["train", cfg, "--data", folder, "--out", out, "--epochs", "1"])
+        XCTAssertEqual(fromFolder.status, 1)
+        XCTAssertTrue(fromFolder.stderr.hasPrefix("\(folder): error: a detector trains from a .data file"), fromFolder.stderr)
+    }
+
     func testBenchTrainTimesStepsAgainstForwardPasses() throws {
         let cfg = try temporaryFile("tiny.cfg", contents: Data(Self.cfg.utf8))
         let result = try run(["bench", cfg, "--train", "--batch", "3", "--runs", "2"])

@@ -202,6 +202,19 @@ public protocol Validation {
     func evaluate(_ network: Network) throws -> Float
 }
 
+/// A detector's mAP@0.5 over a detection set (`DetectionSet.meanAveragePrecision`).
+public struct MeanAveragePrecision: Validation {
+    public let set: DetectionSet
+
+    public init(set: DetectionSet) { self.set = set }
+
+    public var name: String { "mAP@0.5" }
+
+    public func evaluate(_ network: Network) throws -> Float {
+        Float(try set.meanAveragePrecision(of: network, iouThreshold: 0.5).precision.mean)
+    }
+}
+
 /// The fraction of a classification set whose highest output is its truth's class.
 public struct TopOneAccuracy: Validation {
     public let set: any TrainingSet
