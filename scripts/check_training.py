@@ -7,7 +7,8 @@ block (1×1 convolutions, a bottleneck with its [shortcut], [route]s) and SPPF (
 stride-1 [maxpool]s concatenated) — with leaky in place of SiLU, which libdarknet lacks, for 15
 epochs from Darknet's random initial weights, with Adam and Darknet's classifier augmentation.
 It must reach ≥ 90 % validation top-1. libdarknet then loads the final weights and must give the
-same probabilities as `swift-darknet run` on every validation image, within 1e-4.
+same probabilities as `swift-darknet run` on every validation image, within 1e-4; `classify`,
+reading the `.names` train wrote, must get train's last validation figure.
 
 Also prints the training speed (images/s, data loading included) and a training step's time
 against the forward pass (`bench --train`, at the images per forward pass training uses).
@@ -15,6 +16,7 @@ against the forward pass (`bench --train`, at the images per forward pass traini
 Usage: check_training.py SWIFT_DARKNET
 """
 import glob
+import json
 import os
 import re
 import subprocess
@@ -108,6 +110,15 @@ def main():
           % (agree, len(paths), difference, accuracy))
     if difference > 1e-4 or agree != len(paths):
         failures.append("libdarknet's probabilities differ from ours by %.2e (%d of %d argmax alike)" % (difference, agree, len(paths)))
+
+    # classify reads the .names train wrote beside the weights and preprocesses as validation.
+    classify = subprocess.run([binary, "classify", cfg, weights] + [os.path.join(data, "val", name) for name in names] + ["--top", "1", "--json"],
+                              capture_output=True, text=True, check=True)
+    classified = json.loads(classify.stdout)
+    right = sum(item["top"][0]["class"] == os.path.basename(os.path.dirname(item["image"])) for item in classified)
+    print("classify on the validation folder: %d of %d right (%.3f)" % (right, len(classified), right / len(classified)))
+    if len(classified) != len(paths) or (figures and abs(right / len(classified) - figures[-1]) > 1e-6):
+        failures.append("classify's top-1 %d of %d differs from train's last validation figure %s" % (right, len(classified), figures[-1:]))
 
     train_ms = 1000 / float(np.median(speeds[len(speeds) // 2:])) if speeds else float("nan")
     print("training ran at %.3f ms per image, PNG loading and augmentation included" % train_ms)

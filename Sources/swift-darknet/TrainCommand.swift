@@ -73,7 +73,7 @@ struct TrainCommand: Command {
         options.augment = augment
         let run = try TrainingRun(trainer: trainer, set: set, validation: validation, options: options)
         let start = trainer.seen / UInt64(run.imagesPerIteration)
-        print("\(cfg): \(set.count) training images in \(classes) classes (\(validationImages) for validation); "
+        print("\(cfg): \(set.count) training images in \(classes) class\(classes == 1 ? "" : "es") (\(validationImages) for validation); "
               + "batch \(run.imagesPerIteration) in \(spec.training.subdivisions) subdivisions; "
               + (trainer.seen > 0 ? "resuming at iteration \(start) (seen \(trainer.seen))" : "from iteration 0")
               + (weights == nil ? " with Darknet's random initial weights" : ""))

@@ -93,7 +93,7 @@ final class TrainCommandTests: CLITestCase {
         let out = folder + "/out"
         let result = try run(["train", cfg, "--data", data, "--out", out, "--epochs", "2"])
         XCTAssertEqual(result.status, 0, result.stderr)
-        XCTAssertTrue(result.stdout.hasPrefix("\(cfg): 3 training images in 1 classes (3 for validation); batch 2 in 1 subdivisions"), result.stdout)
+        XCTAssertTrue(result.stdout.hasPrefix("\(cfg): 3 training images in 1 class (3 for validation); batch 2 in 1 subdivisions"), result.stdout)
         XCTAssertTrue(result.stdout.contains("\nepoch 2: validation mAP@0.5 "), result.stdout)
         XCTAssertEqual(try seen(out + "/det_final.weights"), 6)
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: out), ["det_final.weights"])
