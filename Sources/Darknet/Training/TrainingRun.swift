@@ -90,8 +90,8 @@ public final class TrainingRun {
         return min(byEpochs, byBatches)
     }
 
-    public var checkpointPath: String { joined(options.directory, options.baseName + ".backup") }
-    public var finalPath: String { joined(options.directory, options.baseName + "_final.weights") }
+    public var checkpointPath: String { Folder.join(options.directory, options.baseName + ".backup") }
+    public var finalPath: String { Folder.join(options.directory, options.baseName + "_final.weights") }
 
     /// Trains until the end position or until `isCancelled` (asked between iterations) says
     /// stop, reporting each event as it happens.
@@ -159,10 +159,6 @@ public final class TrainingRun {
 
     private func save(_ path: String) throws {
         try trainer.weights.write(to: path)
-    }
-
-    private func joined(_ directory: String, _ name: String) -> String {
-        directory.isEmpty ? name : directory.hasSuffix("/") ? directory + name : directory + "/" + name
     }
 }
 
