@@ -181,6 +181,20 @@ final class TrainingRunTests: XCTestCase {
         XCTAssertEqual(trainer.seen, 8)
     }
 
+    /// Each epoch of the stream is a permutation of the set, a different one per epoch and per
+    /// seed, and any position's image is the same however the stream is read.
+    func testTheImageStreamIsSeededPermutations() {
+        var a = Shuffle(count: 10, seed: 1), b = Shuffle(count: 10, seed: 2)
+        let first = (0..<10).map { a.index(at: UInt64($0)) }, second = (10..<20).map { a.index(at: UInt64($0)) }
+        XCTAssertEqual(first.sorted(), Array(0..<10))
+        XCTAssertEqual(second.sorted(), Array(0..<10))
+        XCTAssertNotEqual(first, second)
+        XCTAssertNotEqual((0..<10).map { b.index(at: UInt64($0)) }, first)
+        var fresh = Shuffle(count: 10, seed: 1)
+        XCTAssertEqual(fresh.index(at: 13), second[3])
+        XCTAssertEqual(fresh.index(at: 4), first[4])
+    }
+
     func testMaxBatchesStopsTheRun() throws {
         let trainer = try trainer(net: "batch=4\nmax_batches=3\n")
         var options = options(try directory(), epochs: 0)
