@@ -4,7 +4,8 @@
 Each small cfg gets random weights (`swift-darknet init`), a `seen` in the header where the
 rate schedule needs one, a random batch and its truth; libdarknet (cfg rewritten for batch B,
 one subdivision) and swift-darknet each take one step, and every float of the two saved
-weights files must agree within 1e-5 + 1e-4·max|ref| per layer, and `seen` exactly.
+weights files must agree within 1e-5 + 1e-4·max|ref| per layer, `seen` exactly, and the cost
+`step` prints with the one train_network_datum returns within 1e-5 + 1e-4·|ref|.
 
 With adam=1 Darknet's CPU update ignores Adam; its GPU update (adam_update_gpu: decay into
 every array's gradient, m and v with B1 and B2, bias correction by t, eps) is applied here in
@@ -19,6 +20,7 @@ the two agree, so the comparison needs no patch.
 Usage: check_step.py SWIFT_DARKNET
 """
 import os
+import re
 import struct
 import subprocess
 import sys
@@ -360,16 +362,20 @@ def main():
         np.save(os.path.join(work, "t.npy"), t)
         ref_out, our_out = os.path.join(work, "ref.weights"), os.path.join(work, "ours.weights")
         with Quiet():
-            darknet_ref.train_step(ref_cfg, weights, x, t, ref_out)
+            ref_cost = darknet_ref.train_step(ref_cfg, weights, x, t, ref_out)
             sizes = darknet_ref.Network(ref_cfg).layer_floats()
-        subprocess.run([tool, "step", cfg, weights, "--input", os.path.join(work, "x.npy"),
-                        "--truth", os.path.join(work, "t.npy"), "--out", our_out], check=True)
+        step = subprocess.run([tool, "step", cfg, weights, "--input", os.path.join(work, "x.npy"),
+                               "--truth", os.path.join(work, "t.npy"), "--out", our_out], check=True, capture_output=True, text=True)
+        our_cost = float(re.search(r"Darknet's cost (\S+) over", step.stdout).group(1))
         ref_seen, ref = weights_floats(ref_out)
         if "adam=1" in text:
             ref = adam_reference(ref_cfg, weights, x, t, text, batch, sizes, work)
         our_seen, ours = weights_floats(our_out)
         _, before = weights_floats(weights)
         problems = []
+        # train_network_datum's return: calc_network_cost over the batch.
+        if abs(our_cost - ref_cost) > 1e-5 + 1e-4 * abs(ref_cost):
+            problems.append("cost %.7g, libdarknet %.7g" % (our_cost, ref_cost))
         if ref_seen != our_seen:
             problems.append("seen %d, libdarknet %d" % (our_seen, ref_seen))
         if ref.size != ours.size or ref.size != sum(sizes):
@@ -391,8 +397,8 @@ def main():
                 problems.append("layer %d: max difference %.3g > tolerance %.3g" % (layer, difference, tolerance))
             offset += count
         status = "ok" if not problems else "FAILED"
-        print("%s: %s — seen %d, worst layer %d: difference %.3g = %.3f of its tolerance; the step moved floats by up to %.3g"
-              % (status, name, our_seen, worst[2], worst[1], worst[0], moved))
+        print("%s: %s — seen %d, cost %.6g (libdarknet %.6g), worst layer %d: difference %.3g = %.3f of its tolerance; the step moved floats by up to %.3g"
+              % (status, name, our_seen, our_cost, ref_cost, worst[2], worst[1], worst[0], moved))
         for problem in problems:
             print("   ", problem)
         failures += bool(problems)

@@ -30,6 +30,7 @@ step "weights against libdarknet and OpenCV" python3 scripts/check_weights.py .b
 step "every layer against libdarknet" python3 scripts/check_inference.py .build/release/swift-darknet
 step "scale_channels and sam against OpenCV" python3 scripts/check_opencv_kinds.py .build/release/swift-darknet
 step "one training step against libdarknet" python3 scripts/check_step.py .build/release/swift-darknet
+step "training end to end: a shapes classifier to 90 % top-1, libdarknet agreeing" python3 scripts/check_training.py .build/release/swift-darknet
 step "res2net and triangle against NumPy" python3 scripts/res2net_reference.py .build/release/swift-darknet
 step "gradients of res2net, triangle, YOLOv5 and MobileNetV2 kinds against NumPy" python3 scripts/gradient_reference.py .build/release/swift-darknet
 step "AlexeyAB's activations, batch-norm and [yolo] keys against NumPy" python3 scripts/alexeyab_reference.py .build/release/swift-darknet

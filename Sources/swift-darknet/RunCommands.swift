@@ -97,6 +97,7 @@ struct BenchCommand: Command {
         .flag("json", "print the timings as JSON"),
         .flag("layers", "time each layer too and print a table of them"),
         .flag("no-winograd", "run 3×3 convolutions as matrix products only"),
+        .flag("train", "time training steps (forward, backward, update) against forward passes instead"),
         noMmapOption,
     ] + DefinitionArguments.options
 
@@ -111,6 +112,7 @@ struct BenchCommand: Command {
     let perLayer: Bool
     let winograd: Bool
     let mapped: Bool
+    let train: Bool
     let definition: DefinitionArguments
 
     init(_ args: Arguments) throws {
@@ -124,12 +126,14 @@ struct BenchCommand: Command {
         perLayer = args.flag("layers")
         winograd = !args.flag("no-winograd")
         mapped = !args.flag("no-mmap")
+        train = args.flag("train")
         definition = try DefinitionArguments(args)
     }
 
     func run() throws -> Int32 {
         if let threads { BLAS.threads = threads }
         let spec = try definition.load(cfg)
+        if train { try benchTraining(spec, weights: try weights.map { try readWeights($0, for: spec, mapped: false) }); return 0 }
         let loadStart = DispatchTime.now().uptimeNanoseconds
         let loaded = try weights.map { try readWeights($0, for: spec, mapped: mapped) }
         let loadMilliseconds = loaded.map { _ in Double(DispatchTime.now().uptimeNanoseconds - loadStart) / 1e6 }

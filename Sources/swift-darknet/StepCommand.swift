@@ -1,4 +1,4 @@
-import Darknet
+@_spi(CLI) import Darknet
 
 struct StepCommand: Command {
     static let name = "step"
@@ -42,8 +42,9 @@ struct StepCommand: Command {
         guard batch.shape.count == 4, truths.shape == [images, trainer.truthsPerImage] else {
             throw Diagnostic(at: .file(truth), "the truth has shape \(truths.shape) for an input of shape \(batch.shape); \(cfg) trains on (B, C, H, W) with truths (B, \(trainer.truthsPerImage))")
         }
-        try trainer.step(input: batch, truth: truths)
+        let loss = try trainer.step(input: batch, truth: truths)
         try trainer.weights.write(to: output)
+        print(String(printf: "loss %.9g per image (Darknet's cost %.9g over %d images)", Double(loss), Double(loss) * Double(images), images))
         return 0
     }
 }

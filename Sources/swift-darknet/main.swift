@@ -6,7 +6,7 @@ enum CLI {
     static let version = "0.1.0"
 
     static var commands: [any Command.Type] { [
-        SummaryCommand.self, InspectCommand.self, ConvertCommand.self, InitCommand.self, RunCommand.self, BenchCommand.self, DetectCommand.self, ClassifyCommand.self, StepCommand.self, ExportCommand.self,
+        SummaryCommand.self, InspectCommand.self, ConvertCommand.self, InitCommand.self, RunCommand.self, BenchCommand.self, DetectCommand.self, ClassifyCommand.self, StepCommand.self, TrainCommand.self, ExportCommand.self,
     ] }
 
     static var usage: String {

@@ -160,10 +160,14 @@ public struct NetworkDefinition: Sendable {
         let context = SectionContext(index: 0, input: shape, previousOutputs: [], memoryLimit: options.memoryLimit, dialect: .darknet)
         _ = try context.floats([shape.channels, shape.height, shape.width], "input", in: r)
         let batch = try r.int("batch", default: 1, in: 1...Int(Int32.max))
-        r.ignore(["subdivisions", "time_steps", "notruth", "random", "inputs", "max_ratio", "min_ratio", "clip",
+        r.ignore(["time_steps", "notruth", "random", "inputs", "max_ratio", "min_ratio", "clip",
                   "seq_scales", "mosaic", "blur",
                   "mixup", "cutmix", "label_smooth_eps", "track", "augment_speed"])
-        return (shape, batch, try TrainingOptions(&r))
+        let training = try TrainingOptions(&r)
+        guard training.subdivisions <= batch else {
+            throw r.error("subdivisions", "more than batch=\(batch): each forward pass would have no image")
+        }
+        return (shape, batch, training)
     }
 
     /// The outputs a caller gets by default (`run`, an ONNX export): yolo/region layers and the last layer.

@@ -14,6 +14,8 @@ public struct TrainingOptions: Sendable, Equatable {
     public var power: Float = 4
     public var policy: Policy = .constant
     public var maxBatches = 0
+    /// Darknet runs `batch / subdivisions` images per forward pass and updates once per batch.
+    public var subdivisions = 1
     public var augmentation = Augmentation()
 
     /// Darknet's learning-rate policies.
@@ -52,6 +54,7 @@ public struct TrainingOptions: Sendable, Equatable {
         burnIn = try r.int("burn_in", default: 0, in: 0...Int(Int32.max))
         power = try r.float("power", default: power)
         maxBatches = try r.int("max_batches", default: 0, in: 0...Int(Int32.max))
+        subdivisions = try r.int("subdivisions", default: 1, in: 1...Int(Int32.max))
         augmentation = try Augmentation(&r)
         let name = r.string("policy") ?? "constant"
         switch name {

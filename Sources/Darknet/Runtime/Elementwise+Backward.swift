@@ -1,3 +1,5 @@
+import Glibc
+
 extension Softmax: StatelessTraining {
     func trainer() throws -> any LayerTrainer { StatelessTrainer(self) }
 
@@ -9,6 +11,14 @@ extension Softmax: StatelessTraining {
     }
 
     var truthFloats: Int? { noLoss ? nil : output.count }
+
+    /// `softmax_x_ent_cpu`'s error summed: −log p wherever the truth is not 0.
+    func cost(_ pass: TrainingPass) -> Float? {
+        guard !noLoss else { return nil }
+        var sum: Float = 0
+        for i in 0..<(pass.batch * output.count) where pass.truth[i] != 0 { sum += -logf(pass.output[i]) }
+        return sum
+    }
 
     /// `backward_softmax_layer` passes the delta down as it is.
     func backward(_ pass: TrainingPass) { addDelta(pass, times: 1) }
@@ -28,9 +38,19 @@ extension Cost: StatelessTraining {
 
     var truthFloats: Int? { output.count }
 
+    /// `l2_cpu`'s error summed: the squared deltas.
+    func cost(_ pass: TrainingPass) -> Float? { squaredSum(pass.delta, pass.batch * output.count) }
+
     /// Times `scale`: after a softmax, which also adds truth − output, the softmax's input gets
     /// twice it — Darknet's doubling, kept.
     func backward(_ pass: TrainingPass) { addDelta(pass, times: scale) }
+}
+
+/// Σ x², Darknet's `pow(mag_array(x, n), 2)`.
+func squaredSum(_ x: UnsafePointer<Float>, _ n: Int) -> Float {
+    var sum: Float = 0
+    for i in 0..<n { sum += x[i] * x[i] }
+    return sum
 }
 
 extension LayerPlan {

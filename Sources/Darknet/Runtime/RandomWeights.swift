@@ -1,3 +1,5 @@
+import Glibc
+
 /// SplitMix64: small, fast, and the same sequence on every platform.
 struct SplitMix64 {
     var state: UInt64
@@ -86,5 +88,41 @@ public enum RandomWeights {
             }
         }
         return network.weights
+    }
+
+    /// The weights Darknet gives a new network before training (`make_convolutional_layer`,
+    /// `make_connected_layer`): convolution kernels sqrt(2 / fan-in) · N(0, 1), connected
+    /// weights sqrt(2 / inputs) · U(−1, 1), biases and β 0, γ 1, rolling mean 0. The rolling
+    /// variance is 1, not Darknet's 0: training replaces it by 1 % a forward pass, and a
+    /// validation before that would divide by √0 + 1e-6.
+    public static func initial(for definition: NetworkDefinition, seed: UInt64) throws -> NetworkWeights {
+        var random = SplitMix64(state: seed)
+        var floats: [Float] = []
+        floats.reserveCapacity(definition.storedFloats)
+        for layer in definition.layers {
+            let uniformWeights = if case .connected = layer.spec { true } else { false }
+            for array in layer.weightArrays {
+                switch array.role {
+                case .weights:
+                    let scale = (2 / Float(max(array.fanIn, 1))).squareRoot()
+                    for _ in 0..<array.count {
+                        floats.append(scale * (uniformWeights ? random.uniform(-1, 1) : random.normal()))
+                    }
+                case .bias, .normBias, .rollingMean: floats += repeatElement(0, count: array.count)
+                case .normScale, .rollingVariance: floats += repeatElement(1, count: array.count)
+                case .learned: floats += repeatElement(0, count: array.count) // [implicit]'s default mean
+                case .mixingWeights: floats += repeatElement(1, count: array.count)
+                }
+            }
+        }
+        return try NetworkWeights(header: WeightsHeader(), floats: floats, for: definition)
+    }
+}
+
+extension SplitMix64 {
+    /// A standard normal draw (Box–Muller, as Darknet's `rand_normal`).
+    mutating func normal() -> Float {
+        let u = Double(next() >> 11 | 1) / Double(1 << 53), v = Double(next() >> 11) / Double(1 << 53)
+        return Float((-2 * log(u)).squareRoot() * cos(2 * Double.pi * v))
     }
 }

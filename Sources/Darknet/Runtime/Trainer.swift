@@ -53,8 +53,24 @@ public final class Trainer {
     }
 
     /// Runs one step on `input` (B, C, H, W) with `truth` (B, truths): `seen += B`, forward in
-    /// training mode, backward, update at the rate for `seen / B`.
-    public func step(input: Tensor, truth: Tensor) throws {
+    /// training mode, backward, update at the rate for `seen / B`. Returns the loss per image
+    /// (Darknet's `train_network`: the network's cost over B).
+    @discardableResult
+    public func step(input: Tensor, truth: Tensor) throws -> Float {
+        let cost = try accumulate(input: input, truth: truth)
+        let batch = input.shape[0]
+        update(batch: batch)
+        return cost / Float(batch)
+    }
+
+    /// One of Darknet's subdivisions: `seen += B`, forward in training mode and backward over
+    /// `input` (B, C, H, W), adding to the gradients without updating the parameters. Returns
+    /// the batch's cost as Darknet's `calc_network_cost` gives it: the mean over the layers
+    /// with a loss of each one's cost summed over the B images. `counting` (B if nil) is what
+    /// `seen` grows by: a run counts the images it asked for, those left out included, as
+    /// Darknet counts its batch.
+    @discardableResult
+    public func accumulate(input: Tensor, truth: Tensor, counting: Int? = nil) throws -> Float {
         let batch = try network.checkInput(input)
         guard input.shape.count == 4 else {
             throw Diagnostic(at: .file(network.definition.path), "training takes a batch (B, C, H, W); the input has shape \(input.shape)")
@@ -63,17 +79,29 @@ public final class Trainer {
             throw Diagnostic(at: .file(network.definition.path), "the truth has shape \(truth.shape); this network takes (\(batch), \(truthsPerImage))")
         }
         try checkTruth(truth, batch: batch)
-        guard seen <= UInt64(Int.max) - UInt64(batch) else {
-            throw Diagnostic(at: .file(network.definition.path), "the weights header's seen, \(seen), leaves no room for another batch of \(batch)")
+        let counted = counting ?? batch
+        guard seen <= UInt64(Int.max) - UInt64(counted) else {
+            throw Diagnostic(at: .file(network.definition.path), "the weights header's seen, \(seen), leaves no room for another batch of \(counted)")
         }
-        seen += UInt64(batch)
-        propagate(input: input, truth: truth, batch: batch, backward: true)
+        seen += UInt64(counted)
+        return propagate(input: input, truth: truth, batch: batch, backward: true).cost
+    }
+
+    /// Darknet's `update_network` after the subdivisions of a batch of `batch` images: the rate
+    /// for `seen / batch`, the accumulated gradients scaled by 1 / `batch`, then cleared (or
+    /// kept times momentum, as Darknet's SGD does).
+    public func update(batch: Int) {
         updates += 1
         let options = network.definition.training
-        let step = UpdateStep(rate: options.rate(batchNumber: Int(seen / UInt64(batch))), momentum: options.momentum,
+        let step = UpdateStep(rate: currentRate(batch: batch), momentum: options.momentum,
                               decay: options.decay, batch: batch,
                               adam: options.adam ? (options.b1, options.b2, options.eps, updates) : nil)
         for trainer in trainers { trainer.update(step) }
+    }
+
+    /// The learning rate Darknet's `get_current_rate` gives now, for batches of `batch` images.
+    public func currentRate(batch: Int) -> Float {
+        network.definition.training.rate(batchNumber: Int(seen / UInt64(max(batch, 1))))
     }
 
     /// The truth a loss indexes by: finite floats, and for [yolo] each box, up to the first with
@@ -106,12 +134,14 @@ public final class Trainer {
     }
 
     /// Darknet's `forward_network` in training mode and, with `backward`, `backward_network`:
-    /// the parameters' gradients accumulate in the trainers. Returns each layer's output.
+    /// the parameters' gradients accumulate in the trainers. Returns each layer's output and
+    /// the network's cost (`calc_network_cost`, 0 without a loss).
     @discardableResult
-    func propagate(input: Tensor, truth: Tensor, batch: Int, backward: Bool) -> [[Float]] {
+    func propagate(input: Tensor, truth: Tensor, batch: Int, backward: Bool) -> (outputs: [[Float]], cost: Float) {
         let layers = network.definition.layers
         let outputs = layers.map { TrainingBuffer($0.output.count * batch) }
         let deltas = layers.map { TrainingBuffer($0.output.count * batch) }
+        var cost: Float = 0
         input.data.withUnsafeBufferPointer { inputs in
             truth.data.withUnsafeBufferPointer { truths in
                 func pass(_ i: Int) -> TrainingPass {
@@ -122,6 +152,8 @@ public final class Trainer {
                                  outputs: { outputs[$0].pointer }, deltas: { deltas[$0].pointer })
                 }
                 for i in layers.indices { trainers[i].forward(pass(i)) }
+                let costs = layers.indices.compactMap { trainers[$0].cost(pass($0)) }
+                cost = costs.isEmpty ? 0 : costs.reduce(0, +) / Float(costs.count)
                 if backward {
                     for i in layers.indices.reversed() {
                         if layers[i].stopsBackward { break }
@@ -130,7 +162,7 @@ public final class Trainer {
                 }
             }
         }
-        return outputs.map { Array(UnsafeBufferPointer(start: $0.pointer, count: $0.count)) }
+        return (outputs.map { Array(UnsafeBufferPointer(start: $0.pointer, count: $0.count)) }, cost)
     }
 
     /// The trainer of layer `index` (for tests).

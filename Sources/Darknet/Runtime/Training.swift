@@ -13,11 +13,15 @@ protocol LayerTrainer: AnyObject {
     func update(_ step: UpdateStep)
     /// The truth floats per image a loss reads (nil for kinds without one).
     var truthFloats: Int? { get }
+    /// After the forward pass, a loss's cost over the batch (Darknet's `l.cost`); nil for kinds
+    /// without one.
+    func cost(_ pass: TrainingPass) -> Float?
 }
 
 extension LayerTrainer {
     func update(_ step: UpdateStep) {}
     var truthFloats: Int? { nil }
+    func cost(_ pass: TrainingPass) -> Float? { nil }
 }
 
 /// A kind whose forward pass in training is its inference pass and which keeps nothing between
@@ -29,11 +33,14 @@ protocol StatelessTraining: LayerPlan {
     func backward(_ pass: TrainingPass)
     /// The truth floats per image `loss` reads (nil without a loss).
     var truthFloats: Int? { get }
+    /// After `loss`, its cost over the batch (Darknet's `l.cost`; nil without a loss).
+    func cost(_ pass: TrainingPass) -> Float?
 }
 
 extension StatelessTraining {
     func loss(_ pass: TrainingPass) {}
     var truthFloats: Int? { nil }
+    func cost(_ pass: TrainingPass) -> Float? { nil }
 }
 
 final class StatelessTrainer<Plan: StatelessTraining>: LayerTrainer {
@@ -49,6 +56,8 @@ final class StatelessTrainer<Plan: StatelessTraining>: LayerTrainer {
     func backward(_ pass: TrainingPass) { plan.backward(pass) }
 
     var truthFloats: Int? { plan.truthFloats }
+
+    func cost(_ pass: TrainingPass) -> Float? { plan.cost(pass) }
 }
 
 /// Why a kind (or one of its settings) cannot be trained; `Trainer` names the layer.

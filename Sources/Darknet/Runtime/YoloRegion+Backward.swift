@@ -11,6 +11,9 @@ extension Yolo: StatelessTraining {
 
     var truthFloats: Int? { maxBoxes * 5 }
 
+    /// `forward_yolo_layer`'s cost: the squared magnitude of all its deltas.
+    func cost(_ pass: TrainingPass) -> Float? { squaredSum(pass.delta, pass.batch * output.count) }
+
     /// A box (x, y, w, h) in Darknet's `box`: centre and size relative to the image.
     typealias Box = (x: Float, y: Float, w: Float, h: Float)
 
