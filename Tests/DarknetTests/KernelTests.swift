@@ -336,18 +336,38 @@ final class KernelTests: XCTestCase {
         }
     }
 
+    func testWinogradTilesOfSeveralImagesShareItsGEMMs() throws {
+        // 16·(600 + 4)·16·16 = 2.47 M floats of V and M an image: two of a batch of three fit
+        // 3·2 M, the third runs alone; 32×32 outputs run one image at a time, in bands.
+        let wide = try convolution(channels: 600, height: 31, width: 31, filters: 4, size: 3, padding: 1)
+        let large = try convolution(channels: 64, height: 32, width: 32, filters: 4, size: 3, padding: 1)
+        let kernels = [Float](repeating: 0, count: Winograd.kernelFloats(wide))
+        var parameters = [Float](repeating: 0, count: wide.weightCount + wide.filters)
+        kernels.withUnsafeBufferPointer { u in
+            parameters.withUnsafeMutableBufferPointer { p in
+                let wideWinograd = plan(wide, p.baseAddress!, winogradKernels: u.baseAddress!)
+                XCTAssertEqual(wideWinograd.imagesPerGEMM(batch: 3), 2)
+                XCTAssertEqual(wideWinograd.workspaceFloats(batch: 3), 2 * 16 * 604 * 256)
+                XCTAssertEqual(plan(large, p.baseAddress!, winogradKernels: u.baseAddress!).imagesPerGEMM(batch: 4), 1)
+            }
+        }
+        assertMatchesNaive(wide, winograd: true, batch: 3, "winograd, two images' tiles in one pass, then one alone")
+    }
+
     func testWinogradGoesToTheLargestQualifyingLayers() throws {
         let cfg = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("cfg")
-        // yolov3-tiny: every 3×3 layer from 26×26 up but those with 3 to 32 channels; 13×13 never.
+        // yolov3-tiny: every 3×3 layer from 13×13 up but those with 3 to 32 channels, and but
+        // layer 12 (512 → 1024 at 13×13, 8.4 M floats), which the budget (8.85 M) leaves out.
         let tiny = try NetworkDefinition(contentsOf: cfg.appendingPathComponent("yolov3-tiny.cfg").path)
-        XCTAssertEqual(WinogradKernels.choose(tiny).offsets.keys.sorted(), [6, 8, 21])
-        // yolov3: the 1/8 budget (7.75 M floats) takes the 104×104 and 52×52 layers; the first
-        // 26×26 one (2.1 M floats) would pass it.
+        XCTAssertEqual(WinogradKernels.choose(tiny).offsets.keys.sorted(), [6, 8, 10, 14, 21])
+        // yolov3: the budget (its 61.9 M floats) takes every layer from 104×104 to 26×26, then
+        // three of its seven 13×13 ones (8.4 M floats each).
         let yolo = try NetworkDefinition(contentsOf: cfg.appendingPathComponent("yolov3.cfg").path)
         let chosen = WinogradKernels.choose(yolo)
-        XCTAssertEqual(chosen.offsets.keys.sorted(), [7, 10, 14, 17, 20, 23, 26, 29, 32, 35, 100, 102, 104])
-        XCTAssertEqual(chosen.floats, 6_029_312)
+        XCTAssertEqual(chosen.offsets.keys.sorted(), [7, 10, 14, 17, 20, 23, 26, 29, 32, 35, 39, 42, 45, 48, 51, 54, 57, 60,
+                                                      64, 67, 70, 88, 90, 92, 100, 102, 104])
+        XCTAssertEqual(chosen.floats, 54_263_808)
     }
 
     func testBatchNormAndActivationFollowDarknet() throws {

@@ -78,14 +78,14 @@ struct ConvolutionPlan: LayerPlan, @unchecked Sendable {
 
     /// Images a batch runs through one GEMM. A small output makes a narrow GEMM, which OpenBLAS
     /// runs below its best and for which it reads the kernels once per image. So at batch > 1
-    /// the im2col columns of outputs under 1024 values a plane are put side by side, as many
-    /// images as fit `columnBudget`·batch floats of columns and products (the activations grow
-    /// with the batch too). A 1×1 convolution, which needs no columns, would pay more for
-    /// copying its input in than it gains.
+    /// the im2col columns (or Winograd's transformed tiles) of outputs under 1024 values a plane
+    /// are put side by side, as many images as fit `columnBudget`·batch floats of columns and
+    /// products (the activations grow with the batch too). A 1×1 convolution, which needs no
+    /// columns, would pay more for copying its input in than it gains.
     func imagesPerGEMM(batch: Int) -> Int {
         let spatial = spec.output.height * spec.output.width
-        guard batch > 1, method == .im2col, spec.groups == 1, spatial < 1024 else { return 1 }
-        let perImage = (spec.fanIn + spec.filters) * spatial
+        guard batch > 1, method == .im2col || method == .winograd, spec.groups == 1, spatial < 1024 else { return 1 }
+        let perImage = method == .winograd ? Winograd.workspaceFloats(spec, images: 1) : (spec.fanIn + spec.filters) * spatial
         return min(batch, max(1, Self.columnBudget * batch / perImage))
     }
 
@@ -93,6 +93,7 @@ struct ConvolutionPlan: LayerPlan, @unchecked Sendable {
     /// images' columns and product.
     func workspaceFloats(batch: Int) -> Int {
         let images = imagesPerGEMM(batch: batch)
+        if images > 1 && method == .winograd { return Winograd.workspaceFloats(spec, images: images) }
         if images > 1 { return (spec.fanIn + spec.filters) * spec.output.height * spec.output.width * images }
         switch method {
         case .depthwise, .pointwise: return 0
@@ -120,7 +121,9 @@ struct ConvolutionPlan: LayerPlan, @unchecked Sendable {
         for first in stride(from: 0, to: batch, by: fold) {
             let (source, target) = (input + first * spec.input.count, output + first * floatsPerImage)
             let images = min(fold, batch - first)
-            if images > 1 {
+            if images > 1 && method == .winograd {
+                Winograd.convolve(spec, kernels: winogradKernels!, images: images, source, target, workspace: workspace)
+            } else if images > 1 {
                 multiply(images: images, source, target, workspace: workspace)
             } else {
                 multiply(source, target, workspace: workspace)

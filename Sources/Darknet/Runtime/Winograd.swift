@@ -56,26 +56,40 @@ enum Winograd {
         16 * (spec.input.channels + spec.filters) * tiles(spec).across * bandTileRows(spec)
     }
 
-    /// One image: output (filters × h × w) = the convolution of input (channels × h × w), before
-    /// bias and batch-norm, with the kernels `u` from `transformKernels`.
-    static func convolve(_ spec: Convolutional, kernels u: UnsafePointer<Float>, _ input: UnsafePointer<Float>,
+    /// V and M for `images` whole images side by side (see `convolve`).
+    static func workspaceFloats(_ spec: Convolutional, images: Int) -> Int {
+        let (across, down) = tiles(spec)
+        return 16 * (spec.input.channels + spec.filters) * across * down * images
+    }
+
+    /// `images` images: output (filters × h × w each) = the convolution of input (channels × h × w
+    /// each), before bias and batch-norm, with the kernels `u` from `transformKernels`. One image
+    /// goes in bands of tile rows; several go whole, their tiles side by side in each of the 16
+    /// GEMMs, which a small output would make narrow.
+    static func convolve(_ spec: Convolutional, kernels u: UnsafePointer<Float>, images: Int = 1, _ input: UnsafePointer<Float>,
                          _ output: UnsafeMutablePointer<Float>, workspace: UnsafeMutablePointer<Float>) {
         let (channels, filters) = (spec.input.channels, spec.filters)
         let (across, down) = tiles(spec)
-        let band = bandTileRows(spec)
+        let band = images > 1 ? down : bandTileRows(spec)
         for first in stride(from: 0, to: down, by: band) {
             let rows = first..<min(first + band, down)
-            let count = rows.count * across
+            let perImage = rows.count * across, count = perImage * images
             let v = workspace, m = workspace + 16 * channels * count
             Parallel.forEach(channels, work: 16 * channels * count) { range in
-                transformInput(spec, input, channels: range, tileRows: rows, into: v, tiles: count)
+                for image in 0..<images {
+                    transformInput(spec, input + image * spec.input.count, channels: range, tileRows: rows,
+                                   into: v + image * perImage, tiles: count)
+                }
             }
             for k in 0..<16 {
                 Kernels.gemm(m: filters, n: count, k: channels, a: u + k * filters * channels,
                              b: v + k * channels * count, c: m + k * filters * count)
             }
             Parallel.forEach(filters, work: 16 * filters * count) { range in
-                transformOutput(spec, m, filters: range, tileRows: rows, tiles: count, into: output)
+                for image in 0..<images {
+                    transformOutput(spec, m + image * perImage, filters: range, tileRows: rows, tiles: count,
+                                    into: output + image * spec.output.count)
+                }
             }
         }
     }
@@ -195,11 +209,13 @@ enum Winograd {
 
 /// The Winograd kernels of a network's convolutions, transformed once when it is built. They
 /// take 16/9 of the kernels' memory, so only the layers where Winograd pays most get them:
-/// - outputs of 26×26 and more, and 64 input channels and more: with fewer channels the
-///   transforms cost about what the GEMMs save, and at 13×13 reading the 16/9× larger kernels does.
+/// - outputs of 13×13 and more, and 64 input channels and more: with fewer channels the
+///   transforms cost about what the GEMMs save, and below 13×13 reading the 16/9× larger
+///   kernels does.
 /// - the largest outputs first, as the multiply-adds saved per byte of kernels grow with the
-///   output's area, while the transformed kernels stay within 1/8 of the weights (at least
-///   16 MiB), so that a large model's peak memory stays close to its weights file.
+///   output's area, while the transformed kernels stay within the weights' own size (at least
+///   16 MiB), so that peak memory stays near twice the weights file — below what the fastest
+///   fp32 runtimes take for the same model.
 /// The rule was chosen on whole-model runs (single-layer runs move too much with the machine's
 /// load to decide it).
 final class WinogradKernels: @unchecked Sendable {
@@ -208,14 +224,14 @@ final class WinogradKernels: @unchecked Sendable {
 
     static func qualifies(_ spec: Convolutional) -> Bool {
         let area = spec.output.height * spec.output.width
-        return Winograd.applies(to: spec) && area >= 26 * 26
+        return Winograd.applies(to: spec) && area >= 13 * 13
             && spec.input.channels >= 64
             // one row of tiles within the im2col budget, so the workspace stays under twice it
             && 16 * (spec.input.channels + spec.filters) * Winograd.tiles(spec).across <= ConvolutionPlan.columnBudget
     }
 
     static func budgetFloats(_ definition: NetworkDefinition) -> Int {
-        max(definition.storedFloats / 8, 1 << 22)
+        max(definition.storedFloats, 1 << 22)
     }
 
     /// The layers chosen, each with its kernels' offset in the store, and the floats they need.
