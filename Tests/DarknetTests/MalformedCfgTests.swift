@@ -83,6 +83,8 @@ final class MalformedCfgTests: XCTestCase {
         }
         assertError(Self.net + "[convolutional]\nfilters=20\nsize=1\n[Gaussian_yolo]\nclasses=2\nnum=2\nanchors=1,2,3,4\n",
                     "bad.cfg:8: error: [Gaussian_yolo] input has 20 channels; 2 anchors × (2 classes + 9) need 22")
+        assertError(Self.net + "[convolutional]\nfilters=22\nsize=1\n[Gaussian_yolo]\nclasses=2\nnum=2\nanchors=1,2,3,4\nyolo_point=middle\n",
+                    "bad.cfg:12: error: [Gaussian_yolo] yolo_point=middle: expected center, left_top or right_bottom")
         assertError(Self.net + "[convolutional]\nantialiasing=3\n", "bad.cfg:6: error: [convolutional] antialiasing=3: expected a value in 0...2")
         assertError(Self.net + "[convolutional]\ncoordconv=1\n", "bad.cfg:6: error: [convolutional] coordconv=1: not supported")
         assertError(Self.net + "[convolutional]\ndontloadscales=1\n",

@@ -29,7 +29,8 @@ public struct Yolo: Kind {
 
     /// AlexeyAB's `nms_kind` with its `beta_nms` (`box.c: do_nms_sort`, `diounms_sort`).
     public enum Suppression: Sendable, Equatable {
-        /// IoU > nms (`default`; `cornersnms`, which AlexeyAB's [yolo] reads as the default).
+        /// IoU > nms (`default`; `cornersnms`, which AlexeyAB's [yolo] reads as the default and its
+        /// [Gaussian_yolo] suppresses by plain IoU too).
         case iou
         /// IoU − (d²/c²)^exponent > nms: d the distance of the centres, c the diagonal of the
         /// box enclosing both. `greedynms` uses 0.6, `diounms` `beta_nms`.
@@ -45,13 +46,7 @@ public struct Yolo: Kind {
         scaleXY = try r.float("scale_x_y", default: 1)
         guard scaleXY > 0 else { throw r.error("scale_x_y", "expected a number > 0") }
         newCoords = try r.int("new_coords", default: 0, in: 0...1) == 1
-        let beta = try r.float("beta_nms", default: 0.6)
-        switch r.string("nms_kind") ?? "default" {
-        case "default", "cornersnms": suppression = .iou
-        case "greedynms": suppression = .distanceIoU(exponent: 0.6)
-        case "diounms": suppression = .distanceIoU(exponent: beta)
-        default: throw r.error("nms_kind", "expected default, greedynms, diounms or cornersnms")
-        }
+        suppression = try Self.readSuppression(&r)
         // Training only (AlexeyAB's parse_yolo): losses, their weights, label and anchor matching.
         r.ignore(["jitter", "random", "counters_per_class", "label_smooth_eps",
                   "iou_normalizer", "cls_normalizer", "obj_normalizer", "delta_normalizer", "iou_loss", "iou_thresh",
@@ -97,6 +92,17 @@ public struct Yolo: Kind {
         }
         try checkPositive(anchors, r)
         return (classes, mask, anchors)
+    }
+
+    /// `nms_kind` and `beta_nms`, as [yolo] and [Gaussian_yolo] read them.
+    static func readSuppression(_ r: inout SectionReader) throws -> Suppression {
+        let beta = try r.float("beta_nms", default: 0.6)
+        switch r.string("nms_kind") ?? "default" {
+        case "default", "cornersnms": return .iou
+        case "greedynms": return .distanceIoU(exponent: 0.6)
+        case "diounms": return .distanceIoU(exponent: beta)
+        default: throw r.error("nms_kind", "expected default, greedynms, diounms or cornersnms")
+        }
     }
 
     /// Anchors are box widths and heights, which Darknet reads with atof and never checks: a
