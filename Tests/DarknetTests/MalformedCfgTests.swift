@@ -137,8 +137,8 @@ final class MalformedCfgTests: XCTestCase {
                     "bad.cfg:12: error: [yolo] mask=6,7,9: index 9 is beyond the 9 anchors (num=9)")
         assertError(head + "[yolo]\nmask=0,1\nclasses=80\nnum=9\n" + anchors,
                     "bad.cfg:11: error: [yolo] input has 255 channels; 2 anchors × (80 classes + 5) need 170")
-        assertError(head + "[yolo]\nmask=0,1,2\nclasses=80\nnum=9\nanchors=10,13\n",
-                    "bad.cfg:15: error: [yolo] anchors=10,13: has 2 numbers; num=9 needs 18 (a width and a height per anchor)")
+        assertError(head + "[yolo]\nmask=0,1,2\nclasses=80\nnum=9\n",
+                    "bad.cfg:11: error: [yolo] anchors: has 0 numbers; num=9 needs 18 (a width and a height per anchor)")
         assertError(head + "[region]\nclasses=80\nnum=5\n",
                     "bad.cfg:11: error: [region] input has 255 channels; 5 anchors × (80 classes + 4 coords + 1) need 425")
         assertError(head + "[yolo]\nmask=0,1,2\nclasses=80\nnum=3\nanchors=10,13,-16,30,33,23\n",

@@ -38,7 +38,7 @@ public struct Yolo: Kind {
     }
 
     init(_ r: inout SectionReader, _ context: SectionContext) throws {
-        (classes, mask, anchors) = try Self.readAnchors(&r)
+        (classes, mask, anchors) = try Self.readAnchors(&r, readsFirst: true)
         ignoreThreshold = try r.float("ignore_thresh", default: 0.5)
         truthThreshold = try r.float("truth_thresh", default: 1)
         maxBoxes = try r.int("max", default: 90, in: 1...Int(Int32.max))
@@ -78,13 +78,25 @@ public struct Yolo: Kind {
     var summaryFilters: String { "\(classes)" }
 
     /// `classes`, `mask` (default: every anchor) and `anchors`, as [yolo] and [Gaussian_yolo] read them.
-    static func readAnchors(_ r: inout SectionReader) throws -> (classes: Int, mask: [Int], anchors: [Float]) {
+    /// Darknet's parsers fill the anchors they are not given with 0.5, and AlexeyAB's [yolo] reads
+    /// the first 2·num numbers of a longer list (its cspx-p7-mish lists 20 anchors for num=16;
+    /// cspx-p7-mish_hp has 31 numbers for 32): both read as they do, with a warning. With
+    /// `readsFirst` false a longer list is an error: AlexeyAB's [Gaussian_yolo] writes it past
+    /// its array. No anchors at all is an error.
+    static func readAnchors(_ r: inout SectionReader, readsFirst: Bool = false) throws -> (classes: Int, mask: [Int], anchors: [Float]) {
         let classes = try r.int("classes", default: 20, in: 1...Int(Int32.max))
         let total = try r.int("num", default: 1, in: 1...Int(Int32.max))
         // The anchors first: they bound `num`, which the default mask is as long as.
-        let anchors = try r.floats("anchors") ?? []
-        guard anchors.count == 2 * total else {
+        var anchors = try r.floats("anchors") ?? []
+        guard !anchors.isEmpty, readsFirst || anchors.count <= 2 * total else {
             throw r.error("anchors", "has \(anchors.count) numbers; num=\(total) needs \(2 * total) (a width and a height per anchor)")
+        }
+        if anchors.count > 2 * total {
+            r.warnTruncated("anchors", "\(anchors.count) numbers; num=\(total) reads the first \(2 * total), as AlexeyAB's darknet does; the rest are ignored")
+            anchors.removeLast(anchors.count - 2 * total)
+        } else if anchors.count < 2 * total {
+            r.warnTruncated("anchors", "\(anchors.count) numbers; num=\(total) needs \(2 * total): the missing \(2 * total - anchors.count) are 0.5, as Darknet fills them")
+            anchors += repeatElement(0.5, count: 2 * total - anchors.count)
         }
         let mask = try r.ints("mask") ?? Array(0..<total)
         if let bad = mask.first(where: { !(0..<total).contains($0) }) {
