@@ -48,7 +48,7 @@ public enum RandomWeights {
 
         let storage = ParameterStore(floats)
         // Calibration rescales kernels as it goes: the direct path reads them as they are.
-        let network = try Network(definition: definition, parameters: storage, winograd: false)
+        let network = try Network(definition: definition, parameters: storage, header: header(for: definition.dialect), winograd: false)
         let context = InferenceContext(network, batch: 1)
         let input = (0..<definition.input.count).map { _ in random.uniform(0, 1) }
         input.withUnsafeBufferPointer { pointer in
@@ -86,5 +86,13 @@ public enum RandomWeights {
             }
         }
         return network.weights
+    }
+
+    /// The version the dialect's darknet writes: 0.2.5 for AlexeyAB's, 0.2.0 for Darknet's.
+    static func header(for dialect: Dialect) -> WeightsHeader {
+        switch dialect {
+        case .alexeyab: WeightsHeader(major: 0, minor: 2, revision: 5)
+        case .darknet: WeightsHeader(major: 0, minor: 2, revision: 0)
+        }
     }
 }
