@@ -2,8 +2,10 @@
 """An independent NumPy transcription of what AlexeyAB's darknet computes for its activations
 (mish, hard_mish, gelu, swish, normalize_channels*), its batch-norm and 4·C [batchnorm], and
 its [yolo] scale_x_y / new_coords, box decoding, stretch and letterbox resizing and DIoU
-suppression (greedynms, diounms). Written from AlexeyAB's formulas (activations.h/.c,
-blas.c normalize_cpu, yolo_layer.c, box.c, image.c), not from the Swift sources. Two small cfgs
+suppression (greedynms, diounms), and [Gaussian_yolo]'s activation, its boxes (yolo_point), their
+σ and the probabilities they scale. Written from AlexeyAB's formulas (activations.h/.c,
+blas.c normalize_cpu, yolo_layer.c, gaussian_yolo_layer.c, box.c, image.c), not from the Swift
+sources. Three small cfgs
 of our own run through `swift-darknet run` (every layer) and `swift-darknet detect`, on weights
 from our `init`. Prints 'N passed, N failed'."""
 import json
@@ -65,10 +67,10 @@ batch_normalize=1
 activation=swish
 [batchnorm]
 [convolutional]
-filters=21
+filters={filters}
 size=1
 activation={head}
-[yolo]
+[{kind}]
 mask=0,1,2
 anchors=4,6, 8,5, 10,12
 classes=2
@@ -81,7 +83,16 @@ NETWORKS = {
     "letter_box=1, new_coords, diounms": dict(net="letter_box=1", head="logistic",
                                               yolo="new_coords=1\nscale_x_y=2.0\nnms_kind=diounms\nbeta_nms=0.3",
                                               new_coords=True, scale=2.0, exponent=0.3, letterbox=True),
+    "Gaussian_yolo, letter_box=1, yolo_point=left_top": dict(
+        net="letter_box=1", head="linear", kind="Gaussian_yolo", filters=33, gaussian=True, point="left_top",
+        yolo="scale_x_y=1.05\nyolo_point=left_top\nnms_kind=diounms\nbeta_nms=0.8",
+        new_coords=False, scale=1.05, exponent=0.8, letterbox=True),
 }
+for _options in NETWORKS.values():
+    _options.setdefault("kind", "yolo")
+    _options.setdefault("filters", 21)
+    _options.setdefault("gaussian", False)
+    _options.setdefault("point", "center")
 
 
 def logistic(x):
@@ -159,6 +170,16 @@ def yolo(x, new_coords, scale):
     return out.reshape(x.shape)
 
 
+def gaussian_yolo(x, scale):
+    """forward_gaussian_yolo_layer: per anchor μx, σx, μy, σy, μw, σw, μh, σh, objectness,
+    classes; the logistic on all but μw and μh, then μx, μy scaled about 0.5."""
+    out = x.copy().reshape(3, 11, *x.shape[1:])
+    activated = [0, 1, 2, 3, 5, 7, 8, 9, 10]
+    out[:, activated] = logistic(out[:, activated])
+    out[:, [0, 2]] = out[:, [0, 2]] * scale - (scale - 1) / 2
+    return out.reshape(x.shape)
+
+
 def forward(x, reader, options):
     layers = []
     spec = [(8, 3, 1, True, True, "mish"), (8, 3, 1, True, True, "hard_mish"),
@@ -171,9 +192,9 @@ def forward(x, reader, options):
     biases, scales, mean, variance = (reader.take(channels) for _ in range(4))  # AlexeyAB's [batchnorm]: 4·C
     x = batch_norm(x, scales, mean, variance, biases)
     layers.append(x)
-    x = convolution(x, reader, 21, 1, 1, False, False, options["head"])
+    x = convolution(x, reader, options["filters"], 1, 1, False, False, options["head"])
     layers.append(x)
-    layers.append(yolo(x, options["new_coords"], options["scale"]))
+    layers.append(gaussian_yolo(x, options["scale"]) if options["gaussian"] else yolo(x, options["new_coords"], options["scale"]))
     return layers
 
 
@@ -219,29 +240,37 @@ def letterbox(image, w, h):
 
 
 def detections(output, options, image_w, image_h, thresh, nms):
-    """get_yolo_detections, correct_yolo_boxes and diounms_sort."""
+    """get_yolo_detections (get_gaussian_yolo_detections), correct_yolo_boxes and diounms_sort.
+    Each found object is (class, probability, corners, σ of x, y, w, h or None)."""
     anchors = [(4, 6), (8, 5), (10, 12)]
     _, lh, lw = output.shape
-    out = output.reshape(3, 7, lh, lw)
+    gaussian = options["gaussian"]
+    out = output.reshape(3, 11 if gaussian else 7, lh, lw)
     candidates = []
     for row in range(lh):
         for col in range(lw):
             for n in range(3):
-                objectness = out[n, 4, row, col]
+                objectness = out[n, 8 if gaussian else 4, row, col]
                 if objectness <= thresh:
                     continue
-                tx, ty, tw, th = out[n, :4, row, col]
+                tx, ty, tw, th = out[n, [0, 2, 4, 6] if gaussian else [0, 1, 2, 3], row, col]
                 if options["new_coords"]:
                     w, h = tw * tw * 4 * anchors[n][0] / 24, th * th * 4 * anchors[n][1] / 16
                 else:
                     w, h = np.exp(tw) * anchors[n][0] / 24, np.exp(th) * anchors[n][1] / 16
                 box = [(col + tx) / lw, (row + ty) / lh, w, h]
+                if options["point"] == "left_top":
+                    box = [box[0] + w / 2, box[1] + h / 2, w, h]
+                elif options["point"] == "right_bottom":
+                    box = [box[0] - w / 2, box[1] - h / 2, w, h]
                 if options["letterbox"]:
                     new_w, new_h = letterbox_size(image_w, image_h, 24, 16)
                     box = [(box[0] - (24 - new_w) / 2 / 24) / (new_w / 24), (box[1] - (16 - new_h) / 2 / 16) / (new_h / 16),
                            box[2] * 24 / new_w, box[3] * 16 / new_h]
-                probs = [objectness * out[n, 5 + k, row, col] for k in range(2)]
-                candidates.append([box, [p if p > thresh else 0 for p in probs]])
+                sigma = list(out[n, [1, 3, 5, 7], row, col]) if gaussian else None
+                certainty = 1 - sum(sigma) / 4 if gaussian else 1
+                probs = [objectness * out[n, (9 if gaussian else 5) + k, row, col] * certainty for k in range(2)]
+                candidates.append([box, [p if p > thresh else 0 for p in probs], sigma])
 
     def diou(a, b):
         def iou():
@@ -265,11 +294,12 @@ def detections(output, options, image_w, image_h, thresh, nms):
                     candidates[j][1][k] = 0
     found = []
     clamp = lambda v, size: min(max(v, 0), size - 1)
-    for box, probs in candidates:
+    for box, probs, sigma in candidates:
         for k, p in enumerate(probs):
             if p > thresh:
                 found.append((k, p, [clamp((box[0] - box[2] / 2) * image_w, image_w), clamp((box[1] - box[3] / 2) * image_h, image_h),
-                                     clamp((box[0] + box[2] / 2) * image_w, image_w), clamp((box[1] + box[3] / 2) * image_h, image_h)]))
+                                     clamp((box[0] + box[2] / 2) * image_w, image_w), clamp((box[1] + box[3] / 2) * image_h, image_h)],
+                              sigma))
     return found
 
 
@@ -316,10 +346,10 @@ def main():
         result = subprocess.run([BINARY, "detect", cfg, weights, image_path, "--thresh", str(thresh), "--nms", str(nms), "--json",
                                  "--names", os.path.join(work, "names"), "--out", os.path.join(work, "drawn")],
                                 capture_output=True, text=True, check=True)
-        got = [(d["class_id"], d["prob"], d["box"]) for d in json.loads(result.stdout)[0]["detections"]]
-        unmatched, worst_prob, worst_corner = 0, 0.0, 0.0
+        got = [(d["class_id"], d["prob"], d["box"], d.get("uncertainty")) for d in json.loads(result.stdout)[0]["detections"]]
+        unmatched, worst_prob, worst_corner, worst_sigma = 0, 0.0, 0.0, 0.0
         remaining = list(got)
-        for k, p, box in expected:
+        for k, p, box, sigma in expected:
             match = min((g for g in remaining if g[0] == k and abs(g[1] - p) < 1e-3),
                         key=lambda g: max(abs(a - b) for a, b in zip(g[2], box)), default=None)
             if match is None:
@@ -328,10 +358,14 @@ def main():
             remaining.remove(match)
             worst_prob = max(worst_prob, abs(match[1] - p))
             worst_corner = max(worst_corner, max(abs(a - b) for a, b in zip(match[2], box)))
-        ok = len(got) == len(expected) and unmatched == 0 and worst_corner <= 0.5 and len(expected) > 0
+            if (sigma is None) != (match[3] is None):
+                worst_sigma = float("inf")
+            elif sigma is not None:
+                worst_sigma = max(worst_sigma, max(abs(a - b) for a, b in zip(match[3], sigma)))
+        ok = len(got) == len(expected) and unmatched == 0 and worst_corner <= 0.5 and worst_sigma <= 1e-3 and len(expected) > 0
         results.append(ok)
-        print("%s %s: detect %d objects, reference %d, unmatched %d, worst prob %.2g, worst corner %.3g px"
-              % ("ok  " if ok else "FAIL", name, len(got), len(expected), unmatched, worst_prob, worst_corner))
+        print("%s %s: detect %d objects, reference %d, unmatched %d, worst prob %.2g, worst corner %.3g px, worst σ %.2g"
+              % ("ok  " if ok else "FAIL", name, len(got), len(expected), unmatched, worst_prob, worst_corner, worst_sigma))
     print("alexeyab: %d passed, %d failed" % (sum(results), len(results) - sum(results)))
     sys.exit(0 if all(results) else 1)
 

@@ -111,7 +111,8 @@ struct DetectCommand: Command {
                 } else {
                     print("\(path): \(detections.count) object\(detections.count == 1 ? "" : "s") in " + String(printf: "%.0f ms", milliseconds) + " → \(output)")
                     for d in detections {
-                        print("  \(d.className) " + String(printf: "%.3f [%.1f, %.1f, %.1f, %.1f]", d.probability, d.left, d.top, d.right, d.bottom))
+                        let sigma = d.uncertainty.map { String(printf: " σ [%.3f, %.3f, %.3f, %.3f]", $0.x, $0.y, $0.w, $0.h) } ?? ""
+                        print("  \(d.className) " + String(printf: "%.3f [%.1f, %.1f, %.1f, %.1f]", d.probability, d.left, d.top, d.right, d.bottom) + sigma)
                     }
                 }
             }
@@ -135,7 +136,8 @@ struct DetectCommand: Command {
 
     static func json(path: String, _ detections: [Detection]) -> String {
         let items = detections.map { d in
-            "{\"class_id\": \(d.classID), \"class\": \(jsonString(d.className)), \"prob\": \(d.probability), \"box\": [\(d.left), \(d.top), \(d.right), \(d.bottom)]}"
+            let sigma = d.uncertainty.map { ", \"uncertainty\": [\($0.x), \($0.y), \($0.w), \($0.h)]" } ?? ""
+            return "{\"class_id\": \(d.classID), \"class\": \(jsonString(d.className)), \"prob\": \(d.probability), \"box\": [\(d.left), \(d.top), \(d.right), \(d.bottom)]\(sigma)}"
         }
         return "{\"image\": \(jsonString(path)), \"detections\": [" + items.joined(separator: ", ") + "]}"
     }

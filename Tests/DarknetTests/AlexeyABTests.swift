@@ -18,6 +18,14 @@ final class AlexeyABTests: XCTestCase {
 
     static let yolo = "[net]\nwidth=1\nheight=1\nchannels=6\n[yolo]\nclasses=1\nnum=1\nanchors=10,20\nscale_x_y=1.2\n"
 
+    /// `init` writes the version the dialect's darknet writes: AlexeyAB's save_weights 0.2.5.
+    func testRandomWeightsCarryTheDialectsVersion() throws {
+        let text = "[net]\nwidth=4\nheight=4\nchannels=1\n[convolutional]\nfilters=2\nbatch_normalize=1\n"
+        XCTAssertEqual(try RandomWeights.make(for: definition(text, dialect: .alexeyab)).header.version, "0.2.5")
+        XCTAssertEqual(try RandomWeights.make(for: definition(text, dialect: .darknet)).header.version, "0.2.0")
+        XCTAssertEqual(try RandomWeights.make(for: definition(text + "activation=mish\n")).header.version, "0.2.5")
+    }
+
     /// x′ = 1.2·σ(t) − 0.1 on x and y; w, h raw; σ on objectness and class.
     func testScaleXY() throws {
         let out = try run(definition(Self.yolo), weights: [], input: [0.3, -1, 0.5, -0.5, 0, 2])

@@ -54,6 +54,33 @@ final class DefinitionTests: XCTestCase {
         }
     }
 
+    /// AlexeyAB's cspx-p7-mish lists 20 anchors for num=16: its [yolo] parser reads the first
+    /// 2·num numbers, and so do we, with a warning; [Gaussian_yolo] (which writes them past its
+    /// array) and --strict refuse them. Too few (cspx-p7-mish_hp) are filled with 0.5.
+    func testYoloReadsTheFirstTwoNumAnchorNumbers() throws {
+        let head = "[net]\nwidth=8\nheight=8\nchannels=3\n[convolutional]\nfilters=14\nsize=1\n"
+        let yolo = head + "[yolo]\nclasses=2\nnum=2\nanchors=1,2,3,4,5,6\n"
+        let d = try definition(yolo)
+        guard case .yolo(let spec) = d.layers[1].spec else { return XCTFail() }
+        XCTAssertEqual(spec.anchors, [1, 2, 3, 4])
+        XCTAssertEqual(d.warnings.map(\.description), [
+            "test.cfg:11: warning: [yolo] anchors=1,2,3,4,5,6: 6 numbers; num=2 reads the first 4, as AlexeyAB's darknet does; the rest are ignored",
+        ])
+        XCTAssertThrowsError(try definition(yolo, options: DefinitionOptions(strict: true))) { error in
+            XCTAssertEqual("\(error)", "test.cfg:11: error: [yolo] anchors=1,2,3,4,5,6: 6 numbers; num=2 reads the first 4, as AlexeyAB's darknet does; the rest are ignored")
+        }
+        let short = try definition(head + "[yolo]\nclasses=2\nnum=2\nanchors=1,2,3\n")
+        guard case .yolo(let filled) = short.layers[1].spec else { return XCTFail() }
+        XCTAssertEqual(filled.anchors, [1, 2, 3, 0.5])
+        XCTAssertEqual(short.warnings.map(\.description), [
+            "test.cfg:11: warning: [yolo] anchors=1,2,3: 3 numbers; num=2 needs 4: the missing 1 are 0.5, as Darknet fills them",
+        ])
+        let gaussian = head.replacingOccurrences(of: "filters=14", with: "filters=22") + "[Gaussian_yolo]\nclasses=2\nnum=2\nanchors=1,2,3,4,5,6\n"
+        XCTAssertThrowsError(try definition(gaussian)) { error in
+            XCTAssertEqual("\(error)", "test.cfg:11: error: [Gaussian_yolo] anchors=1,2,3,4,5,6: has 6 numbers; num=2 needs 4 (a width and a height per anchor)")
+        }
+    }
+
     /// AlexeyAB's training-only keys are accepted quietly; cbn normalises as batch-norm does.
     func testAlexeyABTrainingKeysAreAccepted() throws {
         let d = try definition("[net]\nwidth=8\nheight=8\nchannels=3\n[convolutional]\nfilters=4\ncbn=1\nstopbackward=1\nsway=1\n"

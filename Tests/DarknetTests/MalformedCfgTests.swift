@@ -83,6 +83,8 @@ final class MalformedCfgTests: XCTestCase {
         }
         assertError(Self.net + "[convolutional]\nfilters=20\nsize=1\n[Gaussian_yolo]\nclasses=2\nnum=2\nanchors=1,2,3,4\n",
                     "bad.cfg:8: error: [Gaussian_yolo] input has 20 channels; 2 anchors × (2 classes + 9) need 22")
+        assertError(Self.net + "[convolutional]\nfilters=22\nsize=1\n[Gaussian_yolo]\nclasses=2\nnum=2\nanchors=1,2,3,4\nyolo_point=middle\n",
+                    "bad.cfg:12: error: [Gaussian_yolo] yolo_point=middle: expected center, left_top or right_bottom")
         assertError(Self.net + "[convolutional]\nantialiasing=3\n", "bad.cfg:6: error: [convolutional] antialiasing=3: expected a value in 0...2")
         assertError(Self.net + "[convolutional]\ncoordconv=1\n", "bad.cfg:6: error: [convolutional] coordconv=1: not supported")
         assertError(Self.net + "[convolutional]\ndontloadscales=1\n",
@@ -135,8 +137,8 @@ final class MalformedCfgTests: XCTestCase {
                     "bad.cfg:12: error: [yolo] mask=6,7,9: index 9 is beyond the 9 anchors (num=9)")
         assertError(head + "[yolo]\nmask=0,1\nclasses=80\nnum=9\n" + anchors,
                     "bad.cfg:11: error: [yolo] input has 255 channels; 2 anchors × (80 classes + 5) need 170")
-        assertError(head + "[yolo]\nmask=0,1,2\nclasses=80\nnum=9\nanchors=10,13\n",
-                    "bad.cfg:15: error: [yolo] anchors=10,13: has 2 numbers; num=9 needs 18 (a width and a height per anchor)")
+        assertError(head + "[yolo]\nmask=0,1,2\nclasses=80\nnum=9\n",
+                    "bad.cfg:11: error: [yolo] anchors: has 0 numbers; num=9 needs 18 (a width and a height per anchor)")
         assertError(head + "[region]\nclasses=80\nnum=5\n",
                     "bad.cfg:11: error: [region] input has 255 channels; 5 anchors × (80 classes + 4 coords + 1) need 425")
         assertError(head + "[yolo]\nmask=0,1,2\nclasses=80\nnum=3\nanchors=10,13,-16,30,33,23\n",

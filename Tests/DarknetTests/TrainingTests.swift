@@ -277,6 +277,9 @@ final class TrainingTests: XCTestCase {
         try check("policy=poly\npower=2\nmax_batches=100\n", [(0, 0.1), (30, 0.1 * 0.49), (100, 0)])
         try check("policy=sigmoid\ngamma=0.5\nstep=10\n", [(4, 0.1 / (1 + exp(0.5 * -6))), (10, 0.05)])
         try check("burn_in=10\npolicy=steps\nsteps=5\nscales=.1\n", [(5, 0.1 * pow(0.5, 4)), (10, 0.01)])
+        // AlexeyAB's sgdr (resnet152_trident): cycles of 10, 20, 40 batches from 0.1 down to 0.001.
+        try check("policy=sgdr\nsgdr_cycle=10\nsgdr_mult=2\nlearning_rate_min=0.001\nsteps=4,6\n",
+                  [(0, 0.1), (10, 0.001), (30, 0.001), (40, 0.001 + 0.0495 * (1 + cos(Double.pi / 4)))])
         let defaults = try options("")
         XCTAssertEqual([defaults.momentum, defaults.decay, defaults.b1, defaults.b2, defaults.eps], [0.9, 0.0001, 0.9, 0.999, 0.0000001])
         XCTAssertThrowsError(try options("policy=random\n")) { XCTAssert("\($0)".hasPrefix("rate.cfg:6: error: [net] policy=random"), "\($0)") }

@@ -6,7 +6,8 @@ struct SectionReader {
     let section: CfgSection
     let path: String
     private var known: Set<String> = []
-    /// Integers read from their leading digits, as Darknet's atoi reads them.
+    /// Values read as Darknet reads them though they say more (an integer's trailing text,
+    /// list items past those Darknet reads): warnings, errors under `strict`.
     private var truncations: [Diagnostic] = []
 
     init(_ section: CfgSection, path: String) {
@@ -75,6 +76,11 @@ struct SectionReader {
         return value
     }
 
+    /// Remembers that part of `key`'s value is left unread, as Darknet leaves it.
+    mutating func warnTruncated(_ key: String, _ message: String) {
+        truncations.append(Diagnostic(.warning, at: location(of: key), "[\(name)] \(key)=\(entry(key)?.value ?? ""): \(message)"))
+    }
+
     /// Darknet reads integers with atoi into a C int: for text that is all digits but failed to
     /// parse, the range it missed.
     private static func intRangeHint(_ text: some StringProtocol) -> String {
@@ -135,7 +141,7 @@ struct SectionReader {
         throw error(key, "expected a value in \(range.lowerBound)...\(range.upperBound)")
     }
 
-    /// Integers read from their leading digits, unknown keys and repeated keys, as warnings with their lines.
+    /// Values read in part, unknown keys and repeated keys, as warnings with their lines.
     func leftovers() -> [Diagnostic] {
         var seen: Set<String> = []
         var warnings = truncations

@@ -49,6 +49,17 @@ struct Candidate {
     var objectness: Float
     /// objectness × class score where that exceeds the threshold, else 0.
     var probabilities: [Float]
+    /// A [Gaussian_yolo] box's σ of x, y, w and h (AlexeyAB's `uc`); nil for other heads.
+    var uncertainty: BoxUncertainty? = nil
+}
+
+/// How unsure a [Gaussian_yolo] layer is of a box: the logistic σ (0…1) it predicts for the
+/// box's x, y, w and h, in that order of Darknet's `uc[4]`.
+public struct BoxUncertainty: Sendable, Equatable, Codable {
+    public var x, y, w, h: Float
+
+    /// Their mean, what AlexeyAB's detector scales class probabilities by (1 − mean).
+    var mean: Float { (x + y + w + h) / 4 }
 }
 
 /// One object found: a class, its probability, and its box in original-image pixels.
@@ -58,6 +69,8 @@ public struct Detection: Sendable, Equatable, Codable {
     public var probability: Float
     /// left, top, right, bottom in pixels, clamped to the image.
     public var left, top, right, bottom: Float
+    /// The box's σ from a [Gaussian_yolo] layer; nil for [yolo] and [region].
+    public var uncertainty: BoxUncertainty? = nil
 
     /// A coordinate clamped to an image `size` pixels across: Darknet's draw_detections clamps
     /// left and top below 0 and right and bottom past the edge; this clamps every side of every
@@ -85,6 +98,37 @@ enum BoxDecoder {
                 return p > threshold ? p : 0
             }
             return Candidate(box: box, objectness: objectness, probabilities: probabilities)
+        }
+        return letterboxed ? correct(candidates, network: network, image: image) : candidates
+    }
+
+    /// `get_gaussian_yolo_detections` + `correct_gaussian_yolo_boxes`: the box from μx, μy, μw, μh
+    /// as `get_gaussian_yolo_box` decodes it (the centre moved by half the box for `yolo_point`
+    /// left_top or right_bottom), and each class's probability objectness × score × (1 − mean σ).
+    static func gaussianYolo(_ spec: GaussianYolo, output: UnsafePointer<Float>, network: Shape, image: (width: Int, height: Int),
+                             letterboxed: Bool = true, threshold: Float) -> [Candidate] {
+        let (w, h) = (spec.output.width, spec.output.height)
+        let spatial = w * h
+        let candidates = eachAnchor(of: spec.output, anchors: spec.mask.count) { i, cell, n -> Candidate? in
+            let entry = output + n * (spec.classes + 9) * spatial + i
+            let objectness = entry[8 * spatial]
+            guard objectness > threshold else { return nil }
+            let anchor = spec.mask[n]
+            let unit = (Float(network.width), Float(network.height))
+            var box = Box(x: (Float(cell.0) + entry[0]) / Float(w), y: (Float(cell.1) + entry[2 * spatial]) / Float(h),
+                          w: Glibc.exp(entry[4 * spatial]) * spec.anchors[2 * anchor] / unit.0,
+                          h: Glibc.exp(entry[6 * spatial]) * spec.anchors[2 * anchor + 1] / unit.1)
+            switch spec.point {
+            case .center: break
+            case .leftTop: (box.x, box.y) = (box.x + box.w / 2, box.y + box.h / 2)
+            case .rightBottom: (box.x, box.y) = (box.x - box.w / 2, box.y - box.h / 2)
+            }
+            let uncertainty = BoxUncertainty(x: entry[spatial], y: entry[3 * spatial], w: entry[5 * spatial], h: entry[7 * spatial])
+            let probabilities = (0..<spec.classes).map { j -> Float in
+                let p = objectness * entry[(9 + j) * spatial] * (1 - uncertainty.mean)
+                return p > threshold ? p : 0
+            }
+            return Candidate(box: box, objectness: objectness, probabilities: probabilities, uncertainty: uncertainty)
         }
         return letterboxed ? correct(candidates, network: network, image: image) : candidates
     }

@@ -26,7 +26,7 @@ public enum Resize: String, CaseIterable, Sendable {
 }
 
 /// Images in, objects out: Darknet's letterbox, forward pass, box decoding of every [yolo]
-/// (or [region]) layer, and per-class non-maximum suppression (`do_nms_sort`).
+/// (or [region], [Gaussian_yolo]) layer, and per-class non-maximum suppression (`do_nms_sort`).
 /// Holds one inference context per batch size; use one detector per thread.
 public final class Detector {
     public let network: Network
@@ -48,7 +48,7 @@ public final class Detector {
 
     public init(network: Network, names: [String] = Detector.cocoNames) throws {
         guard let classes = network.definition.layers.compactMap({ $0.spec.head?.classes }).max() else {
-            throw Diagnostic(at: .file(network.definition.path), "the network has no [yolo] or [region] layer to take boxes from")
+            throw Diagnostic(at: .file(network.definition.path), "the network has no [yolo], [region] or [Gaussian_yolo] layer to take boxes from")
         }
         guard names.count >= classes else {
             throw Diagnostic(at: .file(network.definition.path), "the network predicts \(classes) classes but \(names.count) names are given")
@@ -102,11 +102,18 @@ public final class Detector {
             case .region(let region):
                 candidates += BoxDecoder.region(region, output: output, network: network.definition.input, image: size,
                                                 letterboxed: resize == .letterbox, threshold: options.threshold)
+            case .gaussianYolo(let gaussian):
+                candidates += BoxDecoder.gaussianYolo(gaussian, output: output, network: network.definition.input, image: size,
+                                                      letterboxed: resize == .letterbox, threshold: options.threshold)
             }
         }
         // AlexeyAB's detectors take the kind of suppression from the network's last layer.
-        var suppression = Yolo.Suppression.iou
-        if case .yolo(let last) = network.definition.layers.last?.spec { suppression = last.suppression }
+        let suppression: Yolo.Suppression
+        switch network.definition.layers.last?.spec.head {
+        case .yolo(let last): suppression = last.suppression
+        case .gaussianYolo(let last): suppression = last.suppression
+        case .region, nil: suppression = .iou
+        }
         let kept = BoxDecoder.nonMaximumSuppression(candidates, classes: classes, threshold: options.nms, suppression: suppression)
         var detections: [Detection] = []
         let (w, h) = (Float(size.width), Float(size.height))
@@ -117,7 +124,8 @@ public final class Detector {
                                             left: Detection.clamped((b.x - b.w / 2) * w, to: size.width),
                                             top: Detection.clamped((b.y - b.h / 2) * h, to: size.height),
                                             right: Detection.clamped((b.x + b.w / 2) * w, to: size.width),
-                                            bottom: Detection.clamped((b.y + b.h / 2) * h, to: size.height)))
+                                            bottom: Detection.clamped((b.y + b.h / 2) * h, to: size.height),
+                                            uncertainty: candidate.uncertainty))
             }
         }
         return detections.sorted { $0.probability > $1.probability }

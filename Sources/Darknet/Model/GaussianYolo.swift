@@ -1,8 +1,9 @@
 /// `[Gaussian_yolo]` (AlexeyAB, Gaussian YOLOv3): a yolo output whose boxes carry an
 /// uncertainty. Each of its `mask` anchors has 9 + classes channels: μx, σx, μy, σy, μw, σw, μh,
 /// σh, objectness, then the classes. The layer passes its input through with the logistic on all
-/// but μw and μh, and `scale_x_y` applied to μx and μy. Boxes are not decoded from it:
-/// `Detector` takes boxes from [yolo] and [region] layers only.
+/// but μw and μh, and `scale_x_y` applied to μx and μy. A detector decodes the box from the four
+/// μ as [yolo] does, reports the four σ with it, and scales each class's probability by
+/// 1 − their mean (`get_gaussian_yolo_detections`).
 public struct GaussianYolo: Kind {
     static let sectionNames = ["Gaussian_yolo"]
     var spec: LayerSpec { .gaussianYolo(self) }
@@ -28,16 +29,32 @@ public struct GaussianYolo: Kind {
     /// All anchors as (width, height) pairs in network-input pixels.
     public var anchors: [Float]
     public var scaleXY: Float
+    /// How the detector suppresses overlapping boxes, when this is the network's last layer.
+    public var suppression: Yolo.Suppression
+    /// `yolo_point`: which point of the box μx, μy locate.
+    public var point: Point
+    /// The training augmentation's `jitter` (a detection set reads the last head's).
+    public var jitter: Float
     public var output: Shape
+
+    public enum Point: String, Sendable {
+        case center
+        case leftTop = "left_top"
+        case rightBottom = "right_bottom"
+    }
 
     init(_ r: inout SectionReader, _ context: SectionContext) throws {
         (classes, mask, anchors) = try Yolo.readAnchors(&r)
         scaleXY = try r.float("scale_x_y", default: 1)
-        // Training only, or read by a box decoding this library does not do for this kind.
-        r.ignore(["jitter", "ignore_thresh", "truth_thresh", "iou_thresh", "iou_thresh_kind", "random", "max",
+        suppression = try Yolo.readSuppression(&r)
+        let pointName = r.string("yolo_point") ?? "center"
+        guard let point = Point(rawValue: pointName) else { throw r.error("yolo_point", "expected center, left_top or right_bottom") }
+        self.point = point
+        jitter = try Yolo.readJitter(&r)
+        // Training only (AlexeyAB's parse_gaussian_yolo): losses, their weights, label matching.
+        r.ignore(["ignore_thresh", "truth_thresh", "iou_thresh", "iou_thresh_kind", "random", "max",
                   "max_delta", "counters_per_class", "label_smooth_eps", "objectness_smooth", "uc_normalizer",
-                  "iou_normalizer", "obj_normalizer", "cls_normalizer", "delta_normalizer", "iou_loss", "resize",
-                  "nms_kind", "beta_nms", "yolo_point", "map"])
+                  "iou_normalizer", "obj_normalizer", "cls_normalizer", "delta_normalizer", "iou_loss", "resize", "map"])
         output = context.input
         let expected = mask.count * (classes + 9)
         guard output.channels == expected else {

@@ -59,9 +59,10 @@ public enum LayerSpec: Sendable, Equatable {
         switch self {
         case .yolo(let yolo): .yolo(yolo)
         case .region(let region): .region(region)
+        case .gaussianYolo(let gaussian): .gaussianYolo(gaussian)
         case .convolutional, .connected, .maxpool, .avgpool, .route, .shortcut, .upsample, .reorg, .softmax,
              .dropout, .batchnorm, .cost, .res2net, .triangle, .activation, .scaleChannels, .sam, .reorg3d,
-             .localAvgPool, .implicit, .gaussianYolo: nil
+             .localAvgPool, .implicit: nil
         }
     }
 
@@ -94,15 +95,17 @@ public enum LayerSpec: Sendable, Equatable {
     ]
 }
 
-/// A layer that decodes boxes: YOLOv3's `[yolo]` or YOLOv2's `[region]`.
+/// A layer that decodes boxes: YOLOv3's `[yolo]`, YOLOv2's `[region]` or `[Gaussian_yolo]`.
 enum DetectionHead {
     case yolo(Yolo)
     case region(Region)
+    case gaussianYolo(GaussianYolo)
 
     var classes: Int {
         switch self {
         case .yolo(let yolo): yolo.classes
         case .region(let region): region.classes
+        case .gaussianYolo(let gaussian): gaussian.classes
         }
     }
 }

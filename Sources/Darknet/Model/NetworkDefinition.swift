@@ -137,7 +137,9 @@ public struct NetworkDefinition: Sendable {
             throw r.error(key, "is not supported: it changes which weights Darknet reads or writes for the layer")
         }
         if try r.bool("truth") { throw r.error("truth", "is not supported: a layer's output as the truth of the layers after it") }
-        return try r.bool("stopbackward")
+        // AlexeyAB's cfgs give an iteration count (stopbackward=800: its GPU trainer freezes the
+        // layers before for that many); its CPU trainer, which `step` follows, stops at any.
+        return try r.int("stopbackward", default: 0, in: 0...Int(Int32.max)) != 0
     }
 
     private static func readNet(_ r: inout SectionReader, options: DefinitionOptions) throws -> (Shape, Int, TrainingOptions) {

@@ -26,6 +26,9 @@ public struct TrainingOptions: Sendable, Equatable {
         case exp(gamma: Float)
         case poly
         case sigmoid(gamma: Float, step: Int)
+        /// AlexeyAB's cosine annealing with restarts: cycles of `cycle` batches, each
+        /// `multiplier` times the one before, from `learning_rate` down to `minimum`.
+        case sgdr(minimum: Float, cycle: Int, multiplier: Int)
 
         public static func == (a: Policy, b: Policy) -> Bool {
             switch (a, b) {
@@ -34,6 +37,7 @@ public struct TrainingOptions: Sendable, Equatable {
             case let (.steps(s), .steps(t)): s.map(\.step) == t.map(\.step) && s.map(\.scale) == t.map(\.scale)
             case let (.exp(g), .exp(h)): g == h
             case let (.sigmoid(g, s), .sigmoid(h, t)): g == h && s == t
+            case let (.sgdr(m, c, x), .sgdr(n, d, y)): m == n && c == d && x == y
             default: false
             }
         }
@@ -73,8 +77,14 @@ public struct TrainingOptions: Sendable, Equatable {
         case "poly": policy = .poly
         case "sigmoid":
             policy = .sigmoid(gamma: try r.float("gamma", default: 1), step: try r.int("step", default: 1, in: 1...Int(Int32.max)))
+        case "sgdr":
+            // AlexeyAB's parser reads steps and scales for sgdr too; its rate does not use them.
+            r.ignore(["steps", "scales"])
+            policy = .sgdr(minimum: try r.float("learning_rate_min", default: 0.00001),
+                           cycle: try r.int("sgdr_cycle", default: max(maxBatches, 1), in: 1...Int(Int32.max)),
+                           multiplier: try r.int("sgdr_mult", default: 2, in: 1...Int(Int32.max)))
         default:
-            throw r.error("policy", "\(name): expected constant, step, steps, exp, poly or sigmoid")
+            throw r.error("policy", "\(name): expected constant, step, steps, exp, poly, sigmoid or sgdr")
         }
     }
 
@@ -99,6 +109,14 @@ public struct TrainingOptions: Sendable, Equatable {
             return Float(rate * pow(Double(1 - Float(batchNumber) / Float(maxBatches)), Double(power)))
         case .sigmoid(let gamma, let step):
             return Float(rate * (1 / (1 + Glibc.exp(Double(gamma) * Double(batchNumber - step)))))
+        case .sgdr(let minimum, var cycle, let multiplier):
+            var start = 0
+            while start + cycle < batchNumber {
+                start += cycle
+                cycle *= multiplier
+            }
+            let cosine = Glibc.cos(Double(Float(batchNumber - start) * 3.14159265 / Float(cycle)))
+            return Float(Double(minimum) + 0.5 * (rate - Double(minimum)) * (1 + cosine))
         }
     }
 }

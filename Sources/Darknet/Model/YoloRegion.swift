@@ -32,7 +32,8 @@ public struct Yolo: Kind {
 
     /// AlexeyAB's `nms_kind` with its `beta_nms` (`box.c: do_nms_sort`, `diounms_sort`).
     public enum Suppression: Sendable, Equatable {
-        /// IoU > nms (`default`; `cornersnms`, which AlexeyAB's [yolo] reads as the default).
+        /// IoU > nms (`default`; `cornersnms`, which AlexeyAB's [yolo] reads as the default and its
+        /// [Gaussian_yolo] suppresses by plain IoU too).
         case iou
         /// IoU − (d²/c²)^exponent > nms: d the distance of the centres, c the diagonal of the
         /// box enclosing both. `greedynms` uses 0.6, `diounms` `beta_nms`.
@@ -40,7 +41,7 @@ public struct Yolo: Kind {
     }
 
     init(_ r: inout SectionReader, _ context: SectionContext) throws {
-        (classes, mask, anchors) = try Self.readAnchors(&r)
+        (classes, mask, anchors) = try Self.readAnchors(&r, readsFirst: true)
         ignoreThreshold = try r.float("ignore_thresh", default: 0.5)
         truthThreshold = try r.float("truth_thresh", default: 1)
         maxBoxes = try r.int("max", default: 90, in: 1...Int(Int32.max))
@@ -49,13 +50,7 @@ public struct Yolo: Kind {
         scaleXY = try r.float("scale_x_y", default: 1)
         guard scaleXY > 0 else { throw r.error("scale_x_y", "expected a number > 0") }
         newCoords = try r.int("new_coords", default: 0, in: 0...1) == 1
-        let beta = try r.float("beta_nms", default: 0.6)
-        switch r.string("nms_kind") ?? "default" {
-        case "default", "cornersnms": suppression = .iou
-        case "greedynms": suppression = .distanceIoU(exponent: 0.6)
-        case "diounms": suppression = .distanceIoU(exponent: beta)
-        default: throw r.error("nms_kind", "expected default, greedynms, diounms or cornersnms")
-        }
+        suppression = try Self.readSuppression(&r)
         // Training only (AlexeyAB's parse_yolo): losses, their weights, label and anchor matching.
         r.ignore(["random", "counters_per_class", "label_smooth_eps",
                   "iou_normalizer", "cls_normalizer", "obj_normalizer", "delta_normalizer", "iou_loss", "iou_thresh",
@@ -87,13 +82,25 @@ public struct Yolo: Kind {
     var summaryFilters: String { "\(classes)" }
 
     /// `classes`, `mask` (default: every anchor) and `anchors`, as [yolo] and [Gaussian_yolo] read them.
-    static func readAnchors(_ r: inout SectionReader) throws -> (classes: Int, mask: [Int], anchors: [Float]) {
+    /// Darknet's parsers fill the anchors they are not given with 0.5, and AlexeyAB's [yolo] reads
+    /// the first 2·num numbers of a longer list (its cspx-p7-mish lists 20 anchors for num=16;
+    /// cspx-p7-mish_hp has 31 numbers for 32): both read as they do, with a warning. With
+    /// `readsFirst` false a longer list is an error: AlexeyAB's [Gaussian_yolo] writes it past
+    /// its array. No anchors at all is an error.
+    static func readAnchors(_ r: inout SectionReader, readsFirst: Bool = false) throws -> (classes: Int, mask: [Int], anchors: [Float]) {
         let classes = try r.int("classes", default: 20, in: 1...Int(Int32.max))
         let total = try r.int("num", default: 1, in: 1...Int(Int32.max))
         // The anchors first: they bound `num`, which the default mask is as long as.
-        let anchors = try r.floats("anchors") ?? []
-        guard anchors.count == 2 * total else {
+        var anchors = try r.floats("anchors") ?? []
+        guard !anchors.isEmpty, readsFirst || anchors.count <= 2 * total else {
             throw r.error("anchors", "has \(anchors.count) numbers; num=\(total) needs \(2 * total) (a width and a height per anchor)")
+        }
+        if anchors.count > 2 * total {
+            r.warnTruncated("anchors", "\(anchors.count) numbers; num=\(total) reads the first \(2 * total), as AlexeyAB's darknet does; the rest are ignored")
+            anchors.removeLast(anchors.count - 2 * total)
+        } else if anchors.count < 2 * total {
+            r.warnTruncated("anchors", "\(anchors.count) numbers; num=\(total) needs \(2 * total): the missing \(2 * total - anchors.count) are 0.5, as Darknet fills them")
+            anchors += repeatElement(0.5, count: 2 * total - anchors.count)
         }
         let mask = try r.ints("mask") ?? Array(0..<total)
         if let bad = mask.first(where: { !(0..<total).contains($0) }) {
@@ -109,6 +116,17 @@ public struct Yolo: Kind {
         let jitter = try r.float("jitter", default: 0.2)
         guard jitter >= 0, jitter < 1 else { throw r.error("jitter", "expected a fraction in [0, 1)") }
         return jitter
+    }
+
+    /// `nms_kind` and `beta_nms`, as [yolo] and [Gaussian_yolo] read them.
+    static func readSuppression(_ r: inout SectionReader) throws -> Suppression {
+        let beta = try r.float("beta_nms", default: 0.6)
+        switch r.string("nms_kind") ?? "default" {
+        case "default", "cornersnms": return .iou
+        case "greedynms": return .distanceIoU(exponent: 0.6)
+        case "diounms": return .distanceIoU(exponent: beta)
+        default: throw r.error("nms_kind", "expected default, greedynms, diounms or cornersnms")
+        }
     }
 
     /// Anchors are box widths and heights, which Darknet reads with atof and never checks: a

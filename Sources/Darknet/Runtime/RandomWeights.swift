@@ -50,7 +50,7 @@ public enum RandomWeights {
 
         let storage = ParameterStore(floats)
         // Calibration rescales kernels as it goes: the direct path reads them as they are.
-        let network = try Network(definition: definition, parameters: storage, winograd: false)
+        let network = try Network(definition: definition, parameters: storage, header: header(for: definition.dialect), winograd: false)
         let context = InferenceContext(network, batch: 1)
         let input = (0..<definition.input.count).map { _ in random.uniform(0, 1) }
         input.withUnsafeBufferPointer { pointer in
@@ -90,6 +90,14 @@ public enum RandomWeights {
         return network.weights
     }
 
+    /// The version the dialect's darknet writes: 0.2.5 for AlexeyAB's, 0.2.0 for Darknet's.
+    static func header(for dialect: Dialect) -> WeightsHeader {
+        switch dialect {
+        case .alexeyab: WeightsHeader(major: 0, minor: 2, revision: 5)
+        case .darknet: WeightsHeader(major: 0, minor: 2, revision: 0)
+        }
+    }
+
     /// The weights Darknet gives a new network before training (`make_convolutional_layer`,
     /// `make_connected_layer`): convolution kernels sqrt(2 / fan-in) · N(0, 1), connected
     /// weights sqrt(2 / inputs) · U(−1, 1), biases and β 0, γ 1, rolling mean 0. The rolling
@@ -115,7 +123,7 @@ public enum RandomWeights {
                 }
             }
         }
-        return try NetworkWeights(header: WeightsHeader(), floats: floats, for: definition)
+        return try NetworkWeights(header: header(for: definition.dialect), floats: floats, for: definition)
     }
 }
 

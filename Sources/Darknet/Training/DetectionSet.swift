@@ -137,6 +137,7 @@ public struct DetectionSet: TrainingSet {
         let (classes, jitter): (Int, Float) = switch last {
         case .yolo(let yolo): (yolo.classes, yolo.jitter)
         case .region(let region): (region.classes, region.jitter)
+        case .gaussianYolo(let gaussian): (gaussian.classes, gaussian.jitter)
         }
         if let given = data.classes, given.count != classes {
             throw Diagnostic(at: .line(file: data.path, line: given.line),
