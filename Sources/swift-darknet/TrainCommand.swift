@@ -56,8 +56,16 @@ struct TrainCommand: Command {
         let trainer = try Trainer(try Network(definition: spec, weights: initial, winograd: false))
         let (set, validation, validationImages, classes, classNames) = try sets(for: spec, truthsPerImage: trainer.truthsPerImage)
 
-        try createDirectory(output)
         let base = Self.baseName(cfg)
+        var options = TrainingRun.Options(directory: output, baseName: base)
+        options.epochs = epochs
+        options.seed = seed
+        options.checkpointEvery = checkpointEvery
+        options.augment = augment
+        // Checked before anything is written: a refused run leaves no folder behind.
+        let run = try TrainingRun(trainer: trainer, set: set, validation: validation, options: options)
+
+        try createDirectory(output)
         var wrote: [String] = []
         if let classNames {
             // The class index is the line: classify reads it beside the weights.
@@ -65,13 +73,6 @@ struct TrainCommand: Command {
             try TrainingRun.writeNames(classNames, to: names)
             wrote.append(names)
         }
-
-        var options = TrainingRun.Options(directory: output, baseName: base)
-        options.epochs = epochs
-        options.seed = seed
-        options.checkpointEvery = checkpointEvery
-        options.augment = augment
-        let run = try TrainingRun(trainer: trainer, set: set, validation: validation, options: options)
         let start = trainer.seen / UInt64(run.imagesPerIteration)
         print("\(cfg): \(set.count) training images in \(classes) class\(classes == 1 ? "" : "es") (\(validationImages) for validation); "
               + "batch \(run.imagesPerIteration) in \(spec.training.subdivisions) subdivisions; "

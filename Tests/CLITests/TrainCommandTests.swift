@@ -138,5 +138,13 @@ final class TrainCommandTests: CLITestCase {
         XCTAssertEqual(wrongCount.status, 1)
         XCTAssertTrue(wrongCount.stderr.contains("2 classes, but the network's last layer has 3 outputs"), wrongCount.stderr)
         XCTAssertFalse(FileManager.default.fileExists(atPath: folder + "/out"))
+
+        // Logits without [softmax]: every delta is zero, so the run is refused before it writes.
+        let logits = try temporaryFile("logits.cfg", contents: Data(Self.cfg.replacingOccurrences(of: "[softmax]\n", with: "").utf8))
+        let noLoss = try run(["train", logits, "--data", data, "--out", folder + "/out", "--epochs", "1"])
+        XCTAssertEqual(noLoss.status, 1)
+        XCTAssertEqual(noLoss.stderr, "\(logits):18: error: no layer computes a loss, so training would learn nothing: the network ends in layer 2 [avgpool]; "
+                       + "expected [softmax] after a classifier's class outputs, or [yolo] heads for a detector\n")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: folder + "/out"))
     }
 }

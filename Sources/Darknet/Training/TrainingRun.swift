@@ -72,6 +72,12 @@ public final class TrainingRun {
         guard set.count > 0 else {
             throw Diagnostic(at: .file(definition.path), "the training set has no images")
         }
+        guard trainer.hasLoss else {
+            let last = definition.layers[definition.layers.count - 1]
+            throw Diagnostic(at: .line(file: definition.path, line: last.line),
+                             "no layer computes a loss, so training would learn nothing: the network ends in layer \(last.index) [\(last.typeName)]; "
+                             + "expected [softmax] after a classifier's class outputs, or [yolo] heads for a detector")
+        }
         let training = definition.training
         guard options.epochs != nil || training.maxBatches > 0 else {
             throw Diagnostic(at: .file(definition.path), "nothing says when to stop: give a number of epochs or [net] max_batches")
