@@ -146,7 +146,8 @@ public struct DetectionSet: TrainingSet {
         guard let list = data.filePath(key) else {
             throw Diagnostic(at: .file(data.path), "no \(key)= list of images")
         }
-        try self.init(list: list, classes: classes, jitter: jitter, resize: definition.defaultResize)
+        // A list that does not open is reported at its key's line, as a classifier's is.
+        self = try data.reading(key) { try Self(list: list, classes: classes, jitter: jitter, resize: definition.defaultResize) }
     }
 
     public func batch(_ indices: [Int], input: Shape, truthsPerImage: Int, augmentation: Augmentation?,
