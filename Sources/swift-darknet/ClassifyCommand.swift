@@ -11,7 +11,7 @@ struct ClassifyCommand: Command {
         PositionalSpec("IMAGE|FOLDER", .oneOrMore, "images, or folders whose .jpg, .jpeg and .png files run in name order"),
     ]
     static let options = [
-        OptionSpec.option("names", "FILE", "class names, one per line (default: WEIGHTS' name with .names, else the one .names file in its folder, else class numbers)"),
+        OptionSpec.option("names", "FILE", "class names, one per line (default: beside WEIGHTS, its name or the cfg's with .names, else the one .names file there, else class numbers)"),
         .option("data", "FILE", "a Darknet .data file: its labels= or names= (unless --names), checked against its classes="),
         .option("top", "K", "print the K most probable classes (default \(defaultTop), at most the class count)"),
         .flag("json", "print the classes as JSON"),

@@ -10,7 +10,7 @@ struct TrainCommand: Command {
     static let abstract = "Trains a network from a folder of class folders or a .data file, saving checkpoints and the final weights."
     static let positionals = [PositionalSpec("CFG", "the network's Darknet .cfg file ([net] batch, subdivisions, learning_rate, max_batches, …)")]
     static let options = [
-        OptionSpec.option("data", "DIR|FILE.data", "DIR/train/<class>/* and DIR/val/<class>/* images, or Darknet's classifier .data (required)"),
+        OptionSpec.option("data", "DIR|FILE.data", "DIR/train/<class>/* and DIR/val/<class>/* images, or a Darknet .data (a classifier's labels=, a detector's box labels) (required)"),
         .option("out", "DIR", "the folder for <cfg>.backup, <cfg>_final.weights and <cfg>.names (required)"),
         .option("weights", "W", "start from these weights (a checkpoint resumes at its seen); default: Darknet's random initialisation"),
         .option("epochs", "N", "passes over the training images (default: until [net] max_batches)"),
