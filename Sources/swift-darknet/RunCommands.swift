@@ -80,7 +80,7 @@ struct RunCommand: Command {
         let context = InferenceContext(network, batch: batch, keepAll: allLayers)
         tensor.data.withUnsafeBufferPointer { _ = context.forward($0.baseAddress!) }
         for layer in context.keptLayers.sorted() {
-            try NPYFile.write(context.tensor(of: layer), to: joinedPath(outputDirectory, String(printf: "layer_%03d.npy", layer)))
+            try NPYFile.write(context.tensor(of: layer), to: Folder.join(outputDirectory, String(printf: "layer_%03d.npy", layer)))
         }
         return 0
     }

@@ -69,7 +69,7 @@ struct TrainCommand: Command {
         var wrote: [String] = []
         if let classNames {
             // The class index is the line: classify reads it beside the weights.
-            let names = joinedPath(output, base + ".names")
+            let names = Folder.join(output, base + ".names")
             try TrainingRun.writeNames(classNames, to: names)
             wrote.append(names)
         }
