@@ -127,6 +127,10 @@ struct BenchCommand: Command {
         winograd = !args.flag("no-winograd")
         mapped = !args.flag("no-mmap")
         train = args.flag("train")
+        if train, let other = ["json", "layers"].first(where: args.flag) {
+            // Training times im2col + GEMM and prints one line: these would be ignored.
+            throw UsageError("--train times training steps in one line; --\(other) does not apply to it")
+        }
         definition = try DefinitionArguments(args)
     }
 

@@ -111,6 +111,9 @@ final class TrainCommandTests: CLITestCase {
         XCTAssertNotNil(result.stdout.range(of: pattern, options: .regularExpression), result.stdout)
         let untrainable = try temporaryFile("dropout.cfg", contents: Data((Self.cfg + "[dropout]\n").utf8))
         XCTAssertEqual(try run(["bench", untrainable, "--train"]).status, 1)
+        let json = try run(["bench", cfg, "--train", "--json"])
+        XCTAssertEqual(json.status, 2)
+        XCTAssertTrue(json.stderr.hasPrefix("swift-darknet bench: --train times training steps in one line; --json does not apply to it"), json.stderr)
     }
 
     func testBadInputIsOneLineAndAnExitStatus() throws {
