@@ -96,6 +96,8 @@ struct TrainCommand: Command {
                 print("saved \(path)")
             case .skipped(let reason):
                 printError("warning: left out of training: \(reason)")
+            case .skippedInValidation(let reason):
+                printError("warning: left out of validation: \(reason)")
             }
         }
         switch outcome {
