@@ -114,6 +114,10 @@ struct TrainCommand: Command {
     /// classifier reads class folders or a classifier .data and validates by top-1.
     private func sets(for spec: NetworkDefinition, truthsPerImage: Int) throws
         -> (set: any TrainingSet, validation: (any Validation)?, validationImages: Int, classes: Int, classNames: [String]?) {
+        // Both kinds of set read RGB images: said here, before anything is written.
+        guard spec.input.channels == 3 else {
+            throw Diagnostic(at: .file(spec.path), "[net] channels=\(spec.input.channels), but training reads RGB images: expected channels=3")
+        }
         let detector = spec.layers.contains { layer in
             if case .yolo = layer.spec { return true }
             if case .region = layer.spec { return true }

@@ -142,6 +142,12 @@ final class TrainCommandTests: CLITestCase {
         XCTAssertTrue(wrongCount.stderr.contains("2 classes, but the network's last layer has 3 outputs"), wrongCount.stderr)
         XCTAssertFalse(FileManager.default.fileExists(atPath: folder + "/out"))
 
+        let gray = try temporaryFile("gray.cfg", contents: Data(Self.cfg.replacingOccurrences(of: "channels=3", with: "channels=1").utf8))
+        let oneChannel = try run(["train", gray, "--data", data, "--out", folder + "/out", "--epochs", "1"])
+        XCTAssertEqual(oneChannel.status, 1)
+        XCTAssertEqual(oneChannel.stderr, "\(gray): error: [net] channels=1, but training reads RGB images: expected channels=3\n")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: folder + "/out"))
+
         // Logits without [softmax]: every delta is zero, so the run is refused before it writes.
         let logits = try temporaryFile("logits.cfg", contents: Data(Self.cfg.replacingOccurrences(of: "[softmax]\n", with: "").utf8))
         let noLoss = try run(["train", logits, "--data", data, "--out", folder + "/out", "--epochs", "1"])
