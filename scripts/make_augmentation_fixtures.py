@@ -76,7 +76,10 @@ def main():
         return 1 if stale else 0
     os.makedirs(OUT, exist_ok=True)
     for name, value in made.items():
-        np.save(os.path.join(OUT, name + ".npy"), value.astype(np.float32))
+        path = os.path.join(OUT, name + ".npy")
+        with open(path + ".tmp", "wb") as f:
+            np.save(f, value.astype(np.float32))
+        os.replace(path + ".tmp", path)
     print("wrote %d fixtures to %s" % (len(made), OUT))
     return 0
 

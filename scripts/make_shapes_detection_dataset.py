@@ -20,19 +20,7 @@ import sys
 import cv2
 import numpy as np
 
-CLASSES = ["circle", "cross", "square", "triangle"]
-
-
-def backdrop(rng, size):
-    """A flat colour or a linear gradient, float32 (size, size, 3) in 0..255, and its mean colour."""
-    first = rng.uniform(0, 255, 3)
-    if rng.random() < 0.5:
-        return np.broadcast_to(first, (size, size, 3)).astype(np.float32), first
-    second = rng.uniform(0, 255, 3)
-    angle = rng.uniform(0, 2 * np.pi)
-    y, x = np.mgrid[0:size, 0:size] / (size - 1)
-    t = np.clip(np.cos(angle) * (x - 0.5) + np.sin(angle) * (y - 0.5) + 0.5, 0, 1)[..., None]
-    return ((1 - t) * first + t * second).astype(np.float32), (first + second) / 2
+from make_shapes_dataset import CLASSES, background, colour_apart
 
 
 def corners(kind, rng, radius):
@@ -69,7 +57,7 @@ def extent(mask):
 
 
 def make_image(rng, size):
-    image, mean = backdrop(rng, size)
+    image, mean = background(rng, size)
     objects, taken = [], []
     for _ in range(rng.integers(1, 4)):
         for _attempt in range(50):
@@ -83,11 +71,7 @@ def make_image(rng, size):
         taken.append((centre, radius))
         kind = int(rng.integers(0, len(CLASSES)))
         alpha = draw(rng, CLASSES[kind], size, centre, radius)
-        while True:
-            colour = rng.uniform(0, 255, 3)
-            if np.linalg.norm(colour - mean) >= 100:
-                break
-        image = (1 - alpha[..., None]) * image + alpha[..., None] * colour
+        image = (1 - alpha[..., None]) * image + alpha[..., None] * colour_apart(rng, mean)
         left, top, right, bottom = extent(alpha)
         objects.append((kind, (left + right) / 2 / size, (top + bottom) / 2 / size, (right - left) / size, (bottom - top) / size))
     image += rng.normal(0, rng.uniform(0, 10), image.shape)

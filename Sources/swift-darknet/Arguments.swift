@@ -299,6 +299,3 @@ func expandImageFolders(_ inputs: [String]) throws -> (paths: [String], fromFold
     }
     return (paths, fromFolder, emptyFolders)
 }
-
-/// `name` in `directory` (NSString's appendingPathComponent, which FoundationEssentials lacks).
-func joinedPath(_ directory: String, _ name: String) -> String { Folder.join(directory, name) }

@@ -11,7 +11,7 @@ struct ClassifyCommand: Command {
         PositionalSpec("IMAGE|FOLDER", .oneOrMore, "images, or folders whose .jpg, .jpeg and .png files run in name order"),
     ]
     static let options = [
-        OptionSpec.option("names", "FILE", "class names, one per line (default: WEIGHTS' name with .names, else the one .names file in its folder, else class numbers)"),
+        OptionSpec.option("names", "FILE", "class names, one per line (default: beside WEIGHTS, its name or the cfg's with .names, else the one .names file there, else class numbers)"),
         .option("data", "FILE", "a Darknet .data file: its labels= or names= (unless --names), checked against its classes="),
         .option("top", "K", "print the K most probable classes (default \(defaultTop), at most the class count)"),
         .flag("json", "print the classes as JSON"),
@@ -41,23 +41,34 @@ struct ClassifyCommand: Command {
         definition = try DefinitionArguments(args)
     }
 
-    /// The class names: --names, else the .data file's labels= or names=, else WEIGHTS' name
-    /// with .names when that file exists, else the only .names file in WEIGHTS' folder (where
-    /// `train` writes `<cfg>.names` beside `<cfg>_final.weights`), else none (class numbers).
-    func names() throws -> [String]? {
-        if let namesFile { return try Detector.names(contentsOf: namesFile) }
-        if let dataFile { return try DataFile(contentsOf: dataFile).classNames() }
-        let base = weights.hasSuffix(".weights") ? String(weights.dropLast(".weights".count)) : weights
-        if access(base + ".names", F_OK) == 0 { return try Detector.names(contentsOf: base + ".names") }
+    /// The class names and the file they come from: --names, else the .data file's labels= or
+    /// names=, else beside the weights WEIGHTS' name with .names or the cfg's (`train` writes
+    /// `<cfg>.names` beside `<cfg>_final.weights` and `<cfg>.backup`), else the only .names file
+    /// in WEIGHTS' folder, else none (class numbers).
+    func names() throws -> (names: [String], source: String)? {
+        if let namesFile { return (try Detector.names(contentsOf: namesFile), namesFile) }
+        if let dataFile {
+            let data = try DataFile(contentsOf: dataFile)
+            return (try data.classNames(), dataFile)
+        }
         let folder = weights.lastIndex(of: "/").map { String(weights[...$0]) } ?? ""
+        let base = weights.hasSuffix(".weights") ? String(weights.dropLast(".weights".count)) : weights
+        for candidate in [base + ".names", folder + TrainCommand.baseName(cfg) + ".names"] where access(candidate, F_OK) == 0 {
+            return (try Detector.names(contentsOf: candidate), candidate)
+        }
         let candidates = (try? Folder.entries(folder.isEmpty ? "." : folder))?.filter { $0.hasSuffix(".names") } ?? []
-        return candidates.count == 1 ? try Detector.names(contentsOf: folder + candidates[0]) : nil
+        guard candidates.count == 1 else { return nil }
+        return (try Detector.names(contentsOf: folder + candidates[0]), folder + candidates[0])
     }
 
     func run() throws -> Int32 {
         let spec = try definition.load(cfg)
         let network = try Network(definition: spec, weights: try readWeights(weights, for: spec, mapped: mapped))
-        let classifier = try Classifier(network: network, names: try names())
+        let named = try names()
+        if let (names, source) = named, names.count != Classifier.classes(of: spec) {
+            throw Diagnostic(at: .file(source), "\(names.count) class names, but the last layer of \(cfg) has \(Classifier.classes(of: spec)) outputs")
+        }
+        let classifier = try Classifier(network: network, names: named?.names)
         let (paths, fromFolder, emptyFolders) = try expandImageFolders(inputs)
         var failures = emptyFolders, classified = 0, reports: [String] = []
         for path in paths {

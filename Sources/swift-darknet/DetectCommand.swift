@@ -99,7 +99,7 @@ struct DetectCommand: Command {
             for ((path, image), detections) in zip(images, results) {
                 var annotated = image
                 annotated.annotate(detections, classes: names.count)
-                let output = joinedPath(outputDirectory, URL(filePath: path).deletingPathExtension().lastPathComponent + ".png")
+                let output = Folder.join(outputDirectory, URL(filePath: path).deletingPathExtension().lastPathComponent + ".png")
                 do { try annotated.writePNG(to: output) } catch let error as Diagnostic {
                     printError(error.description)
                     failures += 1

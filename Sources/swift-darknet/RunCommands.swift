@@ -80,7 +80,7 @@ struct RunCommand: Command {
         let context = InferenceContext(network, batch: batch, keepAll: allLayers)
         tensor.data.withUnsafeBufferPointer { _ = context.forward($0.baseAddress!) }
         for layer in context.keptLayers.sorted() {
-            try NPYFile.write(context.tensor(of: layer), to: joinedPath(outputDirectory, String(printf: "layer_%03d.npy", layer)))
+            try NPYFile.write(context.tensor(of: layer), to: Folder.join(outputDirectory, String(printf: "layer_%03d.npy", layer)))
         }
         return 0
     }
@@ -127,6 +127,10 @@ struct BenchCommand: Command {
         winograd = !args.flag("no-winograd")
         mapped = !args.flag("no-mmap")
         train = args.flag("train")
+        if train, let other = ["json", "layers"].first(where: args.flag) {
+            // Training times im2col + GEMM and prints one line: these would be ignored.
+            throw UsageError("--train times training steps in one line; --\(other) does not apply to it")
+        }
         definition = try DefinitionArguments(args)
     }
 

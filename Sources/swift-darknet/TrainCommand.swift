@@ -10,7 +10,7 @@ struct TrainCommand: Command {
     static let abstract = "Trains a network from a folder of class folders or a .data file, saving checkpoints and the final weights."
     static let positionals = [PositionalSpec("CFG", "the network's Darknet .cfg file ([net] batch, subdivisions, learning_rate, max_batches, …)")]
     static let options = [
-        OptionSpec.option("data", "DIR|FILE.data", "DIR/train/<class>/* and DIR/val/<class>/* images, or Darknet's classifier .data (required)"),
+        OptionSpec.option("data", "DIR|FILE.data", "DIR/train/<class>/* and DIR/val/<class>/* images, or a Darknet .data (a classifier's labels=, a detector's box labels) (required)"),
         .option("out", "DIR", "the folder for <cfg>.backup, <cfg>_final.weights and <cfg>.names (required)"),
         .option("weights", "W", "start from these weights (a checkpoint resumes at its seen); default: Darknet's random initialisation"),
         .option("epochs", "N", "passes over the training images (default: until [net] max_batches)"),
@@ -56,22 +56,23 @@ struct TrainCommand: Command {
         let trainer = try Trainer(try Network(definition: spec, weights: initial, winograd: false))
         let (set, validation, validationImages, classes, classNames) = try sets(for: spec, truthsPerImage: trainer.truthsPerImage)
 
-        try createDirectory(output)
         let base = Self.baseName(cfg)
-        var wrote: [String] = []
-        if let classNames {
-            // The class index is the line: classify reads it beside the weights.
-            let names = joinedPath(output, base + ".names")
-            try TrainingRun.writeNames(classNames, to: names)
-            wrote.append(names)
-        }
-
         var options = TrainingRun.Options(directory: output, baseName: base)
         options.epochs = epochs
         options.seed = seed
         options.checkpointEvery = checkpointEvery
         options.augment = augment
+        // Checked before anything is written: a refused run leaves no folder behind.
         let run = try TrainingRun(trainer: trainer, set: set, validation: validation, options: options)
+
+        try createDirectory(output)
+        var wrote: [String] = []
+        if let classNames {
+            // The class index is the line: classify reads it beside the weights.
+            let names = Folder.join(output, base + ".names")
+            try TrainingRun.writeNames(classNames, to: names)
+            wrote.append(names)
+        }
         let start = trainer.seen / UInt64(run.imagesPerIteration)
         print("\(cfg): \(set.count) training images in \(classes) class\(classes == 1 ? "" : "es") (\(validationImages) for validation); "
               + "batch \(run.imagesPerIteration) in \(spec.training.subdivisions) subdivisions; "
@@ -95,6 +96,8 @@ struct TrainCommand: Command {
                 print("saved \(path)")
             case .skipped(let reason):
                 printError("warning: left out of training: \(reason)")
+            case .skippedInValidation(let reason):
+                printError("warning: left out of validation: \(reason)")
             }
         }
         switch outcome {
@@ -111,6 +114,10 @@ struct TrainCommand: Command {
     /// classifier reads class folders or a classifier .data and validates by top-1.
     private func sets(for spec: NetworkDefinition, truthsPerImage: Int) throws
         -> (set: any TrainingSet, validation: (any Validation)?, validationImages: Int, classes: Int, classNames: [String]?) {
+        // Both kinds of set read RGB images: said here, before anything is written.
+        guard spec.input.channels == 3 else {
+            throw Diagnostic(at: .file(spec.path), "[net] channels=\(spec.input.channels), but training reads RGB images: expected channels=3")
+        }
         let detector = spec.layers.contains { layer in
             if case .yolo = layer.spec { return true }
             if case .region = layer.spec { return true }

@@ -63,6 +63,18 @@ final class ClassifyCommandTests: CLITestCase {
         XCTAssertEqual(text.stdout, "\(images[0]):\n" + String(format: "  %6.2f%%  ", 100 * (best["prob"] as! Double)) + (best["class"] as! String) + "\n")
     }
 
+    /// Where `train` writes them, `<cfg>.names` beside `<cfg>_final.weights` names the classes,
+    /// whatever other .names files the folder holds.
+    func testNamesOfTheCfgBesideTheWeights() throws {
+        let (cfg, weights) = try classifier()
+        _ = try temporaryFile("shapes.names", contents: Data("circle\nsquare\ntriangle\n".utf8))
+        _ = try temporaryFile("other.names", contents: Data("a\nb\n".utf8))
+        let result = try run(["classify", cfg, weights, Self.fixtures + "/gradient.png", "--json", "--top", "3"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let top = try XCTUnwrap(try json(result.stdout).first?["top"] as? [[String: Any]])
+        XCTAssertEqual(top.map { $0["class"] as? String }, top.map { ["circle", "square", "triangle"][$0["class_id"] as! Int] })
+    }
+
     /// Without names, classes are numbered; --names with the wrong count is an error.
     func testNamesDefaultToNumbersAndMustMatchTheOutputs() throws {
         let (cfg, weights) = try classifier()
@@ -74,7 +86,7 @@ final class ClassifyCommandTests: CLITestCase {
         let names = try temporaryFile("four.names", contents: Data("a\nb\nc\nd\n".utf8))
         let wrong = try run(["classify", cfg, weights, image, "--names", names])
         XCTAssertEqual(wrong.status, 1)
-        XCTAssertEqual(wrong.stderr, "\(cfg): error: the network's last layer has 3 outputs but 4 class names are given\n")
+        XCTAssertEqual(wrong.stderr, "\(names): error: 4 class names, but the last layer of \(cfg) has 3 outputs\n")
         XCTAssertEqual(wrong.stdout, "")
     }
 

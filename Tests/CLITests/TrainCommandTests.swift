@@ -111,6 +111,9 @@ final class TrainCommandTests: CLITestCase {
         XCTAssertNotNil(result.stdout.range(of: pattern, options: .regularExpression), result.stdout)
         let untrainable = try temporaryFile("dropout.cfg", contents: Data((Self.cfg + "[dropout]\n").utf8))
         XCTAssertEqual(try run(["bench", untrainable, "--train"]).status, 1)
+        let json = try run(["bench", cfg, "--train", "--json"])
+        XCTAssertEqual(json.status, 2)
+        XCTAssertTrue(json.stderr.hasPrefix("swift-darknet bench: --train times training steps in one line; --json does not apply to it"), json.stderr)
     }
 
     func testBadInputIsOneLineAndAnExitStatus() throws {
@@ -137,6 +140,20 @@ final class TrainCommandTests: CLITestCase {
         let wrongCount = try run(["train", threeClasses, "--data", data, "--out", folder + "/out", "--epochs", "1"])
         XCTAssertEqual(wrongCount.status, 1)
         XCTAssertTrue(wrongCount.stderr.contains("2 classes, but the network's last layer has 3 outputs"), wrongCount.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: folder + "/out"))
+
+        let gray = try temporaryFile("gray.cfg", contents: Data(Self.cfg.replacingOccurrences(of: "channels=3", with: "channels=1").utf8))
+        let oneChannel = try run(["train", gray, "--data", data, "--out", folder + "/out", "--epochs", "1"])
+        XCTAssertEqual(oneChannel.status, 1)
+        XCTAssertEqual(oneChannel.stderr, "\(gray): error: [net] channels=1, but training reads RGB images: expected channels=3\n")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: folder + "/out"))
+
+        // Logits without [softmax]: every delta is zero, so the run is refused before it writes.
+        let logits = try temporaryFile("logits.cfg", contents: Data(Self.cfg.replacingOccurrences(of: "[softmax]\n", with: "").utf8))
+        let noLoss = try run(["train", logits, "--data", data, "--out", folder + "/out", "--epochs", "1"])
+        XCTAssertEqual(noLoss.status, 1)
+        XCTAssertEqual(noLoss.stderr, "\(logits):18: error: no layer computes a loss, so training would learn nothing: the network ends in layer 2 [avgpool]; "
+                       + "expected [softmax] after a classifier's class outputs, or [yolo] heads for a detector\n")
         XCTAssertFalse(FileManager.default.fileExists(atPath: folder + "/out"))
     }
 }

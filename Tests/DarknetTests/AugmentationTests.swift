@@ -38,6 +38,26 @@ final class AugmentationTests: XCTestCase {
         XCTAssertNotEqual(distorted, image)
     }
 
+    /// `rand_scale(s)` with s < 1 draws between s and 1 (rand_uniform orders its ends), as with
+    /// 1/s; extreme [net] keys give a one-line error or zeros, never a trap.
+    func testScaleBelowOneAndExtremeKeys() throws {
+        var random = TrainingRandom(seed: 3)
+        let factors = (0..<200).map { _ in random.scale(0.5) }
+        XCTAssertTrue(factors.allSatisfy { (0.5...2).contains($0) }, "\(factors)")
+        XCTAssertGreaterThan(factors.filter { $0 != 1 }.count, 190)
+
+        let image = try input()
+        let nan = image.rotatedCrop(radians: .nan, scale: 1, width: 4, height: 3, dx: 0, dy: 0, aspect: 1)
+        XCTAssertEqual(nan.data, [Float](repeating: 0, count: 36))
+        let wide = image.rotatedCrop(radians: 0, scale: 1, width: 4, height: 3, dx: 0, dy: 0, aspect: 3e38)
+        XCTAssertEqual(wide.data.count, 36)
+
+        let cfg = "[net]\nwidth=8\nheight=8\nchannels=3\nhue=2\n[softmax]\n"
+        XCTAssertThrowsError(try NetworkDefinition(cfg: CfgFile(text: cfg, path: "hue.cfg"))) { error in
+            XCTAssertEqual("\(error)", "hue.cfg:5: error: [net] hue=2: expected a fraction of the hue circle in [-1, 1]")
+        }
+    }
+
     func testHSVKnownValuesAndRoundTrip() {
         XCTAssertTrue(Image.hsv(red: 1, green: 0, blue: 0) == (0, 1, 1))
         let blueish = Image.hsv(red: 0, green: 0.5, blue: 1)

@@ -136,7 +136,7 @@ final class ClassifierDataTests: XCTestCase {
         let cat = try writeImage("imgs/cat_01.png", red: 0.1)
         let dog = try writeImage("imgs/dog_01.png", red: 0.9)
         _ = try write("labels.txt", "cat\ndog\n")
-        _ = try write("train.list", "imgs/dog_01.png\n\n\(cat)\r\n")
+        _ = try write("train.list", " imgs/dog_01.png\t\n\n\(cat)\r\n")
         _ = try write("valid.list", "\(dog)\n")
         let file = try write("cls.data", "classes = 2\ntrain=train.list\nvalid=valid.list\nlabels=labels.txt\n# comment\n")
         let data = try ClassifierData(contentsOf: file)

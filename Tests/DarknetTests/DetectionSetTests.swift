@@ -162,6 +162,10 @@ final class DetectionSetTests: XCTestCase {
         XCTAssertThrowsError(try DetectionSet(data: data, validation: true, for: definition)) { error in
             XCTAssertEqual("\(error)", "\(dataPath): error: no valid= list of images")
         }
+        let missingList = try write("classes=2\ntrain=train.txt\nvalid=nowhere.txt\n", "missing.data")
+        XCTAssertThrowsError(try DetectionSet(data: DataFile(contentsOf: missingList), validation: true, for: definition)) { error in
+            XCTAssertEqual("\(error)", "\(missingList):3: error: valid=nowhere.txt: cannot open the file: No such file or directory")
+        }
     }
 
     func testJitterIsReadWithDarknetsDefault() throws {

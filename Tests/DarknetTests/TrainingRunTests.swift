@@ -68,14 +68,14 @@ final class TrainingRunTests: XCTestCase {
         let set = StripeSet(count: 16)
         let trainer = try trainer(net: "batch=4\nsubdivisions=2\nlearning_rate=0.1\nmomentum=0.9\n")
         let validation = TopOneAccuracy(set: set, batch: 5)
-        let before = try validation.evaluate(trainer.network)
+        let before = try validation.evaluate(trainer.network).value
         var losses: [Float] = [], figures: [Float] = []
         let run = try TrainingRun(trainer: trainer, set: set, validation: validation, options: options(try directory(), epochs: 60))
         let outcome = try run.run(report: { event in
             switch event {
             case .iteration(let progress): losses.append(progress.loss)
             case .epoch(_, let validation): figures.append(validation!.value)
-            case .checkpoint, .skipped: break
+            case .checkpoint, .skipped, .skippedInValidation: break
             }
         })
         XCTAssertEqual(outcome, TrainingRun.Outcome.finished(run.finalPath))
@@ -174,7 +174,7 @@ final class TrainingRunTests: XCTestCase {
             switch $0 {
             case .iteration(let progress): iterations += 1; XCTAssertGreaterThanOrEqual(progress.secondsLeft, 0)
             case .epoch: epochs += 1
-            case .checkpoint, .skipped: break
+            case .checkpoint, .skipped, .skippedInValidation: break
             }
         })
         XCTAssertEqual([iterations, epochs], [2, 1])
@@ -210,6 +210,17 @@ final class TrainingRunTests: XCTestCase {
                             options: options(try directory(), epochs: 1)).run(report: { if case .skipped(let line) = $0 { skipped.append(line) } })
         XCTAssertEqual(skipped, ["image 2: does not decode"])
         XCTAssertEqual(trainer.seen, 4) // the image left out still counts, as in Darknet's seen
+
+        // The validation's figure is over the images that load, and names the others.
+        var events: [String] = []
+        let validation = TopOneAccuracy(set: StripeSet(count: 6, unreadable: [1, 4]), batch: 4)
+        XCTAssertEqual(try validation.evaluate(trainer.network).skipped, ["image 1: does not decode", "image 4: does not decode"])
+        _ = try TrainingRun(trainer: try self.trainer(), set: StripeSet(count: 4), validation: validation,
+                            options: options(try directory(), epochs: 1)).run(report: { event in
+            if case .skippedInValidation(let line) = event { events.append("validation: " + line) }
+            if case .epoch(let epoch, _) = event { events.append("epoch \(epoch)") }
+        })
+        XCTAssertEqual(events, ["validation: image 1: does not decode", "validation: image 4: does not decode", "epoch 1"])
 
         let none = try TrainingRun(trainer: try self.trainer(), set: StripeSet(count: 4, unreadable: [0, 1, 2, 3]), validation: nil,
                                    options: options(try directory(), epochs: 1))

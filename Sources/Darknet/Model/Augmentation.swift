@@ -28,6 +28,8 @@ public struct Augmentation: Sendable, Equatable {
         saturation = try r.float("saturation", default: saturation)
         exposure = try r.float("exposure", default: exposure)
         hue = try r.float("hue", default: hue)
+        // Darknet wraps a shifted hue round the circle once: a larger shift has no meaning.
+        guard (-1...1).contains(hue) else { throw r.error("hue", "expected a fraction of the hue circle in [-1, 1]") }
         minCrop = r.has("min_crop") ? try r.int("min_crop", in: 1...Int(Int32.max)) : nil
         maxCrop = r.has("max_crop") ? try r.int("max_crop", in: 1...Int(Int32.max)) : nil
         center = try r.bool("center")

@@ -44,6 +44,10 @@ public final class Trainer {
         return NetworkWeights(header: header, storage: network.parameters, definition: network.definition)
     }
 
+    /// Whether a layer computes a loss from the truth ([softmax], [cost], [yolo]): without one,
+    /// every delta is zero and training changes nothing but batch-norm's rolling statistics.
+    public var hasLoss: Bool { trainers.contains { $0.truthFloats != nil } }
+
     /// The truth floats per image Darknet's `net.truths` holds: the last yolo layer's boxes,
     /// else the last layer's outputs.
     public var truthsPerImage: Int {

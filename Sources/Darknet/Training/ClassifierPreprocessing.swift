@@ -144,6 +144,8 @@ extension Image {
             for column in 0..<newWidth {
                 let u = (Float(column) - Float(newWidth) / 2) / scale * aspect + dx / scale * aspect
                 let (x, y) = (cosine * u - sine * v + cx, sine * u + cosine * v + cy)
+                // All four neighbours outside (or an extreme angle or aspect's NaN): 0, as zeroed.
+                guard x > -1, x < Float(width), y > -1, y < Float(height) else { continue }
                 let (ix, iy) = (Int(x.rounded(.down)), Int(y.rounded(.down)))
                 let (fx, fy) = (x - Float(ix), y - Float(iy))
                 for k in 0..<3 {

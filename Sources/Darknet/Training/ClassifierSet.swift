@@ -133,23 +133,20 @@ public struct ClassifierData: Sendable {
         return try files + subfolders.flatMap { try imagePaths(in: $0) }
     }
 
-    /// The images the list file `key` names, one path per line (blank lines skipped; a relative
-    /// path is read from where the program runs, else beside the list), each labelled by the one
-    /// class whose name occurs in it.
+    /// The images the list file `key` names (`imageList`; a relative path is read from where the
+    /// program runs, else beside the list), each labelled by the one class whose name occurs in it.
     static func listed(_ data: DataFile, _ key: String, classes: [String]) throws -> [ClassifierSet.Example] {
         let listPath = data.filePath(key)!
-        let text = try data.reading(key) { String(decoding: try InputFile.contents(of: listPath), as: UTF8.self) }
         var examples: [ClassifierSet.Example] = []
-        for (index, raw) in text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }).enumerated() {
-            let line = String(raw)
-            guard !line.allSatisfy({ $0 == " " || $0 == "\t" }) else { continue }
-            let matches = classes.indices.filter { line.utf8.contains(classes[$0].utf8) }
+        for (line, name) in try data.reading(key, { try imageList(listPath) }) {
+            // Darknet matches the path as written, not where it was found.
+            let matches = classes.indices.filter { name.utf8.contains(classes[$0].utf8) }
             guard matches.count == 1 else {
                 let found = matches.isEmpty ? "none of the \(classes.count) class names" : matches.map { "'\(classes[$0])'" }.joined(separator: ", ")
-                throw Diagnostic(at: .line(file: listPath, line: index + 1),
-                                 "\(line): expected exactly one class name in the path (Darknet labels an image by the class name its path contains), found \(found)")
+                throw Diagnostic(at: .line(file: listPath, line: line),
+                                 "\(name): expected exactly one class name in the path (Darknet labels an image by the class name its path contains), found \(found)")
             }
-            examples.append(ClassifierSet.Example(path: resolve(line, besideFile: listPath), label: matches[0]))
+            examples.append(ClassifierSet.Example(path: resolve(name, besideFile: listPath), label: matches[0]))
         }
         guard !examples.isEmpty else { throw Diagnostic(at: .file(listPath), "the list holds no image paths") }
         return examples

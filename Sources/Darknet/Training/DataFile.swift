@@ -94,6 +94,16 @@ public struct DataFile: Sendable {
     }
 }
 
+/// The image paths of a list file (`train=`, `valid=`) as written: one per line, spaces around
+/// it and blank lines left out, each with its line number.
+func imageList(_ list: String) throws -> [(line: Int, name: String)] {
+    let text = String(decoding: try InputFile.contents(of: list), as: UTF8.self)
+    return text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }).enumerated().compactMap { index, raw in
+        let name = String(raw.trimmingWhitespace)
+        return name.isEmpty ? nil : (index + 1, name)
+    }
+}
+
 /// `name` as written when it exists (or is absolute), else beside the file `reference` when it
 /// exists there, else as written (so that the error names what the user wrote).
 func resolve(_ name: String, besideFile reference: String) -> String {

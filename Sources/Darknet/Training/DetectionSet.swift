@@ -100,10 +100,9 @@ public struct DetectionSet: TrainingSet {
 
     /// The images in `list` (one path per line), each with its label file.
     public init(list: String, classes: Int, jitter: Float = 0.2, resize: Resize = .letterbox) throws {
-        let text = String(decoding: try InputFile.contents(of: list), as: UTF8.self)
-        let images = text.split(whereSeparator: \.isNewline).map { String($0.trimmingWhitespace) }.filter { !$0.isEmpty }
+        let images = try imageList(list)
         guard !images.isEmpty else { throw Diagnostic(at: .file(list), "the image list is empty") }
-        try self.init(images: images.map { resolve($0, besideFile: list) }, classes: classes, jitter: jitter, resize: resize)
+        try self.init(images: images.map { resolve($0.name, besideFile: list) }, classes: classes, jitter: jitter, resize: resize)
     }
 
     public init(images: [String], classes: Int, jitter: Float = 0.2, resize: Resize = .letterbox) throws {
@@ -147,7 +146,8 @@ public struct DetectionSet: TrainingSet {
         guard let list = data.filePath(key) else {
             throw Diagnostic(at: .file(data.path), "no \(key)= list of images")
         }
-        try self.init(list: list, classes: classes, jitter: jitter, resize: definition.defaultResize)
+        // A list that does not open is reported at its key's line, as a classifier's is.
+        self = try data.reading(key) { try Self(list: list, classes: classes, jitter: jitter, resize: definition.defaultResize) }
     }
 
     public func batch(_ indices: [Int], input: Shape, truthsPerImage: Int, augmentation: Augmentation?,

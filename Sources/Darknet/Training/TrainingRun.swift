@@ -50,6 +50,8 @@ public final class TrainingRun {
         case checkpoint(String)
         /// An image left out of a batch, and why.
         case skipped(String)
+        /// An image left out of the epoch's validation figure, and why.
+        case skippedInValidation(String)
     }
 
     public enum Outcome: Sendable, Equatable {
@@ -71,6 +73,12 @@ public final class TrainingRun {
         let definition = trainer.network.definition
         guard set.count > 0 else {
             throw Diagnostic(at: .file(definition.path), "the training set has no images")
+        }
+        guard trainer.hasLoss else {
+            let last = definition.layers[definition.layers.count - 1]
+            throw Diagnostic(at: .line(file: definition.path, line: last.line),
+                             "no layer computes a loss, so training would learn nothing: the network ends in layer \(last.index) [\(last.typeName)]; "
+                             + "expected [softmax] after a classifier's class outputs, or [yolo] heads for a detector")
         }
         let training = definition.training
         guard options.epochs != nil || training.maxBatches > 0 else {
@@ -138,7 +146,12 @@ public final class TrainingRun {
                                        imagesPerSecond: speed, secondsLeft: Double(end - min(end, trainer.seen)) / speed, images: images)))
             let epochAfter = trainer.seen / UInt64(set.count)
             if epochAfter > epochBefore {
-                report(.epoch(Int(epochAfter), validation: try validation.map { ($0.name, try $0.evaluate(trainer.network)) }))
+                let figure = try validation.map { validation in
+                    let result = try validation.evaluate(trainer.network)
+                    for line in result.skipped { report(.skippedInValidation(line)) }
+                    return (validation.name, result.value)
+                }
+                report(.epoch(Int(epochAfter), validation: figure))
             }
             if options.checkpointEvery > 0, iteration % options.checkpointEvery == 0, trainer.seen < end {
                 try save(checkpointPath)
@@ -194,8 +207,8 @@ public protocol Validation {
     /// The figure's name in the progress line ("top-1", "mAP@0.5").
     var name: String { get }
     /// The figure for the network as trained so far, in inference mode (batch-norm on its
-    /// rolling statistics).
-    func evaluate(_ network: Network) throws -> Float
+    /// rolling statistics), over the images that load; a line for each that does not.
+    func evaluate(_ network: Network) throws -> (value: Float, skipped: [String])
 }
 
 /// A detector's mAP@0.5 over a detection set (`DetectionSet.meanAveragePrecision`).
@@ -206,8 +219,9 @@ public struct MeanAveragePrecision: Validation {
 
     public var name: String { "mAP@0.5" }
 
-    public func evaluate(_ network: Network) throws -> Float {
-        Float(try set.meanAveragePrecision(of: network, iouThreshold: 0.5).precision.mean)
+    public func evaluate(_ network: Network) throws -> (value: Float, skipped: [String]) {
+        let (precision, skipped) = try set.meanAveragePrecision(of: network, iouThreshold: 0.5)
+        return (Float(precision.mean), skipped)
     }
 }
 
@@ -224,14 +238,16 @@ public struct TopOneAccuracy: Validation {
 
     public var name: String { "top-1" }
 
-    public func evaluate(_ network: Network) throws -> Float {
+    public func evaluate(_ network: Network) throws -> (value: Float, skipped: [String]) {
         let classes = network.definition.layers.last!.output.count
         var random = TrainingRandom(seed: 0) // no augmentation: nothing is drawn
         var (right, total) = (0, 0)
+        var skipped: [String] = []
         var context: InferenceContext?
         for start in stride(from: 0, to: set.count, by: batch) {
             let indices = Array(start..<min(start + batch, set.count))
             let images = try set.batch(indices, input: network.definition.input, truthsPerImage: classes, augmentation: nil, random: &random)
+            skipped += images.skipped
             let count = images.input.shape.first ?? 0
             guard count > 0 else { continue }
             if context?.batch != count { context = InferenceContext(network, batch: count) }
@@ -246,6 +262,6 @@ public struct TopOneAccuracy: Validation {
                 total += 1
             }
         }
-        return total == 0 ? 0 : Float(right) / Float(total)
+        return (total == 0 ? 0 : Float(right) / Float(total), skipped)
     }
 }

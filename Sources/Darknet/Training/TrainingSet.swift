@@ -42,9 +42,10 @@ public struct TrainingRandom: Sendable {
     /// Uniform in 0..<count.
     public mutating func index(below count: Int) -> Int { Int(generator.next() % UInt64(count)) }
 
-    /// Darknet's `rand_scale`: a factor in [1, s] or its inverse, each half the time.
+    /// Darknet's `rand_scale`: a factor between 1 and s (either side of 1, as `rand_uniform`
+    /// orders its ends) or its inverse, each half the time.
     public mutating func scale(_ s: Float) -> Float {
-        let factor = uniform(1, max(s, 1))
+        let factor = uniform(min(s, 1), max(s, 1))
         return next() & 1 == 0 ? factor : 1 / factor
     }
 }
