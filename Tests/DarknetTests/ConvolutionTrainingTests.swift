@@ -1,0 +1,99 @@
+@testable import Darknet
+import XCTest
+
+/// The convolution's training kernels against their naive forms: col2im in runs against
+/// Darknet's element-by-element loop, and products over bands of images against one image at
+/// a time.
+final class ConvolutionTrainingTests: XCTestCase {
+    func testCol2imEqualsTheReference() {
+        var random = SplitMix64(state: 3)
+        // (channels, height, width, size, stride, padding), strides 1 and 2, padded and not.
+        let shapes = [(3, 7, 9, 3, 1, 1), (2, 7, 9, 3, 2, 1), (2, 8, 6, 5, 1, 2), (4, 5, 5, 1, 1, 0), (3, 8, 8, 2, 2, 0),
+                      (2, 9, 11, 3, 2, 2), (1, 4, 4, 3, 1, 0), (2, 3, 3, 5, 2, 3)]
+        for (channels, height, width, size, stride, padding) in shapes {
+            let outHeight = (height + 2 * padding - size) / stride + 1, outWidth = (width + 2 * padding - size) / stride + 1
+            let spatial = outHeight * outWidth, rowLength = spatial * 2 + 3 // rows of a band, not of one image
+            let columns = (0..<(channels * size * size * rowLength)).map { _ in random.uniform(-1, 1) }
+            let start = (0..<(channels * height * width)).map { _ in random.uniform(-1, 1) }
+            var (fast, naive) = (start, start)
+            columns.withUnsafeBufferPointer { columns in
+                fast.withUnsafeMutableBufferPointer {
+                    Kernels.col2im(columns.baseAddress! + spatial, rowLength: rowLength, channels: channels, height: height, width: width,
+                                   size: size, stride: stride, padding: padding, outHeight: outHeight, outWidth: outWidth, into: $0.baseAddress!)
+                }
+                naive.withUnsafeMutableBufferPointer {
+                    Kernels.col2imReference(columns.baseAddress! + spatial, rowLength: rowLength, channels: channels, height: height,
+                                            width: width, size: size, stride: stride, padding: padding, outHeight: outHeight,
+                                            outWidth: outWidth, into: $0.baseAddress!)
+                }
+            }
+            let shape = "\(channels)×\(height)×\(width) size \(size) stride \(stride) padding \(padding)"
+            XCTAssertEqual(fast, naive, shape)
+            XCTAssertNotEqual(fast, start, shape) // the columns were added
+        }
+    }
+
+    /// A batch of 5 through a 3×3 stride-2 convolution with batch-norm and one without, in
+    /// bands of 1, 2 and 5 images: the same outputs, parameter gradients and input deltas.
+    func testBandsEqualOneImageAtATime() throws {
+        let text = """
+        [net]
+        width=9
+        height=7
+        channels=3
+
+        [convolutional]
+        batch_normalize=1
+        filters=4
+        size=3
+        stride=2
+        pad=1
+        activation=leaky
+
+        [convolutional]
+        filters=6
+        size=3
+        stride=1
+        pad=1
+        activation=swish
+        """
+        let definition = try NetworkDefinition(cfg: CfgFile(text: text, path: "bands.cfg"), options: DefinitionOptions(dialect: .darknet))
+        let batch = 5
+        var random = SplitMix64(state: 9)
+        for layer in 0..<2 {
+            let inputCount = batch * definition.layers[layer].input.count, outputCount = definition.layers[layer].output.count
+            let input = (0..<inputCount).map { _ in random.uniform(-1, 1) }
+            let upstream = (0..<(batch * outputCount)).map { _ in random.uniform(-1, 1) }
+            var results: [[Float]] = []
+            for band in [1, 2, 5] {
+                let network = try Network(definition: definition, weights: RandomWeights.make(for: definition, seed: 4), winograd: false)
+                let trainer = ConvolutionTrainer(network.plans[layer] as! ConvolutionPlan, band: band)
+                var (output, delta) = ([Float](repeating: 0, count: batch * outputCount), upstream)
+                var inputDelta = [Float](repeating: 0.5, count: inputCount)
+                input.withUnsafeBufferPointer { input in
+                    output.withUnsafeMutableBufferPointer { output in
+                        delta.withUnsafeMutableBufferPointer { delta in
+                            inputDelta.withUnsafeMutableBufferPointer { inputDelta in
+                                let (outputs, deltas) = (output.baseAddress!, delta.baseAddress!)
+                                let pass = TrainingPass(batch: batch, input: input.baseAddress!, output: outputs, delta: deltas,
+                                                        inputDelta: inputDelta.baseAddress!, outputCount: outputCount,
+                                                        truth: input.baseAddress!, truths: 0, networkInput: definition.input,
+                                                        outputs: { _ in outputs }, deltas: { _ in deltas })
+                                trainer.forward(pass)
+                                trainer.backward(pass)
+                            }
+                        }
+                    }
+                }
+                let weights = trainer.product.weights.updates, biases = trainer.product.biases.updates
+                results.append(output + inputDelta + Array(UnsafeBufferPointer(start: weights.pointer, count: weights.count))
+                               + Array(UnsafeBufferPointer(start: biases.pointer, count: biases.count)))
+            }
+            XCTAssertGreaterThan(results[0].map(abs).max()!, 0.1)
+            for other in results.dropFirst() {
+                let worst = zip(results[0], other).map { abs($0 - $1) }.max()!
+                XCTAssertLessThan(worst, 1e-5, "layer \(layer)")
+            }
+        }
+    }
+}
