@@ -13,7 +13,9 @@ Ours and PyTorch alternate in rounds (the machine is shared); ratios are of medi
 PyTorch is not a dependency of the test command: for this benchmark only,
   pip install torch --index-url https://download.pytorch.org/whl/cpu
 Without it the PyTorch columns are left out. Build first: swift build -c release.
-Usage: bench_training.py [BINARY]; environment RUNS (default 5), ROUNDS (3), CASES (names)."""
+Usage: bench_training.py [BINARY [BASELINE]]: with a second binary (an earlier build), it runs
+in the same rounds and gets rows of its own. Environment RUNS (default 5), ROUNDS (3), CASES
+(e.g. yolov5-cls@128/16,yolov3-tiny@224/16)."""
 import json
 import os
 import statistics
@@ -25,6 +27,7 @@ from darknet_ref import scratch_directory
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BINARY = sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, ".build", "release", "swift-darknet")
+BASELINE = sys.argv[2] if len(sys.argv) > 2 else None
 RUNS = int(os.environ.get("RUNS", "5"))
 ROUNDS = int(os.environ.get("ROUNDS", "3"))
 THREADS = 2
@@ -198,28 +201,33 @@ def main():
               + (" PyTorch forward | PyTorch step (fwd, bwd, SGD) | ours/PyTorch step |" if torch else ""))
     table = [header, "|" + "---|" * (header.count("|") - 1)]
     notes = []
+    binaries = [("ours", BINARY)] + ([("baseline", BASELINE)] if BASELINE else [])
     for name, cfg, size, batch, softmax in CASES:
         path = training_cfg(cfg, size, softmax, work)
-        ours, theirs = [], []
+        ours, theirs = {label: [] for label, _ in binaries}, []
         for _ in range(ROUNDS):
-            ours.append(run_json([BINARY, "bench", path, "--train", "--runs", str(RUNS), "--batch", str(batch),
-                                  "--threads", str(THREADS), "--json"]))
+            for label, binary in binaries:
+                ours[label].append(run_json([binary, "bench", path, "--train", "--runs", str(RUNS), "--batch", str(batch),
+                                             "--threads", str(THREADS), "--json"]))
             if torch:
                 theirs.append(run_json([sys.executable, "-c", PYTORCH, path, str(size), str(batch), str(RUNS), str(THREADS)]))
-        m = {k: statistics.median(r[k] for r in ours) for k in ("forward_ms", "train_forward_ms", "backward_ms", "update_ms")}
-        step = m["train_forward_ms"] + m["backward_ms"] + m["update_ms"]
-        row = "| %s @%d, %d | %.1f | %.1f | %.1f | %.1f | %.2f (%.2f of training forward) | %.2f |" % (
-            name, size, batch, m["forward_ms"], m["train_forward_ms"], m["backward_ms"], m["update_ms"],
-            m["backward_ms"] / m["forward_ms"], m["backward_ms"] / m["train_forward_ms"], step / m["forward_ms"])
-        if torch:
-            t = {k: statistics.median(r[k] for r in theirs) for k in ("forward_ms", "train_forward_ms", "backward_ms", "update_ms")}
-            their_step = t["train_forward_ms"] + t["backward_ms"] + t["update_ms"]
-            row += " %.1f | %.1f (%.1f, %.1f, %.1f) | %.2f |" % (t["forward_ms"], their_step, t["train_forward_ms"],
-                                                              t["backward_ms"], t["update_ms"], step / their_step)
-            notes.append("%s: %s with %d threads" % (name, theirs[0]["version"], theirs[0]["threads"]))
-        table.append(row)
-        notes.append("ours: OpenBLAS %s, %d threads" % (ours[0]["blas_core"], ours[0]["threads"]))
-        print(row, flush=True)
+        keys = ("forward_ms", "train_forward_ms", "backward_ms", "update_ms")
+        t = {k: statistics.median(r[k] for r in theirs) for k in keys} if torch else None
+        for label, _ in binaries:
+            m = {k: statistics.median(r[k] for r in ours[label]) for k in keys}
+            step = m["train_forward_ms"] + m["backward_ms"] + m["update_ms"]
+            row = "| %s @%d, %d%s | %.1f | %.1f | %.1f | %.1f | %.2f (%.2f of training forward) | %.2f |" % (
+                name, size, batch, "" if label == "ours" else " (" + label + ")", m["forward_ms"], m["train_forward_ms"],
+                m["backward_ms"], m["update_ms"], m["backward_ms"] / m["forward_ms"], m["backward_ms"] / m["train_forward_ms"],
+                step / m["forward_ms"])
+            if torch:
+                their_step = t["train_forward_ms"] + t["backward_ms"] + t["update_ms"]
+                row += " %.1f | %.1f (%.1f, %.1f, %.1f) | %.2f |" % (t["forward_ms"], their_step, t["train_forward_ms"],
+                                                                  t["backward_ms"], t["update_ms"], step / their_step)
+                notes.append("%s with %d threads" % (theirs[0]["version"], theirs[0]["threads"]))
+            table.append(row)
+            notes.append("%s: OpenBLAS %s, %d threads" % (label, ours[label][0]["blas_core"], ours[label][0]["threads"]))
+            print(row, flush=True)
     print()
     print("\n".join(table))
     for note in sorted(set(notes)):

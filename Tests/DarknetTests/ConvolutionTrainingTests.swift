@@ -2,8 +2,8 @@
 import XCTest
 
 /// The convolution's training kernels against their naive forms: col2im in runs against
-/// Darknet's element-by-element loop, and products over bands of images against one image at
-/// a time.
+/// Darknet's element-by-element loop, products over bands of images against one image at a
+/// time, and batch-norm's parallel passes against Darknet's loops.
 final class ConvolutionTrainingTests: XCTestCase {
     func testCol2imEqualsTheReference() {
         var random = SplitMix64(state: 3)
@@ -94,6 +94,42 @@ final class ConvolutionTrainingTests: XCTestCase {
                 let worst = zip(results[0], other).map { abs($0 - $1) }.max()!
                 XCTAssertLessThan(worst, 1e-5, "layer \(layer)")
             }
+        }
+    }
+
+    /// Batch-norm's parallel 8-lane passes against Darknet's loops, on planes of 1, 7 and 37
+    /// values (no full lane, a tail only, lanes and a tail): outputs, rolling statistics,
+    /// gradients and the delta within 1e-5 relative.
+    func testBatchNormEqualsTheReference() {
+        var random = SplitMix64(state: 11)
+        for (batch, channels, spatial) in [(8, 5, 1), (3, 4, 7), (4, 70, 37)] {
+            let count = batch * channels * spatial
+            let values = (0..<count).map { _ in random.uniform(-2, 3) }
+            let delta = (0..<count).map { _ in random.uniform(-1, 1) }
+            let parameters = (0..<(4 * channels)).map { _ in random.uniform(0.5, 1.5) } // scales, mean, variance, biases
+            var results: [[Float]] = []
+            for fast in [true, false] {
+                var (parameters, values, delta) = (parameters, values, delta)
+                var updates = [Float](repeating: 0, count: channels)
+                parameters.withUnsafeMutableBufferPointer { p in
+                    let norm = BatchNormTraining(channels: channels, spatial: spatial, scales: p.baseAddress!,
+                                                 rollingMean: p.baseAddress! + channels, rollingVariance: p.baseAddress! + 2 * channels)
+                    let biases = UnsafePointer(p.baseAddress! + 3 * channels)
+                    if fast {
+                        norm.forward(&values, batch: batch, biases: biases)
+                        norm.backward(&delta, batch: batch, biasUpdates: &updates)
+                    } else {
+                        norm.forwardReference(&values, batch: batch, biases: biases)
+                        norm.backwardReference(&delta, batch: batch, biasUpdates: &updates)
+                    }
+                    let scaleUpdates = Array(UnsafeBufferPointer(start: norm.scales.updates.pointer, count: channels))
+                    results.append(values + delta + updates + scaleUpdates + Array(p))
+                }
+            }
+            XCTAssertGreaterThan(results[1].map(abs).max()!, 1)
+            let scale = results[1].map(abs).max()!
+            let worst = zip(results[0], results[1]).map { abs($0 - $1) }.max()!
+            XCTAssertLessThan(worst, 1e-5 * scale, "batch \(batch), \(channels) channels of \(spatial)")
         }
     }
 }
