@@ -33,8 +33,9 @@ final class ConvolutionTrainingTests: XCTestCase {
         }
     }
 
-    /// A batch of 5 through a 3×3 stride-2 convolution with batch-norm and one without, in
-    /// bands of 1, 2 and 5 images: the same outputs, parameter gradients and input deltas.
+    /// A batch of 5 through a 3×3 stride-2 convolution with batch-norm, a 3×3 one without and a
+    /// 1×1 one (whose columns are its input when one image is taken at a time), in bands of 1, 2
+    /// and 5 images: the same outputs, parameter gradients and input deltas.
     func testBandsEqualOneImageAtATime() throws {
         let text = """
         [net]
@@ -56,11 +57,18 @@ final class ConvolutionTrainingTests: XCTestCase {
         stride=1
         pad=1
         activation=swish
+
+        [convolutional]
+        batch_normalize=1
+        filters=5
+        size=1
+        stride=1
+        activation=leaky
         """
         let definition = try NetworkDefinition(cfg: CfgFile(text: text, path: "bands.cfg"), options: DefinitionOptions(dialect: .darknet))
         let batch = 5
         var random = SplitMix64(state: 9)
-        for layer in 0..<2 {
+        for layer in 0..<3 {
             let inputCount = batch * definition.layers[layer].input.count, outputCount = definition.layers[layer].output.count
             let input = (0..<inputCount).map { _ in random.uniform(-1, 1) }
             let upstream = (0..<(batch * outputCount)).map { _ in random.uniform(-1, 1) }

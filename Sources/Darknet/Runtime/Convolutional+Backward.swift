@@ -47,13 +47,21 @@ final class ConvolutionTrainer: LayerTrainer {
                                  activation: spec.activation, learningRateScale: spec.learningRateScale)
         let spatial = spec.output.height * spec.output.width
         self.band = band
-        columns = TrainingBuffer(spec.fanIn * band * spatial)
+        let pointwise = spec.size == 1 && spec.stride == 1 && spec.padding == 0
+        columns = TrainingBuffer(pointwise && band == 1 ? 0 : spec.fanIn * band * spatial)
         gathered = TrainingBuffer(band > 1 ? spec.filters / spec.groups * band * spatial : 0)
     }
 
     private var spatial: Int { spec.output.height * spec.output.width }
     private var inChannels: Int { spec.input.channels / spec.groups }
     private var outChannels: Int { spec.filters / spec.groups }
+    /// A 1×1 convolution of stride 1 without padding: one image's columns are its input.
+    private var pointwise: Bool { spec.size == 1 && spec.stride == 1 && spec.padding == 0 }
+
+    /// Image `b`'s group `g` of `input` as columns: the input itself for a pointwise layer.
+    private func inputColumns(_ input: UnsafePointer<Float>, _ b: Int, _ g: Int) -> UnsafePointer<Float>? {
+        pointwise ? input + (b * spec.groups + g) * inChannels * spec.input.height * spec.input.width : nil
+    }
 
     /// The im2col columns of group `g` of `images` images from `first` of `input`, side by side.
     private func unroll(_ input: UnsafePointer<Float>, _ first: Int, _ images: Int, _ g: Int) {
@@ -87,12 +95,14 @@ final class ConvolutionTrainer: LayerTrainer {
         let k = spec.fanIn
         forEachBand(pass.batch) { first, images in
             for g in 0..<spec.groups {
-                unroll(pass.input, first, images, g)
                 let weights = product.weights.values + g * outChannels * k
                 if images == 1 {
-                    Kernels.gemm(m: outChannels, n: spatial, k: k, a: weights, b: columns.pointer,
+                    let direct = inputColumns(pass.input, first, g)
+                    if direct == nil { unroll(pass.input, first, images, g) }
+                    Kernels.gemm(m: outChannels, n: spatial, k: k, a: weights, b: direct ?? UnsafePointer(columns.pointer),
                                  c: pass.output + (first * spec.groups + g) * outChannels * spatial)
                 } else {
+                    unroll(pass.input, first, images, g)
                     Kernels.gemm(m: outChannels, n: images * spatial, k: k, a: weights, b: columns.pointer, c: gathered.pointer)
                     move(pass.output, first, images, g, gathering: false)
                 }
@@ -115,12 +125,21 @@ final class ConvolutionTrainer: LayerTrainer {
                     move(pass.delta, first, images, g, gathering: true)
                     delta = UnsafePointer(gathered.pointer)
                 }
+                let weights = product.weights.values + g * outChannels * k
+                if images == 1, let direct = inputColumns(pass.input, first, g) {
+                    // The columns are the input, and their delta the input's: products straight in and out.
+                    accumulateProduct(m: outChannels, n: k, k: n, a: delta, b: direct, transposeB: true,
+                                      c: product.weights.updates.pointer + g * outChannels * k)
+                    guard let inputDelta = pass.inputDelta else { continue }
+                    accumulateProduct(m: k, n: n, k: outChannels, a: weights, transposeA: true, b: delta,
+                                      c: inputDelta + (first * spec.groups + g) * inChannels * plane)
+                    continue
+                }
                 unroll(pass.input, first, images, g)
                 accumulateProduct(m: outChannels, n: k, k: n, a: delta, b: columns.pointer, transposeB: true,
                                   c: product.weights.updates.pointer + g * outChannels * k)
                 guard let inputDelta = pass.inputDelta else { continue }
-                Kernels.gemm(m: k, n: n, k: outChannels, a: product.weights.values + g * outChannels * k, transposeA: true,
-                             b: delta, c: columns.pointer)
+                Kernels.gemm(m: k, n: n, k: outChannels, a: weights, transposeA: true, b: delta, c: columns.pointer)
                 for j in 0..<images {
                     Kernels.col2im(columns.pointer + j * spatial, rowLength: n, channels: inChannels, height: spec.input.height,
                                    width: spec.input.width, size: spec.size, stride: spec.stride, padding: spec.padding,
