@@ -33,7 +33,7 @@ ROUNDS = int(os.environ.get("ROUNDS", "3"))
 THREADS = 2
 # name, cfg, input size, batch, whether to end it with a [softmax] (the classifier's loss).
 CASES = [("yolov5-cls", os.path.join(ROOT, "cfg", "yolov5-backbone-cls.cfg"), 224, 16, True),
-         ("yolov5-cls", os.path.join(ROOT, "cfg", "yolov5-backbone-cls.cfg"), 128, 64, True),
+         ("yolov5-cls", os.path.join(ROOT, "cfg", "yolov5-backbone-cls.cfg"), 128, 16, True),
          ("yolov3-tiny", os.path.join(ROOT, "cfg", "yolov3-tiny.cfg"), 224, 16, False),
          ("yolov3-tiny", os.path.join(ROOT, "cfg", "yolov3-tiny.cfg"), 128, 64, False)]
 if "CASES" in os.environ:
