@@ -97,7 +97,7 @@ struct BenchCommand: Command {
         .flag("json", "print the timings as JSON"),
         .flag("layers", "time each layer too and print a table of them"),
         .flag("no-winograd", "run 3×3 convolutions as matrix products only"),
-        .flag("train", "time training steps (forward, backward, update) against forward passes instead"),
+        .flag("train", "time a training step's phases (forward in training mode, backward, update) beside the forward pass, on a made-up truth"),
         noMmapOption,
     ] + DefinitionArguments.options
 
@@ -111,8 +111,8 @@ struct BenchCommand: Command {
     let json: Bool
     let perLayer: Bool
     let winograd: Bool
-    let mapped: Bool
     let train: Bool
+    let mapped: Bool
     let definition: DefinitionArguments
 
     init(_ args: Arguments) throws {
@@ -125,19 +125,16 @@ struct BenchCommand: Command {
         json = args.flag("json")
         perLayer = args.flag("layers")
         winograd = !args.flag("no-winograd")
-        mapped = !args.flag("no-mmap")
         train = args.flag("train")
-        if train, let other = ["json", "layers"].first(where: args.flag) {
-            // Training times im2col + GEMM and prints one line: these would be ignored.
-            throw UsageError("--train times training steps in one line; --\(other) does not apply to it")
-        }
+        if train && perLayer { throw UsageError("--train times a step's phases, not layers: pass one of --train and --layers") }
+        mapped = !args.flag("no-mmap")
         definition = try DefinitionArguments(args)
     }
 
     func run() throws -> Int32 {
         if let threads { BLAS.threads = threads }
         let spec = try definition.load(cfg)
-        if train { try benchTraining(spec, weights: try weights.map { try readWeights($0, for: spec, mapped: false) }); return 0 }
+        if train { return try runTraining(spec) }
         let loadStart = DispatchTime.now().uptimeNanoseconds
         let loaded = try weights.map { try readWeights($0, for: spec, mapped: mapped) }
         let loadMilliseconds = loaded.map { _ in Double(DispatchTime.now().uptimeNanoseconds - loadStart) / 1e6 }

@@ -23,6 +23,24 @@ final class BenchCommandTests: CLITestCase {
         XCTAssertGreaterThanOrEqual(json["context_bytes"] as? Int ?? 0, 2 * (8 * 676 + 4 * 676 + 4 * 169) * 4)
     }
 
+    /// `--train`: the step's phases beside the forward pass, on a made-up one-hot truth; not
+    /// with `--layers`.
+    func testTrainTimesTheStepsPhases() throws {
+        let path = try temporaryFile("classifier.cfg", contents: Data((cfg + "[connected]\noutput=3\nactivation=linear\n[softmax]\n").utf8))
+        let result = try run(["bench", path, "--train", "--runs", "2", "--batch", "2", "--threads", "1", "--json"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let json = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+        XCTAssertEqual(json["batch"] as? Int, 2)
+        XCTAssertEqual(json["runs"] as? Int, 2)
+        for key in ["forward_ms", "train_forward_ms", "update_ms"] {
+            XCTAssertGreaterThan(json[key] as? Double ?? 0, 0, key)
+        }
+        XCTAssertNotNil(json["backward_ms"] as? Double)
+        let both = try run(["bench", path, "--train", "--layers"])
+        XCTAssertEqual(both.status, 2)
+        XCTAssertTrue(both.stderr.contains("--train"), both.stderr)
+    }
+
     /// With a weights file, how long loading and checking it took, and whether it was mapped; without one, null.
     func testLoadTimeIsReportedForAWeightsFile() throws {
         let path = try temporaryFile("small.cfg", contents: Data(cfg.utf8))
