@@ -40,6 +40,7 @@ step "mAP and detection augmentation fixtures made again by NumPy and libdarknet
 step "shipped cfgs end to end" python3 scripts/check_shipped.py .build/release/swift-darknet
 step "yolov3-tiny on emulated CPUs without AVX-512 and AVX2" python3 scripts/check_emulated_cpus.py .build/release/swift-darknet
 step "detections against libdarknet" python3 scripts/check_detection.py .build/release/swift-darknet
+step "JPEG decoding against OpenCV, pixel for pixel" python3 scripts/check_jpeg_decoding.py .build/release/swift-darknet
 step "classify against libdarknet" python3 scripts/check_classify.py .build/release/swift-darknet
 step "ONNX exports in onnxruntime and OpenVINO" python3 scripts/check_onnx.py .build/release/swift-darknet
 step "README model table is current" env SWIFT_DARKNET=.build/release/swift-darknet python3 scripts/model_table.py --check README.md
