@@ -357,11 +357,14 @@ final class KernelTests: XCTestCase {
     func testWinogradGoesToTheLargestQualifyingLayers() throws {
         let cfg = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("cfg")
-        // yolov3-tiny: every 3×3 layer from 13×13 up but those with 3 to 32 channels, and but
-        // layer 12 (512 → 1024 at 13×13, 8.4 M floats), which the budget (8.85 M) leaves out.
+        // yolov3-tiny: every 3×3 layer from 13×13 up but those with 3 to 32 channels; layer 12
+        // (512 → 1024 at 13×13, 8.4 M floats) fits only as the budget is twice its 8.86 M floats.
         let tiny = try NetworkDefinition(contentsOf: cfg.appendingPathComponent("yolov3-tiny.cfg").path)
-        XCTAssertEqual(WinogradKernels.choose(tiny).offsets.keys.sorted(), [6, 8, 10, 14, 21])
-        // yolov3: the budget (its 61.9 M floats) takes every layer from 104×104 to 26×26, then
+        let tinyChosen = WinogradKernels.choose(tiny)
+        XCTAssertEqual(tinyChosen.offsets.keys.sorted(), [6, 8, 10, 12, 14, 21])
+        XCTAssertEqual(WinogradKernels.budgetFloats(tiny), 1 << 24)
+        XCTAssertEqual(tinyChosen.floats, 14_811_136)
+        // yolov3: the budget (its own 61.9 M floats, over 2^24) takes every layer from 104×104 to 26×26, then
         // three of its seven 13×13 ones (8.4 M floats each).
         let yolo = try NetworkDefinition(contentsOf: cfg.appendingPathComponent("yolov3.cfg").path)
         let chosen = WinogradKernels.choose(yolo)

@@ -125,6 +125,11 @@ final class NetworkTests: XCTestCase {
         XCTAssertEqual(context.segments.map(\.imageByImage), [false, true, false])
         XCTAssertEqual(context.segments[1].liveOut, [2])
         XCTAssertNotEqual(context.memoryPlan.buffer[2], context.memoryPlan.buffer[0])
+        // Images 0–1 and 2 (on two cores) run side by side, each lane in one-image buffers of its own.
+        XCTAssertEqual(context.lanes, min(Parallel.cores, 3))
+        let laneBuffers = context.single.map { $0[context.memoryPlan.buffer[1]]! }
+        XCTAssertEqual(Set(laneBuffers).count, context.lanes)
+        XCTAssertEqual(Set(context.laneWorkspaces).count, context.lanes)
         var random = SplitMix64(state: 4)
         let images = (0..<(3 * 192)).map { _ in random.uniform(0, 1) }
         let batch = try network.forward(Tensor(shape: [3, 3, 8, 8], data: images))[3]!.data

@@ -82,23 +82,30 @@ public final class Network: Sendable {
 /// At batch > 1 the layers run in segments. Layers whose plans run the whole batch at once
 /// (`LayerPlan.runsWholeBatch`: convolutions whose images share one GEMM, connected layers) do
 /// so; the runs of layers between them go image by image, so that an image's large early
-/// activations may still be in cache when the next layer reads them. Such a run works in
-/// buffers for one image (`single`, laid out by the same memory plan) and copies only the outputs read
-/// after it into the batch's buffers, which need not hold its other layers: the context is
-/// smaller, and no slower.
+/// activations may still be in cache when the next layer reads them, one image on each core at
+/// a time with single-threaded GEMMs (a lane each). Such a run works in buffers for one image
+/// per lane (`single`, laid out by the same memory plan) and copies only the outputs read after
+/// it into the batch's buffers, which need not hold its other layers: the context is smaller,
+/// and no slower.
 public final class InferenceContext {
     public let network: Network
     public let batch: Int
     let memoryPlan: MemoryPlan
     let buffers: [UnsafeMutablePointer<Float>]
     let workspace: UnsafeMutablePointer<Float>
+    /// Image-by-image runs take one image on each lane (a core) at a time, each lane with its
+    /// own one-image buffers and workspace; lane 0's workspace is `workspace`.
+    let lanes: Int
+    let laneWorkspaces: [UnsafeMutablePointer<Float>]
+    /// Seconds per layer while `layerSeconds` is set: the whole-batch layers', then each lane's.
+    private let times: UnsafeMutablePointer<Double>
     /// Where `buffers`, `single` and `workspace` live.
     private let memory: FloatMemory
     /// Layers whose outputs survive a forward pass.
     public let keptLayers: Set<Int>
     let segments: [Segment]
-    /// One image's buffers, for the buffers that image-by-image segments use (nil elsewhere).
-    let single: [UnsafeMutablePointer<Float>?]
+    /// One image's buffers for each lane, for the buffers that image-by-image segments use (nil elsewhere).
+    let single: [[UnsafeMutablePointer<Float>?]]
 
     struct Segment {
         let layers: Range<Int>
@@ -130,17 +137,26 @@ public final class InferenceContext {
             }
         }
         let workspaceFloats = network.plans.map { $0.workspaceFloats(batch: batch) }.max() ?? 0
+        let imageWorkspaceFloats = network.plans.map { $0.workspaceFloats(batch: 1) }.max() ?? 0
+        let lanes = segments.contains(where: \.imageByImage) ? min(Parallel.cores, batch) : 1
+        self.lanes = lanes
         // One allocation carved into every buffer, each starting on a cache line.
-        let sizes = batchFloats.map { $0 * batch } + singleFloats + [workspaceFloats]
+        let laneSizes = (1..<max(lanes, 1)).flatMap { _ in singleFloats + [imageWorkspaceFloats] }
+        let sizes = batchFloats.map { $0 * batch } + singleFloats + [workspaceFloats] + laneSizes
         let offsets = sizes.reduce(into: [0]) { $0.append($0.last! + ($1 + 15) / 16 * 16) }
         memory = FloatMemory(count: offsets.last!)
         let base = memory.floats
         buffers = batchFloats.indices.map { base + offsets[$0] }
-        single = singleFloats.indices.map { singleFloats[$0] > 0 ? base + offsets[batchFloats.count + $0] : nil }
-        workspace = base + offsets[sizes.count - 1]
+        let laneStarts = (0..<lanes).map { batchFloats.count + $0 * (singleFloats.count + 1) }
+        single = laneStarts.map { start in singleFloats.indices.map { singleFloats[$0] > 0 ? base + offsets[start + $0] : nil } }
+        workspace = base + offsets[batchFloats.count + singleFloats.count]
+        laneWorkspaces = laneStarts.map { base + offsets[$0 + singleFloats.count] }
+        times = .allocate(capacity: (lanes + 1) * network.definition.layers.count)
     }
 
-    /// Bytes this context holds (layer buffers, one image's buffers for image-by-image runs, workspace).
+    deinit { times.deallocate() }
+
+    /// Bytes this context holds (layer buffers, each lane's one-image buffers and workspace).
     public var bytes: Int { memory.count * 4 }
 
     /// Consecutive layers grouped by whether they need the whole batch at once.
@@ -183,32 +199,51 @@ public final class InferenceContext {
     func forward(_ input: UnsafePointer<Float>, calibrate: ConvolutionPlan.Calibrator?) -> [Int] {
         precondition(calibrate == nil || batch == 1, "calibration runs at batch 1")
         let layers = network.definition.layers
-        if layerSeconds != nil { layerSeconds = Array(repeating: 0, count: layers.count) }
+        // When timing, one row of seconds for the whole-batch layers, then one for each lane.
+        let timing = layerSeconds != nil
+        if timing { times.update(repeating: 0, count: (lanes + 1) * layers.count) }
         for segment in segments {
             guard segment.imageByImage else {
                 for index in segment.layers {
                     run(layers[index], input: index == 0 ? input : UnsafePointer(output(of: index - 1)), batch: batch,
-                        outputs: output(of:), calibrate: calibrate)
+                        outputs: output(of:), workspace: workspace, seconds: timing ? times : nil, calibrate: calibrate)
                 }
                 continue
             }
-            for image in 0..<batch {
-                // This image's slice of a batch buffer, or the one-image buffer inside the segment
-                // (a nested function, passed on non-escaping: nothing is allocated per image).
-                func outputs(_ index: Int) -> UnsafeMutablePointer<Float> {
-                    segment.layers.contains(index) ? single[memoryPlan.buffer[index]]! : output(of: index) + image * layers[index].output.count
+            // Each lane writes its own images of the batch buffers and its own one-image buffers.
+            // (a nested function, passed on non-escaping: nothing is allocated per segment)
+            func runLanes() {
+                Parallel.forEach(batch, work: Int.max) { lane, images in
+                    for image in images { runImage(image, segment, input, lane: lane, seconds: timing ? times + (lane + 1) * layers.count : nil) }
                 }
-                for index in segment.layers {
-                    run(layers[index], input: index == 0 ? input + image * layers[0].input.count : UnsafePointer(outputs(index - 1)),
-                        batch: 1, outputs: outputs, calibrate: nil)
-                }
-                for index in segment.liveOut {
-                    let count = layers[index].output.count
-                    (output(of: index) + image * count).update(from: outputs(index), count: count)
-                }
+            }
+            if lanes > 1 { BLAS.singleThreaded(runLanes) } else { runLanes() }
+        }
+        // The lanes run side by side: an image-by-image layer's time is the mean of the lanes'.
+        if timing {
+            layerSeconds = layers.indices.map { index in
+                times[index] + (1...lanes).reduce(0) { $0 + times[$1 * layers.count + index] } / Double(lanes)
             }
         }
         return network.outputLayers
+    }
+
+    /// One image through an image-by-image segment on `lane`.
+    private func runImage(_ image: Int, _ segment: Segment, _ input: UnsafePointer<Float>, lane: Int, seconds: UnsafeMutablePointer<Double>?) {
+        let layers = network.definition.layers
+        // This image's slice of a batch buffer, or the lane's one-image buffer inside the segment
+        // (a nested function, passed on non-escaping: nothing is allocated per image).
+        func outputs(_ index: Int) -> UnsafeMutablePointer<Float> {
+            segment.layers.contains(index) ? single[lane][memoryPlan.buffer[index]]! : output(of: index) + image * layers[index].output.count
+        }
+        for index in segment.layers {
+            run(layers[index], input: index == 0 ? input + image * layers[0].input.count : UnsafePointer(outputs(index - 1)),
+                batch: 1, outputs: outputs, workspace: laneWorkspaces[lane], seconds: seconds, calibrate: nil)
+        }
+        for index in segment.liveOut {
+            let count = layers[index].output.count
+            (output(of: index) + image * count).update(from: outputs(index), count: count)
+        }
     }
 
     /// When set (to an array of one entry per layer), each forward pass records each layer's time.
@@ -216,9 +251,9 @@ public final class InferenceContext {
 
     /// Runs `layer` on `batch` images; `outputs` gives where a layer's output for them is.
     private func run(_ layer: Layer, input: UnsafePointer<Float>, batch: Int, outputs: (Int) -> UnsafeMutablePointer<Float>,
-                     calibrate: ConvolutionPlan.Calibrator?) {
-        let start = layerSeconds == nil ? 0 : DispatchTime.now().uptimeNanoseconds
-        defer { if layerSeconds != nil { layerSeconds![layer.index] += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 } }
+                     workspace: UnsafeMutablePointer<Float>, seconds: UnsafeMutablePointer<Double>?, calibrate: ConvolutionPlan.Calibrator?) {
+        let start = seconds == nil ? 0 : DispatchTime.now().uptimeNanoseconds
+        defer { if let seconds { seconds[layer.index] += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 } }
         let pass = ForwardPass(input: input, output: outputs(layer.index), batch: batch, workspace: workspace, calibrate: calibrate)
         network.plans[layer.index].forward(pass, sources: outputs)
     }

@@ -213,9 +213,9 @@ enum Winograd {
 ///   transforms cost about what the GEMMs save, and below 13×13 reading the 16/9× larger
 ///   kernels does.
 /// - the largest outputs first, as the multiply-adds saved per byte of kernels grow with the
-///   output's area, while the transformed kernels stay within the weights' own size (at least
-///   16 MiB), so that peak memory stays near twice the weights file — below what the fastest
-///   fp32 runtimes take for the same model.
+///   output's area, while the transformed kernels stay within the weights' own size, or twice
+///   it up to 64 MiB (a small network's one 13×13 layer with many channels), at least 16 MiB,
+///   so that peak memory stays below what the fastest fp32 runtimes take for the same model.
 /// The rule was chosen on whole-model runs (single-layer runs move too much with the machine's
 /// load to decide it).
 final class WinogradKernels: @unchecked Sendable {
@@ -231,7 +231,7 @@ final class WinogradKernels: @unchecked Sendable {
     }
 
     static func budgetFloats(_ definition: NetworkDefinition) -> Int {
-        max(definition.storedFloats, 1 << 22)
+        max(definition.storedFloats, min(2 * definition.storedFloats, 1 << 24), 1 << 22)
     }
 
     /// The layers chosen, each with its kernels' offset in the store, and the floats they need.
