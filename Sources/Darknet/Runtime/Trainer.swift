@@ -88,7 +88,7 @@ public final class Trainer {
             throw Diagnostic(at: .file(network.definition.path), "the weights header's seen, \(seen), leaves no room for another batch of \(counted)")
         }
         seen += UInt64(counted)
-        return propagate(input: input, truth: truth, batch: batch, backward: true).cost
+        return propagate(input: input, truth: truth, batch: batch, backward: true)
     }
 
     /// Darknet's `update_network` after the subdivisions of a batch of `batch` images: the rate
@@ -138,10 +138,12 @@ public final class Trainer {
     }
 
     /// Darknet's `forward_network` in training mode and, with `backward`, `backward_network`:
-    /// the parameters' gradients accumulate in the trainers. Returns each layer's output and
-    /// the network's cost (`calc_network_cost`, 0 without a loss).
+    /// the parameters' gradients accumulate in the trainers. Returns the network's cost
+    /// (`calc_network_cost`, 0 without a loss); `inspect` (for tests) sees each layer's output
+    /// before its buffer goes.
     @discardableResult
-    func propagate(input: Tensor, truth: Tensor, batch: Int, backward: Bool) -> (outputs: [[Float]], cost: Float) {
+    func propagate(input: Tensor, truth: Tensor, batch: Int, backward: Bool,
+                   inspect: (([UnsafeBufferPointer<Float>]) -> Void)? = nil) -> Float {
         let layers = network.definition.layers
         let outputs = layers.map { TrainingBuffer($0.output.count * batch) }
         let deltas = layers.map { TrainingBuffer($0.output.count * batch) }
@@ -166,7 +168,8 @@ public final class Trainer {
                 }
             }
         }
-        return (outputs.map { Array(UnsafeBufferPointer(start: $0.pointer, count: $0.count)) }, cost)
+        inspect?(outputs.map { UnsafeBufferPointer(start: $0.pointer, count: $0.count) })
+        return cost
     }
 
     /// The trainer of layer `index` (for tests).
