@@ -30,7 +30,10 @@ let package = Package(
         .systemLibrary(name: "CLinux", path: "Sources/CLinux"),
         // CPUID and XGETBV, which Swift cannot emit, to choose OpenBLAS's kernels.
         .target(name: "CCPUID", path: "Sources/CCPUID"),
-        .target(name: "Darknet", dependencies: ["COpenBLAS", "CTurboJPEG", "CPNG", "CLinux", "CCPUID"]),
+        // The direct convolution kernel: AVX-512 intrinsics in functions of their own target,
+        // chosen at run time, which Swift's SIMD types (baseline x86-64) cannot express.
+        .target(name: "CDirectConvolution", path: "Sources/CDirectConvolution"),
+        .target(name: "Darknet", dependencies: ["COpenBLAS", "CTurboJPEG", "CPNG", "CLinux", "CCPUID", "CDirectConvolution"]),
         .executableTarget(name: "swift-darknet", dependencies: ["Darknet"]),
         .testTarget(name: "DarknetTests", dependencies: ["Darknet"], exclude: ["Fixtures"]),
         // Depends on the executable so that `swift test` builds the binary these tests run.

@@ -37,6 +37,7 @@ struct RunCommand: Command {
         .option("out", "DIR", "the folder to write layer_NNN.npy files to (required)"),
         .option("layers", "all|outputs", "save every layer's output, or only the network's outputs (default)"),
         .flag("no-winograd", "run 3×3 convolutions as matrix products only"),
+        .flag("no-direct", "run convolutions through im2col and matrix products, not the direct AVX-512 kernel"),
         noMmapOption,
     ] + DefinitionArguments.options
 
@@ -46,6 +47,7 @@ struct RunCommand: Command {
     let allLayers: Bool
     let outputDirectory: String
     let winograd: Bool
+    let directConvolution: Bool
     let mapped: Bool
     let definition: DefinitionArguments
 
@@ -61,13 +63,15 @@ struct RunCommand: Command {
         case let other: throw UsageError("--layers \(other): expected all or outputs")
         }
         winograd = !args.flag("no-winograd")
+        directConvolution = !args.flag("no-direct")
         mapped = !args.flag("no-mmap")
         definition = try DefinitionArguments(args)
     }
 
     func run() throws -> Int32 {
         let spec = try definition.load(cfg)
-        let network = try Network(definition: spec, weights: try readWeights(weights, for: spec, mapped: mapped), winograd: winograd)
+        let network = try Network(definition: spec, weights: try readWeights(weights, for: spec, mapped: mapped), winograd: winograd,
+                                  directConvolution: directConvolution)
         let tensor = try NPYFile.read(input)
         let batch: Int
         do {
@@ -97,6 +101,7 @@ struct BenchCommand: Command {
         .flag("json", "print the timings as JSON"),
         .flag("layers", "time each layer too and print a table of them"),
         .flag("no-winograd", "run 3×3 convolutions as matrix products only"),
+        .flag("no-direct", "run convolutions through im2col and matrix products, not the direct AVX-512 kernel"),
         .flag("train", "time a training step's phases (forward in training mode, backward, update) beside the forward pass, on a made-up truth"),
         noMmapOption,
     ] + DefinitionArguments.options
@@ -111,6 +116,7 @@ struct BenchCommand: Command {
     let json: Bool
     let perLayer: Bool
     let winograd: Bool
+    let directConvolution: Bool
     let train: Bool
     let mapped: Bool
     let definition: DefinitionArguments
@@ -125,6 +131,7 @@ struct BenchCommand: Command {
         json = args.flag("json")
         perLayer = args.flag("layers")
         winograd = !args.flag("no-winograd")
+        directConvolution = !args.flag("no-direct")
         train = args.flag("train")
         if train && perLayer { throw UsageError("--train times a step's phases, not layers: pass one of --train and --layers") }
         mapped = !args.flag("no-mmap")
@@ -139,7 +146,8 @@ struct BenchCommand: Command {
         let loaded = try weights.map { try readWeights($0, for: spec, mapped: mapped) }
         let loadMilliseconds = loaded.map { _ in Double(DispatchTime.now().uptimeNanoseconds - loadStart) / 1e6 }
         let loadedMapped = loaded?.isMapped ?? false // as loaded: a writer opening the file later makes it a copy
-        let network = try Network(definition: spec, weights: loaded ?? RandomWeights.make(for: spec), winograd: winograd)
+        let network = try Network(definition: spec, weights: loaded ?? RandomWeights.make(for: spec), winograd: winograd,
+                                  directConvolution: directConvolution)
         let context = InferenceContext(network, batch: batch)
         let input = [Float](repeating: 0.5, count: spec.input.count * batch)
         var times: [Double] = []

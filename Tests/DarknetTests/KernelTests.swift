@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import CDirectConvolution
 @testable import Darknet
 
 /// The fast kernels against naive references written straight from the definitions.
@@ -71,19 +72,21 @@ final class KernelTests: XCTestCase {
     }
 
     /// `spec` bound to `parameters` (laid out as its `weightArrays`), its method chosen.
-    func plan(_ spec: Convolutional, _ parameters: UnsafeMutablePointer<Float>, winogradKernels: UnsafePointer<Float>? = nil) -> ConvolutionPlan {
-        ConvolutionPlan(spec, parameters: BoundParameters(spec.weightArrays, at: parameters), dialect: .darknet, winogradKernels: winogradKernels)
+    func plan(_ spec: Convolutional, _ parameters: UnsafeMutablePointer<Float>, winogradKernels: UnsafePointer<Float>? = nil,
+              direct: Bool = true) -> ConvolutionPlan {
+        ConvolutionPlan(spec, parameters: BoundParameters(spec.weightArrays, at: parameters), dialect: .darknet, winogradKernels: winogradKernels,
+                        direct: direct)
     }
 
     /// What `body` reads from `spec`'s plan (on parameters it does not read).
-    func planned<T>(_ spec: Convolutional, _ body: (ConvolutionPlan) -> T) -> T {
+    func planned<T>(_ spec: Convolutional, direct: Bool = true, _ body: (ConvolutionPlan) -> T) -> T {
         var parameters = [Float](repeating: 0, count: spec.weightArrays.reduce(0) { $0 + $1.count })
-        return parameters.withUnsafeMutableBufferPointer { body(plan(spec, $0.baseAddress!)) }
+        return parameters.withUnsafeMutableBufferPointer { body(plan(spec, $0.baseAddress!, direct: direct)) }
     }
 
     /// Runs `spec` on a batch of random images with random parameters, through the Winograd path
     /// when `winograd`, and compares each image with the naive convolution plus bias.
-    func assertMatchesNaive(_ spec: Convolutional, winograd: Bool, batch: Int = 2, _ label: String, line: UInt = #line) {
+    func assertMatchesNaive(_ spec: Convolutional, winograd: Bool, direct: Bool = true, batch: Int = 2, _ label: String, line: UInt = #line) {
         let n = spec.filters
         var parameters = randomArray(spec.weightCount + n)
         var kernels = [Float](repeating: .nan, count: winograd ? Winograd.kernelFloats(spec) : 0)
@@ -92,7 +95,7 @@ final class KernelTests: XCTestCase {
         var output = [Float](repeating: .nan, count: spec.output.count * batch)
         kernels.withUnsafeBufferPointer { u in
             parameters.withUnsafeMutableBufferPointer { p in
-                let convolution = plan(spec, p.baseAddress!, winogradKernels: winograd ? u.baseAddress! : nil)
+                let convolution = plan(spec, p.baseAddress!, winogradKernels: winograd ? u.baseAddress! : nil, direct: direct)
                 XCTAssertEqual(convolution.method == .winograd, winograd, label, line: line)
                 var workspace = [Float](repeating: .nan, count: max(convolution.workspaceFloats(batch: batch), 1))
                 convolution.forward(input, &output, batch: batch, workspace: &workspace)
@@ -157,19 +160,51 @@ final class KernelTests: XCTestCase {
             // Bands need four output rows a core, so on a machine with more than 16 cores these
             // run as one im2col; every other condition holds here on any machine.
             let bands = spec.output.height >= 4 * Parallel.cores
-            XCTAssertEqual(ConvolutionPlan.choose(spec, winograd: false) == .coreBands, bands)
+            XCTAssertEqual(ConvolutionPlan.choose(spec, winograd: false, direct: false) == .coreBands, bands)
             XCTAssertEqual(ConvolutionPlan.coreBandRows(spec), rows)
             if bands {
-                XCTAssertEqual(planned(spec) { $0.workspaceFloats(batch: 1) }, Parallel.cores * c * 9 * spec.output.width * rows)
+                XCTAssertEqual(planned(spec, direct: false) { $0.workspaceFloats(batch: 1) }, Parallel.cores * c * 9 * spec.output.width * rows)
             }
-            assertMatchesNaive(spec, winograd: false, batch: 2, "core bands c\(c) \(h)×\(w) s\(stride) d\(dilation)")
+            assertMatchesNaive(spec, winograd: false, direct: false, batch: 2, "core bands c\(c) \(h)×\(w) s\(stride) d\(dilation)")
+            // Where the direct kernel runs, it takes the stride-1 undilated ones.
+            let direct = bands && DirectConvolution.available && stride == 1 && dilation == 1
+            XCTAssertEqual(ConvolutionPlan.choose(spec, winograd: false, direct: true) == .direct, direct)
+            assertMatchesNaive(spec, winograd: false, batch: 2, "direct c\(c) \(h)×\(w) s\(stride) d\(dilation)")
             XCTAssertEqual(BLAS.threads, threads)
         }
         // Too many channels (k = 1152), too small an output, a 1×1 (no columns), groups.
-        XCTAssertNotEqual(ConvolutionPlan.choose(try convolution(channels: 128, height: 64, width: 64, filters: 4, size: 3, padding: 1), winograd: false), .coreBands)
-        XCTAssertNotEqual(ConvolutionPlan.choose(try convolution(channels: 3, height: 32, width: 64, filters: 4, size: 3, padding: 1), winograd: false), .coreBands)
-        XCTAssertNotEqual(ConvolutionPlan.choose(try convolution(channels: 3, height: 64, width: 64, filters: 4, size: 1, padding: 0), winograd: false), .coreBands)
-        XCTAssertNotEqual(ConvolutionPlan.choose(try convolution(channels: 4, height: 64, width: 64, filters: 4, size: 3, padding: 1, groups: 2), winograd: false), .coreBands)
+        XCTAssertNotEqual(ConvolutionPlan.choose(try convolution(channels: 128, height: 64, width: 64, filters: 4, size: 3, padding: 1), winograd: false, direct: false), .coreBands)
+        XCTAssertNotEqual(ConvolutionPlan.choose(try convolution(channels: 3, height: 32, width: 64, filters: 4, size: 3, padding: 1), winograd: false, direct: false), .coreBands)
+        XCTAssertNotEqual(ConvolutionPlan.choose(try convolution(channels: 3, height: 64, width: 64, filters: 4, size: 1, padding: 0), winograd: false, direct: false), .coreBands)
+        XCTAssertNotEqual(ConvolutionPlan.choose(try convolution(channels: 4, height: 64, width: 64, filters: 4, size: 3, padding: 1, groups: 2), winograd: false, direct: false), .coreBands)
+    }
+
+    /// The direct kernel on its own, against the naive convolution followed by y = m·x + s and
+    /// Darknet's leaky or relu: strides 1 and 2, sizes 1 to 5, paddings 0 to size, filter counts
+    /// that leave every tile height (12, 8, 4, 1), outputs narrower and wider than a tile, bands of
+    /// any height, split by rows or by filters as the cores split it.
+    func testDirectKernelMatchesNaiveConvolution() throws {
+        try XCTSkipUnless(DirectConvolution.available, "the direct kernel needs AVX-512")
+        let activations: [(Activation, direct_activation)] = [(.linear, direct_linear), (.leaky, direct_leaky), (.relu, direct_relu)]
+        for trial in 0..<60 {
+            let size = 1 + trial % 5, stride = 1 + trial / 5 % 2, padding = trial / 10 % (size + 1)
+            let (c, h, w, n) = (1 + Int(random.next() % 9), size + Int(random.next() % 20), size + Int(random.next() % 45), 1 + Int(random.next() % 30))
+            let spec = try convolution(channels: c, height: h, width: w, filters: n, size: size, stride: stride, padding: padding)
+            XCTAssertTrue(DirectConvolution.applies(to: spec))
+            let (activation, kernelActivation) = activations[trial % 3]
+            let input = randomArray(spec.input.count), weights = randomArray(spec.weightCount)
+            let multipliers = randomArray(n).map { $0 + 1.5 }, shifts = randomArray(n)
+            let bandRows = 1 + Int(random.next() % UInt64(spec.output.height))
+            var workspace = [Float](repeating: .nan, count: Parallel.cores * DirectConvolution.workspaceFloats(spec, bandRows: bandRows))
+            var output = [Float](repeating: .nan, count: spec.output.count)
+            DirectConvolution.convolve(spec, input, weights: weights, multipliers: multipliers, shifts: shifts, activation: kernelActivation,
+                                       &output, workspace: &workspace, bandRows: bandRows)
+            let spatial = spec.output.height * spec.output.width
+            let expected = naiveConvolution(spec, input: input, weights: weights[...]).enumerated().map { i, x in
+                activation(x * multipliers[i / spatial] + shifts[i / spatial])
+            }
+            assertClose(output, expected, "c\(c) \(h)×\(w) n\(n) k\(size) s\(stride) p\(padding) band \(bandRows) \(activation)")
+        }
     }
 
     /// Sections with OpenBLAS single-threaded overlap when contexts run on several threads: each

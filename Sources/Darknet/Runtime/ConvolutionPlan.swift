@@ -1,3 +1,5 @@
+import CDirectConvolution
+
 /// A convolution bound to its parameters, with its method chosen once: Darknet's
 /// `forward_convolutional_layer` — the product of kernels and input (by the method below) per
 /// image and group, then batch-norm (or bias), then the activation.
@@ -15,6 +17,9 @@ struct ConvolutionPlan: LayerPlan, @unchecked Sendable {
         case coreBands = "im2col per core"
         /// Winograd's F(2×2, 3×3) with kernels the network transformed (see `WinogradKernels`).
         case winograd
+        /// Tiles multiplied straight from bands of the input, batch-norm and activation fused
+        /// (see `DirectConvolution`), where the processor runs that kernel.
+        case direct
     }
 
     let spec: Convolutional
@@ -32,21 +37,26 @@ struct ConvolutionPlan: LayerPlan, @unchecked Sendable {
     /// Whose batch-norm formula.
     let dialect: Dialect
 
-    init(_ spec: Convolutional, parameters: BoundParameters, dialect: Dialect, winogradKernels: UnsafePointer<Float>? = nil) {
+    /// - Parameter direct: whether to use `DirectConvolution` where it applies.
+    init(_ spec: Convolutional, parameters: BoundParameters, dialect: Dialect, winogradKernels: UnsafePointer<Float>? = nil, direct: Bool = true) {
         self.spec = spec
         self.dialect = dialect
         self.winogradKernels = winogradKernels
         biases = parameters.biases
         (scales, mean, variance) = (parameters[.normScale], parameters[.rollingMean], parameters[.rollingVariance])
         weights = parameters[.weights]!
-        method = Self.choose(spec, winograd: winogradKernels != nil)
-        bandRows = method == .coreBands ? Self.coreBandRows(spec) : Self.bandRows(spec)
+        method = Self.choose(spec, winograd: winogradKernels != nil, direct: direct)
+        switch method {
+        case .coreBands: bandRows = Self.coreBandRows(spec)
+        case .direct: bandRows = DirectConvolution.bandRows(spec)
+        case .depthwise, .pointwise, .im2col, .winograd: bandRows = Self.bandRows(spec)
+        }
     }
 
     var methodName: String { method.rawValue }
 
     /// The method for `spec`: Winograd where the network transformed kernels for it.
-    static func choose(_ spec: Convolutional, winograd: Bool) -> Method {
+    static func choose(_ spec: Convolutional, winograd: Bool, direct: Bool) -> Method {
         let needsColumns = !(spec.size == 1 && spec.stride == 1 && spec.strideY == 1 && spec.padding == 0)
         if spec.groups == spec.input.channels && spec.groups == spec.filters && spec.groups > 1 { return .depthwise }
         if winograd { return .winograd }
@@ -57,7 +67,9 @@ struct ConvolutionPlan: LayerPlan, @unchecked Sendable {
         // would repack too many kernels for its few columns.
         if spec.groups == 1 && spec.fanIn <= 600 && spec.output.height >= 4 * Parallel.cores
             && spec.output.height * spec.output.width >= 1 << 12 {
-            return .coreBands
+            // The direct kernel beats im2col there at stride 1; at stride 2 its copy of the
+            // input gathers every other float, and with more channels OpenBLAS's GEMM is faster.
+            return direct && spec.stride == 1 && DirectConvolution.applies(to: spec) ? .direct : .coreBands
         }
         return .im2col
     }
@@ -100,6 +112,7 @@ struct ConvolutionPlan: LayerPlan, @unchecked Sendable {
         case .winograd: return Winograd.workspaceFloats(spec)
         case .im2col: return spec.fanIn * spec.output.width * bandRows
         case .coreBands: return Parallel.cores * spec.fanIn * spec.output.width * bandRows
+        case .direct: return Parallel.cores * DirectConvolution.workspaceFloats(spec, bandRows: bandRows)
         }
     }
 
@@ -117,6 +130,9 @@ struct ConvolutionPlan: LayerPlan, @unchecked Sendable {
 
     func forward(_ input: UnsafePointer<Float>, _ output: UnsafeMutablePointer<Float>, batch: Int,
                  workspace: UnsafeMutablePointer<Float>, calibrate: Calibrator? = nil) {
+        // The direct kernel applies batch-norm and a cheap activation itself, unless `calibrate`
+        // needs the raw product.
+        let fused = method == .direct && calibrate == nil ? DirectConvolution.fusedActivation(spec.activation) : nil
         let fold = imagesPerGEMM(batch: batch)
         for first in stride(from: 0, to: batch, by: fold) {
             let (source, target) = (input + first * spec.input.count, output + first * floatsPerImage)
@@ -125,28 +141,50 @@ struct ConvolutionPlan: LayerPlan, @unchecked Sendable {
                 Winograd.convolve(spec, kernels: winogradKernels!, images: images, source, target, workspace: workspace)
             } else if images > 1 {
                 multiply(images: images, source, target, workspace: workspace)
+            } else if method == .direct {
+                direct(source, target, workspace: workspace, activation: fused)
             } else {
                 multiply(source, target, workspace: workspace)
             }
         }
         calibrate?(self, output, batch)
+        if fused != nil { return normalizeChannels(output, batch: batch) }
         let spatial = spec.output.height * spec.output.width
         Parallel.forEach(batch * spec.filters, work: batch * floatsPerImage) { planes in
             for plane in planes {
-                let c = plane % spec.filters
-                var (multiplier, shift) = (Float(1), biases[c]) // without batch-norm: x + biases
-                if let mean, let variance {
-                    (multiplier, shift) = Kernels.normalization(scale: scales?[c] ?? 1, mean: mean[c], variance: variance[c], bias: biases[c],
-                                                                         dialect: dialect)
-                }
+                let (multiplier, shift) = normalization(plane % spec.filters)
                 Kernels.affineActivate(output + plane * spatial, count: spatial, multiplier: multiplier, shift: shift,
                                        activation: spec.activation)
             }
         }
+        normalizeChannels(output, batch: batch)
+    }
+
+    private func normalizeChannels(_ output: UnsafeMutablePointer<Float>, batch: Int) {
+        let spatial = spec.output.height * spec.output.width
         if let normalization = spec.channelNormalization {
             for image in 0..<batch {
                 Kernels.normalizeChannels(output + image * floatsPerImage, channels: spec.filters, spatial: spatial, normalization)
             }
+        }
+    }
+
+    /// Filter `c`'s batch-norm as y = x·multiplier + shift; without batch-norm x + bias.
+    private func normalization(_ c: Int) -> (multiplier: Float, shift: Float) {
+        guard let mean, let variance else { return (1, biases[c]) }
+        return Kernels.normalization(scale: scales?[c] ?? 1, mean: mean[c], variance: variance[c], bias: biases[c], dialect: dialect)
+    }
+
+    /// One image with `DirectConvolution`: batch-norm and `activation` fused, or (nil) the raw product.
+    private func direct(_ input: UnsafePointer<Float>, _ output: UnsafeMutablePointer<Float>, workspace: UnsafeMutablePointer<Float>,
+                        activation: direct_activation?) {
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * spec.filters) { buffer in
+            let multipliers = buffer.baseAddress!, shifts = multipliers + spec.filters
+            for c in 0..<spec.filters {
+                (multipliers[c], shifts[c]) = activation == nil ? (1, 0) : normalization(c)
+            }
+            DirectConvolution.convolve(spec, input, weights: weights, multipliers: multipliers, shifts: shifts,
+                                       activation: activation ?? direct_linear, output, workspace: workspace, bandRows: bandRows)
         }
     }
 
@@ -157,6 +195,7 @@ struct ConvolutionPlan: LayerPlan, @unchecked Sendable {
         case .winograd: Winograd.convolve(spec, kernels: winogradKernels!, input, output, workspace: workspace)
         case .coreBands: multiplyInCoreBands(input, output, workspace: workspace)
         case .pointwise, .im2col: multiplyByGroup(input, output, workspace: workspace)
+        case .direct: direct(input, output, workspace: workspace, activation: nil)
         }
     }
 
@@ -279,7 +318,7 @@ struct ConvolutionPlan: LayerPlan, @unchecked Sendable {
 extension Convolutional {
     func plan(_ binding: inout PlanBinding) throws -> any LayerPlan {
         let convolution = ConvolutionPlan(antialiasing == 0 ? self : convolutionStage, parameters: binding.take(parameterArrays), dialect: binding.dialect,
-                                          winogradKernels: binding.winogradKernels)
+                                          winogradKernels: binding.winogradKernels, direct: binding.directConvolution)
         return antialiasing == 0 ? convolution : AntialiasedConvolutionPlan(convolution, blur: blurStage)
     }
 }

@@ -46,15 +46,19 @@ struct PlanBinding {
     private var next: UnsafeMutablePointer<Float>
     /// The Winograd kernels the network transformed for this layer, if it chose Winograd for it.
     let winogradKernels: UnsafePointer<Float>?
+    /// Whether convolutions may run with `DirectConvolution`.
+    let directConvolution: Bool
     /// The network's dialect: whose batch-norm formula the plans compute.
     let dialect: Dialect
 
-    init(layer: Layer, path: String, parameters: UnsafeMutablePointer<Float>, winogradKernels: UnsafePointer<Float>?, dialect: Dialect) {
+    init(layer: Layer, path: String, parameters: UnsafeMutablePointer<Float>, winogradKernels: UnsafePointer<Float>?,
+         directConvolution: Bool = true, dialect: Dialect) {
         self.layer = layer
         self.dialect = dialect
         self.path = path
         self.next = parameters
         self.winogradKernels = winogradKernels
+        self.directConvolution = directConvolution
     }
 
     /// The next `arrays` of the store, bound by role.

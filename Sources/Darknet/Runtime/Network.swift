@@ -22,16 +22,20 @@ public final class Network: Sendable {
 
     /// - Parameter winograd: run the 3×3 stride-1 convolutions it pays for with Winograd's
     ///   F(2×2, 3×3) (see `WinogradKernels`); false runs every convolution as im2col + GEMM.
-    public convenience init(definition: NetworkDefinition, weights: NetworkWeights, winograd: Bool = true) throws {
+    /// - Parameter directConvolution: run the convolutions it applies to with `DirectConvolution`
+    ///   where the processor can; false leaves them to im2col + GEMM.
+    public convenience init(definition: NetworkDefinition, weights: NetworkWeights, winograd: Bool = true, directConvolution: Bool = true) throws {
         guard weights.coveredLayers == definition.layers.count else {
             throw Diagnostic(at: .file(definition.path), "the weights cover \(weights.coveredLayers) of \(definition.layers.count) layers: a prefix cannot run alone")
         }
         // The runtime reads connected weights as Darknet writes them today (outputs × inputs).
         let runnable = weights.header.transposedConnected ? weights.with(header: WeightsHeader(seen: weights.header.seen), definition: definition) : weights
-        try self.init(definition: definition, parameters: runnable.storage, header: runnable.header, winograd: winograd)
+        try self.init(definition: definition, parameters: runnable.storage, header: runnable.header, winograd: winograd,
+                      directConvolution: directConvolution)
     }
 
-    init(definition: NetworkDefinition, parameters: ParameterStore, header: WeightsHeader = WeightsHeader(), winograd: Bool) throws {
+    init(definition: NetworkDefinition, parameters: ParameterStore, header: WeightsHeader = WeightsHeader(), winograd: Bool,
+         directConvolution: Bool = true) throws {
         self.definition = definition
         self.parameters = parameters
         self.header = header
@@ -47,7 +51,8 @@ public final class Network: Sendable {
         self.winograd = winograd
         plans = try definition.layers.map { layer in
             var binding = PlanBinding(layer: layer, path: definition.path, parameters: start(layer.index),
-                                      winogradKernels: winograd.kernels(of: layer.index), dialect: definition.dialect)
+                                      winogradKernels: winograd.kernels(of: layer.index), directConvolution: directConvolution,
+                                      dialect: definition.dialect)
             let plan = try layer.spec.kind.plan(&binding)
             // Checked here, where the plan knows what it allocates, not in the definition.
             let floats = plan.workspaceFloats(batch: 1)

@@ -81,14 +81,18 @@ enum Winograd {
                                    into: v + image * perImage, tiles: count)
                 }
             }
-            for k in 0..<16 {
-                Kernels.gemm(m: filters, n: count, k: channels, a: u + k * filters * channels,
-                             b: v + k * channels * count, c: m + k * filters * count)
-            }
-            Parallel.forEach(filters, work: 16 * filters * count) { range in
-                for image in 0..<images {
-                    transformOutput(spec, m + image * perImage, filters: range, tileRows: rows, tiles: count,
-                                    into: output + image * spec.output.count)
+            // Each core multiplies its share of the filters in all 16 products, single-threaded,
+            // and turns them into outputs while they are still in its cache.
+            BLAS.singleThreaded {
+                Parallel.forEach(filters, work: 16 * filters * channels * count) { range in
+                    for k in 0..<16 {
+                        Kernels.gemm(m: range.count, n: count, k: channels, a: u + (k * filters + range.lowerBound) * channels,
+                                     b: v + k * channels * count, c: m + (k * filters + range.lowerBound) * count)
+                    }
+                    for image in 0..<images {
+                        transformOutput(spec, m + image * perImage, filters: range, tileRows: rows, tiles: count,
+                                        into: output + image * spec.output.count)
+                    }
                 }
             }
         }
