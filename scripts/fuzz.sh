@@ -10,13 +10,15 @@ out=.build/fuzz
 mkdir -p "$out"
 flags=($(pkg-config --cflags-only-I openblas libpng | sed 's/-I/-Xcc -I/g') $(pkg-config --libs openblas libturbojpeg libpng))
 sources=$(find Sources/Darknet -name '*.swift' | sort)
-# The library's one C file (CPUID), compiled on its own and linked in.
+# The library's C files (CPUID, the direct convolution kernel), compiled on their own and linked in.
 clang -c -O1 -I Sources/CCPUID/include Sources/CCPUID/x86_cpuid.c -o "$out/x86_cpuid.o" || exit 1
+clang -c -O1 -I Sources/CDirectConvolution/include Sources/CDirectConvolution/direct_convolution.c -o "$out/direct_convolution.o" || exit 1
 for target in cfg weights; do
     entry=Tests/Fuzz/Fuzz$( [ $target = cfg ] && echo Cfg || echo Weights ).swift
     swiftc -sanitize=fuzzer,address -parse-as-library -module-name Darknet -g \
-        -I Sources/COpenBLAS -I Sources/CTurboJPEG -I Sources/CPNG -I Sources/CLinux -I Sources/CCPUID/include "${flags[@]}" \
-        $sources "$entry" "$out/x86_cpuid.o" -o "$out/fuzz-$target" 2>&1 | grep -v "Cannot export local symbol" | grep -E "error" && exit 1
+        -I Sources/COpenBLAS -I Sources/CTurboJPEG -I Sources/CPNG -I Sources/CLinux -I Sources/CCPUID/include \
+        -I Sources/CDirectConvolution/include "${flags[@]}" \
+        $sources "$entry" "$out/x86_cpuid.o" "$out/direct_convolution.o" -o "$out/fuzz-$target" 2>&1 | grep -v "Cannot export local symbol" | grep -E "error" && exit 1
 done
 
 # Seed corpora: every cfg we have; for weights, a valid file and damaged versions of it.
