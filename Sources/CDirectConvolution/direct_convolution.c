@@ -1,4 +1,6 @@
 #include "direct_convolution.h"
+
+#if defined(__x86_64__)
 #include <immintrin.h>
 #include <string.h>
 
@@ -24,7 +26,7 @@ static band_layout layout(const direct_convolution_shape *s, int32_t rows) {
 }
 
 int64_t direct_convolution_workspace(const direct_convolution_shape *s, int32_t rows) {
-    // a tile reads up to `lanes` floats past the last plane
+    // a tile reads up to `lanes` − 1 floats past the last plane
     return layout(s, rows).channelPlanes * s->channels + 2 * lanes;
 }
 
@@ -96,13 +98,13 @@ typedef struct {
         }                                                                                                          \
     }
 
-// Darknet's leaky (x > 0 ? x : 0.1x) and relu (x > 0 ? x : 0); vmaxps gives its second operand
-// when either is NaN, as those comparisons do.
+// Darknet's leaky (x > 0 ? x : 0.1x) and relu (x·(x > 0)); vmaxps gives its second operand when
+// either is NaN, so a NaN stays NaN in both, as in Darknet.
 __attribute__((target("avx512f"), always_inline)) static inline __m512 activate(__m512 y, direct_activation activation) {
     switch (activation) {
     case direct_linear: return y;
     case direct_leaky: return _mm512_max_ps(y, _mm512_mul_ps(y, _mm512_set1_ps(0.1f)));
-    case direct_relu: return _mm512_max_ps(y, _mm512_setzero_ps());
+    case direct_relu: return _mm512_max_ps(_mm512_setzero_ps(), y);
     }
     return y;
 }
@@ -118,7 +120,7 @@ void direct_convolution(const direct_convolution_shape *s, const float *input, c
                         const float *multiplier, const float *shift, direct_activation activation,
                         float *output, float *workspace) {
     int32_t stride = s->stride, taps = s->size * s->size;
-    if (taps > maxTaps || rows <= 0 || filterCount <= 0) return;
+    if (taps > maxTaps || rows <= 0 || filterCount <= 0 || bandRows <= 0) return;
     int64_t outputPlane = (int64_t)s->outHeight * s->outWidth;
     for (int32_t first = firstRow; first < firstRow + rows; first += bandRows) {
         int32_t count = firstRow + rows - first < bandRows ? firstRow + rows - first : bandRows;
@@ -168,3 +170,20 @@ void direct_convolution(const direct_convolution_shape *s, const float *input, c
         }
     }
 }
+
+#else // The kernel is x86-64 only; elsewhere `DirectConvolution.available` is false and it is never called.
+
+int64_t direct_convolution_workspace(const direct_convolution_shape *s, int32_t rows) {
+    (void)s, (void)rows;
+    return 0;
+}
+
+void direct_convolution(const direct_convolution_shape *s, const float *input, const float *weights,
+                        int32_t firstFilter, int32_t filterCount, int32_t firstRow, int32_t rows, int32_t bandRows,
+                        const float *multiplier, const float *shift, direct_activation activation,
+                        float *output, float *workspace) {
+    (void)s, (void)input, (void)weights, (void)firstFilter, (void)filterCount, (void)firstRow, (void)rows, (void)bandRows;
+    (void)multiplier, (void)shift, (void)activation, (void)output, (void)workspace;
+}
+
+#endif

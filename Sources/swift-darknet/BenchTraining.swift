@@ -6,7 +6,7 @@ extension BenchCommand {
     /// apart, so that the phases share the machine's moments; medians of each.
     func runTraining(_ spec: NetworkDefinition) throws -> Int32 {
         let weights = try weights.map { try readWeights($0, for: spec, mapped: false) } ?? RandomWeights.make(for: spec)
-        let inference = try Network(definition: spec, weights: weights, winograd: winograd)
+        let inference = try Network(definition: spec, weights: weights, winograd: winograd, directConvolution: directConvolution)
         let context = InferenceContext(inference, batch: batch)
         // A copy: the trainer writes the parameters in place.
         let trainer = try Trainer(Network(definition: spec, weights: try NetworkWeights(header: weights.header, floats: weights.floats, for: spec), winograd: false))

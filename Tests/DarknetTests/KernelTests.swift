@@ -429,6 +429,41 @@ final class KernelTests: XCTestCase {
         assertClose(output, expected, "BN + leaky")
     }
 
+    /// Through a whole plan, the direct kernel's fused batch-norm and leaky/relu/linear, a
+    /// activation it leaves to the pass after (mish), and the raw product a calibrator sees, all
+    /// as the core bands compute them.
+    func testDirectPlanNormalizesAndActivatesAsCoreBands() throws {
+        try XCTSkipUnless(DirectConvolution.available, "the direct kernel needs AVX-512")
+        for activation in ["leaky", "relu", "linear", "mish"] {
+            let d = try definition("[net]\nwidth=64\nheight=64\nchannels=3\n[convolutional]\nfilters=14\nsize=3\npad=1\nbatch_normalize=1\nactivation=\(activation)\n")
+            guard case .convolutional(let spec) = d.layers[0].spec else { return XCTFail() }
+            var parameters = randomArray(spec.weightArrays.reduce(0) { $0 + $1.count })
+            parameters.withUnsafeMutableBufferPointer { p in
+                let variance = BoundParameters(spec.weightArrays, at: p.baseAddress!)[.rollingVariance]!
+                for c in 0..<spec.filters { variance[c] = abs(variance[c]) + 0.1 }
+            }
+            let input = randomArray(spec.input.count * 2)
+            func run(direct: Bool, calibrating: Bool) -> (output: [Float], raw: [Float]) {
+                var output = [Float](repeating: .nan, count: spec.output.count * 2), raw: [Float] = []
+                parameters.withUnsafeMutableBufferPointer { p in
+                    let convolution = plan(spec, p.baseAddress!, direct: direct)
+                    XCTAssertEqual(convolution.method, direct ? .direct : .coreBands)
+                    var workspace = [Float](repeating: .nan, count: convolution.workspaceFloats(batch: 2))
+                    let calibrate: ConvolutionPlan.Calibrator = { plan, values, batch in
+                        raw = Array(UnsafeBufferPointer(start: values, count: plan.floatsPerImage * batch))
+                    }
+                    convolution.forward(input, &output, batch: 2, workspace: &workspace, calibrate: calibrating ? calibrate : nil)
+                }
+                return (output, raw)
+            }
+            let (direct, bands) = (run(direct: true, calibrating: false), run(direct: false, calibrating: false))
+            assertClose(direct.output, bands.output, "direct \(activation)")
+            let (directRaw, bandsRaw) = (run(direct: true, calibrating: true), run(direct: false, calibrating: true))
+            assertClose(directRaw.raw, bandsRaw.raw, "raw product for a calibrator, \(activation)")
+            assertClose(directRaw.output, bands.output, "direct \(activation) after a calibrator")
+        }
+    }
+
     func testConnectedMatchesMatrixProduct() throws {
         let d = try definition("[net]\nwidth=3\nheight=2\nchannels=2\n[connected]\noutput=5\nactivation=linear\n")
         guard case .connected(let spec) = d.layers[0].spec else { return XCTFail() }

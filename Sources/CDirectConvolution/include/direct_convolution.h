@@ -6,7 +6,7 @@
 /// dilation, any kernel size up to 8×8.
 typedef struct {
     int32_t channels, height, width;
-    int32_t filters, outHeight, outWidth;
+    int32_t outHeight, outWidth;
     int32_t size, stride, padding;
 } direct_convolution_shape;
 

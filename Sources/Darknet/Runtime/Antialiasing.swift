@@ -14,7 +14,8 @@ struct AntialiasedConvolutionPlan: LayerPlan, @unchecked Sendable {
         let taps = spec.blurTaps
         for c in 0..<spec.filters { (parameters[.weights]! + c * taps.count).update(from: taps, count: taps.count) }
         self.convolution = convolution
-        self.blur = ConvolutionPlan(spec, parameters: parameters, dialect: convolution.dialect)
+        // The blur is depthwise, which the direct kernel does not take.
+        self.blur = ConvolutionPlan(spec, parameters: parameters, dialect: convolution.dialect, direct: false)
         blurParameters = memory
     }
 

@@ -32,13 +32,14 @@ struct ConvolutionPlan: LayerPlan, @unchecked Sendable {
     let weights: UnsafeMutablePointer<Float>
     /// The kernels transformed for Winograd's F(2×2, 3×3), when the network chose it for this layer.
     let winogradKernels: UnsafePointer<Float>?
-    /// Output rows unrolled at a time (`im2col`) or by a core at a time (`coreBands`).
+    /// Output rows unrolled at a time (`im2col`), by a core at a time (`coreBands`) or copied
+    /// to a core's workspace at a time (`direct`).
     let bandRows: Int
     /// Whose batch-norm formula.
     let dialect: Dialect
 
     /// - Parameter direct: whether to use `DirectConvolution` where it applies.
-    init(_ spec: Convolutional, parameters: BoundParameters, dialect: Dialect, winogradKernels: UnsafePointer<Float>? = nil, direct: Bool = true) {
+    init(_ spec: Convolutional, parameters: BoundParameters, dialect: Dialect, winogradKernels: UnsafePointer<Float>? = nil, direct: Bool) {
         self.spec = spec
         self.dialect = dialect
         self.winogradKernels = winogradKernels
@@ -141,10 +142,8 @@ struct ConvolutionPlan: LayerPlan, @unchecked Sendable {
                 Winograd.convolve(spec, kernels: winogradKernels!, images: images, source, target, workspace: workspace)
             } else if images > 1 {
                 multiply(images: images, source, target, workspace: workspace)
-            } else if method == .direct {
-                direct(source, target, workspace: workspace, activation: fused)
             } else {
-                multiply(source, target, workspace: workspace)
+                multiply(source, target, workspace: workspace, fusing: fused)
             }
         }
         calibrate?(self, output, batch)
@@ -188,14 +187,15 @@ struct ConvolutionPlan: LayerPlan, @unchecked Sendable {
         }
     }
 
-    /// One image by the chosen method.
-    private func multiply(_ input: UnsafePointer<Float>, _ output: UnsafeMutablePointer<Float>, workspace: UnsafeMutablePointer<Float>) {
+    /// One image by the chosen method; `direct` applies batch-norm and `activation` too when given.
+    private func multiply(_ input: UnsafePointer<Float>, _ output: UnsafeMutablePointer<Float>, workspace: UnsafeMutablePointer<Float>,
+                          fusing activation: direct_activation?) {
         switch method {
         case .depthwise: depthwise(input, output)
         case .winograd: Winograd.convolve(spec, kernels: winogradKernels!, input, output, workspace: workspace)
         case .coreBands: multiplyInCoreBands(input, output, workspace: workspace)
         case .pointwise, .im2col: multiplyByGroup(input, output, workspace: workspace)
-        case .direct: direct(input, output, workspace: workspace, activation: nil)
+        case .direct: direct(input, output, workspace: workspace, activation: activation)
         }
     }
 

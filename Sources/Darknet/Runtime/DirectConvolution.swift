@@ -9,6 +9,7 @@ enum DirectConvolution {
     /// Whether this processor and its operating system run the kernel.
     static let available = Processor.current.kernels >= .avx512
 
+    /// What the kernel computes (the plan chooses where it pays: `ConvolutionPlan.choose`).
     static func applies(to spec: Convolutional) -> Bool {
         available && spec.groups == 1 && spec.dilation == 1 && spec.stride == spec.strideY && (1...2).contains(spec.stride)
             && spec.size <= 8 && spec.antialiasing == 0
@@ -24,7 +25,7 @@ enum DirectConvolution {
 
     static func shape(_ spec: Convolutional) -> direct_convolution_shape {
         direct_convolution_shape(channels: Int32(spec.input.channels), height: Int32(spec.input.height), width: Int32(spec.input.width),
-                                 filters: Int32(spec.filters), outHeight: Int32(spec.output.height), outWidth: Int32(spec.output.width),
+                                 outHeight: Int32(spec.output.height), outWidth: Int32(spec.output.width),
                                  size: Int32(spec.size), stride: Int32(spec.stride), padding: Int32(spec.padding))
     }
 
@@ -42,22 +43,16 @@ enum DirectConvolution {
         return Int(direct_convolution_workspace(&shape, Int32(bandRows)))
     }
 
-    /// One image: output = activation(multipliers[f]·(weights ∗ input) + shifts[f]). Large
-    /// outputs are split over the cores by rows, small ones by filters.
+    /// One image: output = activation(multipliers[f]·(weights ∗ input) + shifts[f]), the output
+    /// rows split over the cores (the plan uses the kernel only on outputs of many rows).
     static func convolve(_ spec: Convolutional, _ input: UnsafePointer<Float>, weights: UnsafePointer<Float>,
                          multipliers: UnsafePointer<Float>, shifts: UnsafePointer<Float>, activation: direct_activation,
                          _ output: UnsafeMutablePointer<Float>, workspace: UnsafeMutablePointer<Float>, bandRows: Int) {
         var shape = shape(spec)
         let perCore = workspaceFloats(spec, bandRows: bandRows)
-        let byRows = spec.output.height >= 4 * Parallel.cores
-        let tileFilters = 12
-        let parts = byRows ? spec.output.height : (spec.filters + tileFilters - 1) / tileFilters
-        Parallel.forEach(parts, work: spec.output.count * spec.fanIn) { core, range in
-            let (filters, rows) = byRows
-                ? (0..<spec.filters, range)
-                : (range.lowerBound * tileFilters..<min(range.upperBound * tileFilters, spec.filters), 0..<spec.output.height)
-            direct_convolution(&shape, input, weights, Int32(filters.lowerBound), Int32(filters.count), Int32(rows.lowerBound),
-                               Int32(rows.count), Int32(bandRows), multipliers, shifts, activation, output, workspace + core * perCore)
+        Parallel.forEach(spec.output.height, work: spec.output.count * spec.fanIn) { core, rows in
+            direct_convolution(&shape, input, weights, 0, Int32(spec.filters), Int32(rows.lowerBound), Int32(rows.count), Int32(bandRows),
+                               multipliers, shifts, activation, output, workspace + core * perCore)
         }
     }
 }

@@ -52,7 +52,7 @@ struct PlanBinding {
     let dialect: Dialect
 
     init(layer: Layer, path: String, parameters: UnsafeMutablePointer<Float>, winogradKernels: UnsafePointer<Float>?,
-         directConvolution: Bool = true, dialect: Dialect) {
+         directConvolution: Bool, dialect: Dialect) {
         self.layer = layer
         self.dialect = dialect
         self.path = path

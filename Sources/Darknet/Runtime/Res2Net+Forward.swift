@@ -12,7 +12,8 @@ struct SplitBlockPlan: LayerPlan, @unchecked Sendable {
     let scale: Int
 
     init(_ split: HierarchicalSplit, _ binding: inout PlanBinding) {
-        convolutions = split.convolutions.map { ConvolutionPlan($0, parameters: binding.take($0.weightArrays), dialect: binding.dialect) }
+        convolutions = split.convolutions.map { ConvolutionPlan($0, parameters: binding.take($0.weightArrays), dialect: binding.dialect,
+                                                                    direct: binding.directConvolution) }
         width = split.width
         scale = split.scale
     }
