@@ -182,7 +182,7 @@ final class KernelTests: XCTestCase {
     /// The direct kernel on its own, against the naive convolution followed by y = m·x + s and
     /// Darknet's leaky or relu: strides 1 and 2, sizes 1 to 5, paddings 0 to size, filter counts
     /// that leave every tile height (12, 8, 4, 1), outputs narrower and wider than a tile, bands of
-    /// any height, split by rows or by filters as the cores split it.
+    /// any height, the rows split between the cores.
     func testDirectKernelMatchesNaiveConvolution() throws {
         try XCTSkipUnless(DirectConvolution.available, "the direct kernel needs AVX-512")
         let activations: [(Activation, direct_activation)] = [(.linear, direct_linear), (.leaky, direct_leaky), (.relu, direct_relu)]
