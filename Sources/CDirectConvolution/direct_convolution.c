@@ -4,63 +4,53 @@
 #include <immintrin.h>
 #include <string.h>
 
-// Each band of output rows is laid out as a grid `gridWidth` wide (the output width plus the
-// kernel's reach): output (y, x) is grid position y·gridWidth + x, and the input under kernel
-// tap (ky, kx) sits at a fixed offset from it in phase plane (ky mod stride, kx mod stride). A
-// tile is R filters × 32 consecutive grid positions, two 16-lane vectors; positions past the
-// output width are computed and dropped when the tile is stored.
+// Each band of output rows is laid out as a grid `gridWidth` wide, the padded input's width:
+// output (y, x) is grid position y·gridWidth + x, and the input under kernel tap (ky, kx) sits
+// ky·gridWidth + kx after it in the band's padded copy. A tile is R filters × 32 consecutive
+// grid positions, two 16-lane vectors; positions past the output width are computed and
+// dropped when the tile is stored.
 
 enum { lanes = 32, maxTaps = 64 };
 
 typedef struct {
-    int32_t gridWidth, gridHeight; // of one phase plane
-    int64_t phasePlane, channelPlanes; // floats of one phase plane, of a channel's phases
+    int32_t gridWidth, gridHeight; // of a channel's padded rows
+    int64_t channelPlane; // floats of them
 } band_layout;
 
 static band_layout layout(const direct_convolution_shape *s, int32_t rows) {
-    int32_t reach = (s->size - 1) / s->stride;
-    band_layout b = { s->outWidth + reach, rows + reach, 0, 0 };
-    b.phasePlane = (int64_t)b.gridWidth * b.gridHeight;
-    b.channelPlanes = b.phasePlane * s->stride * s->stride;
+    band_layout b = { s->width + 2 * s->padding, rows + s->size - 1, 0 };
+    b.channelPlane = (int64_t)b.gridWidth * b.gridHeight;
     return b;
 }
 
 int64_t direct_convolution_workspace(const direct_convolution_shape *s, int32_t rows) {
     // a tile reads up to `lanes` − 1 floats past the last plane
-    return layout(s, rows).channelPlanes * s->channels + 2 * lanes;
+    return layout(s, rows).channelPlane * s->channels + 2 * lanes;
 }
 
-// Phase plane (py, px) of channel c: row j, column i = the padded input at
-// (stride·(firstRow + j) + py, stride·i + px), zero outside the image.
+// Channel c's input rows firstRow − padding ..< firstRow − padding + gridHeight, padded with
+// `padding` zeros on each side; rows outside the image are zeros.
 static void prepare(const direct_convolution_shape *s, const float *input, int32_t firstRow, band_layout b, float *planes) {
-    int32_t stride = s->stride;
     for (int32_t c = 0; c < s->channels; c++) {
         const float *plane = input + (int64_t)c * s->height * s->width;
-        for (int32_t py = 0; py < stride; py++) {
-            for (int32_t px = 0; px < stride; px++) {
-                float *target = planes + c * b.channelPlanes + (py * stride + px) * b.phasePlane;
-                for (int32_t j = 0; j < b.gridHeight; j++) {
-                    float *row = target + (int64_t)j * b.gridWidth;
-                    int32_t y = stride * (firstRow + j) + py - s->padding;
-                    if (y < 0 || y >= s->height) {
-                        memset(row, 0, sizeof(float) * b.gridWidth);
-                        continue;
-                    }
-                    const float *source = plane + (int64_t)y * s->width;
-                    for (int32_t i = 0; i < b.gridWidth; i++) {
-                        int32_t x = stride * i + px - s->padding;
-                        row[i] = x >= 0 && x < s->width ? source[x] : 0;
-                    }
-                }
+        for (int32_t j = 0; j < b.gridHeight; j++) {
+            float *row = planes + c * b.channelPlane + (int64_t)j * b.gridWidth;
+            int32_t y = firstRow + j - s->padding;
+            if (y < 0 || y >= s->height) {
+                memset(row, 0, sizeof(float) * b.gridWidth);
+                continue;
             }
+            memset(row, 0, sizeof(float) * s->padding);
+            memcpy(row + s->padding, plane + (int64_t)y * s->width, sizeof(float) * s->width);
+            memset(row + s->padding + s->width, 0, sizeof(float) * s->padding);
         }
     }
 }
 
 typedef struct {
     int32_t channels, taps;
-    const int64_t *offsets; // of each tap, from a tile's first position in channel 0's planes
-    int64_t channelPlanes;
+    const int64_t *offsets; // of each tap, from a tile's first position in channel 0's rows
+    int64_t channelPlane;
     int64_t weightsPerFilter;
     int64_t outputPlane;
     direct_activation activation;
@@ -74,7 +64,7 @@ typedef struct {
         __m512 low[R], high[R];                                                                                    \
         _Pragma("unroll") for (int i = 0; i < R; i++) { low[i] = _mm512_setzero_ps(); high[i] = _mm512_setzero_ps(); } \
         for (int32_t c = 0; c < t->channels; c++) {                                                                \
-            const float *source = grid + c * t->channelPlanes;                                                     \
+            const float *source = grid + c * t->channelPlane;                                                      \
             const float *w = weights + (int64_t)c * t->taps;                                                       \
             for (int32_t k = 0; k < t->taps; k++) {                                                                \
                 __m512 b0 = _mm512_loadu_ps(source + t->offsets[k]), b1 = _mm512_loadu_ps(source + t->offsets[k] + 16); \
@@ -116,11 +106,11 @@ DEFINE_TILE(1)
 
 __attribute__((target("avx512f")))
 void direct_convolution(const direct_convolution_shape *s, const float *input, const float *weights,
-                        int32_t firstFilter, int32_t filterCount, int32_t firstRow, int32_t rows, int32_t bandRows,
+                        int32_t firstRow, int32_t rows, int32_t bandRows,
                         const float *multiplier, const float *shift, direct_activation activation,
                         float *output, float *workspace) {
-    int32_t stride = s->stride, taps = s->size * s->size;
-    if (taps > maxTaps || rows <= 0 || filterCount <= 0 || bandRows <= 0) return;
+    int32_t taps = s->size * s->size;
+    if (taps > maxTaps || rows <= 0 || bandRows <= 0) return;
     int64_t outputPlane = (int64_t)s->outHeight * s->outWidth;
     for (int32_t first = firstRow; first < firstRow + rows; first += bandRows) {
         int32_t count = firstRow + rows - first < bandRows ? firstRow + rows - first : bandRows;
@@ -129,9 +119,8 @@ void direct_convolution(const direct_convolution_shape *s, const float *input, c
         int64_t offsets[maxTaps];
         for (int32_t ky = 0; ky < s->size; ky++)
             for (int32_t kx = 0; kx < s->size; kx++)
-                offsets[ky * s->size + kx] = ((ky % stride) * stride + kx % stride) * b.phasePlane
-                                             + (int64_t)(ky / stride) * b.gridWidth + kx / stride;
-        tile_context t = { s->channels, taps, offsets, b.channelPlanes, (int64_t)s->channels * taps, outputPlane, activation };
+                offsets[ky * s->size + kx] = (int64_t)ky * b.gridWidth + kx;
+        tile_context t = { s->channels, taps, offsets, b.channelPlane, (int64_t)s->channels * taps, outputPlane, activation };
         int64_t end = (int64_t)(count - 1) * b.gridWidth + s->outWidth; // one past the last output's position
         // Tiles in chunks whose masks and targets are worked out once for all the filters.
         enum { chunk = 256 };
@@ -152,8 +141,8 @@ void direct_convolution(const direct_convolution_shape *s, const float *input, c
                 masks[tiles] = mask, starts[tiles] = n, targets[tiles] = target;
                 tiles++;
             }
-            for (int32_t f = firstFilter, lastFilter = firstFilter + filterCount; f < lastFilter;) {
-                int32_t left = lastFilter - f, r = left >= 12 ? 12 : left >= 8 ? 8 : left >= 4 ? 4 : 1;
+            for (int32_t f = 0; f < s->filters;) {
+                int32_t left = s->filters - f, r = left >= 12 ? 12 : left >= 8 ? 8 : left >= 4 ? 4 : 1;
                 const float *w = weights + (int64_t)f * t.weightsPerFilter;
                 for (int32_t i = 0; i < tiles; i++) {
                     const float *grid = workspace + starts[i];
@@ -179,10 +168,10 @@ int64_t direct_convolution_workspace(const direct_convolution_shape *s, int32_t 
 }
 
 void direct_convolution(const direct_convolution_shape *s, const float *input, const float *weights,
-                        int32_t firstFilter, int32_t filterCount, int32_t firstRow, int32_t rows, int32_t bandRows,
+                        int32_t firstRow, int32_t rows, int32_t bandRows,
                         const float *multiplier, const float *shift, direct_activation activation,
                         float *output, float *workspace) {
-    (void)s, (void)input, (void)weights, (void)firstFilter, (void)filterCount, (void)firstRow, (void)rows, (void)bandRows;
+    (void)s, (void)input, (void)weights, (void)firstRow, (void)rows, (void)bandRows;
     (void)multiplier, (void)shift, (void)activation, (void)output, (void)workspace;
 }
 

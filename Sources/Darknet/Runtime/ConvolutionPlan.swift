@@ -68,9 +68,9 @@ struct ConvolutionPlan: LayerPlan, @unchecked Sendable {
         // would repack too many kernels for its few columns.
         if spec.groups == 1 && spec.fanIn <= 600 && spec.output.height >= 4 * Parallel.cores
             && spec.output.height * spec.output.width >= 1 << 12 {
-            // The direct kernel beats im2col there at stride 1; at stride 2 its copy of the
-            // input gathers every other float, and with more channels OpenBLAS's GEMM is faster.
-            return direct && spec.stride == 1 && DirectConvolution.applies(to: spec) ? .direct : .coreBands
+            // The direct kernel (stride 1) beats im2col there; with more channels OpenBLAS's
+            // GEMM is faster.
+            return direct && DirectConvolution.applies(to: spec) ? .direct : .coreBands
         }
         return .im2col
     }

@@ -1,7 +1,7 @@
 import CDirectConvolution
 
 /// Convolution without im2col (the C target `CDirectConvolution`, AVX-512): each core copies a
-/// band of input rows, zero-padded and split by the stride's phases, into its own workspace, and
+/// band of input rows, zero-padded, into its own workspace, and
 /// multiplies tiles of up to 12 filters × 32 outputs straight from it, batch-norm and a cheap
 /// activation applied before a tile is stored. It needs no columns in memory between im2col and
 /// the GEMM, which for a layer with few input channels cost more than the multiply-adds.
@@ -11,8 +11,8 @@ enum DirectConvolution {
 
     /// What the kernel computes (the plan chooses where it pays: `ConvolutionPlan.choose`).
     static func applies(to spec: Convolutional) -> Bool {
-        available && spec.groups == 1 && spec.dilation == 1 && spec.stride == spec.strideY && (1...2).contains(spec.stride)
-            && spec.size <= 8 && spec.antialiasing == 0
+        available && spec.groups == 1 && spec.dilation == 1 && spec.stride == 1 && spec.strideY == 1 && spec.size <= 8
+            && spec.antialiasing == 0
     }
 
     /// The activation the kernel applies itself, or nil for one left to a pass of its own.
@@ -25,8 +25,8 @@ enum DirectConvolution {
 
     static func shape(_ spec: Convolutional) -> direct_convolution_shape {
         direct_convolution_shape(channels: Int32(spec.input.channels), height: Int32(spec.input.height), width: Int32(spec.input.width),
-                                 outHeight: Int32(spec.output.height), outWidth: Int32(spec.output.width),
-                                 size: Int32(spec.size), stride: Int32(spec.stride), padding: Int32(spec.padding))
+                                 filters: Int32(spec.filters), outHeight: Int32(spec.output.height), outWidth: Int32(spec.output.width),
+                                 size: Int32(spec.size), padding: Int32(spec.padding))
     }
 
     /// Output rows a band takes: as many as keep its copied input within 1 MiB, for the core's
@@ -51,7 +51,7 @@ enum DirectConvolution {
         var shape = shape(spec)
         let perCore = workspaceFloats(spec, bandRows: bandRows)
         Parallel.forEach(spec.output.height, work: spec.output.count * spec.fanIn) { core, rows in
-            direct_convolution(&shape, input, weights, 0, Int32(spec.filters), Int32(rows.lowerBound), Int32(rows.count), Int32(bandRows),
+            direct_convolution(&shape, input, weights, Int32(rows.lowerBound), Int32(rows.count), Int32(bandRows),
                                multipliers, shifts, activation, output, workspace + core * perCore)
         }
     }
